@@ -1,0 +1,85 @@
+"""The shape of a bot's settings JSON, validated before it is stored."""
+
+import re
+from urllib.parse import urlsplit
+
+from rest_framework import serializers
+
+from tenants.api.serializers import StrictSerializer
+
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ThemeSerializer(StrictSerializer):
+    colour = serializers.RegexField(HEX_COLOUR, required=False, default="#2563eb")
+    title = serializers.CharField(max_length=60, required=False, default="Support")
+    avatar_url = serializers.URLField(required=False, default="", allow_blank=True)
+    position = serializers.ChoiceField(choices=["right", "left"], required=False, default="right")
+
+
+class OpeningHoursField(serializers.ListField):
+    child = serializers.ListField(child=serializers.RegexField(TIME_OF_DAY), min_length=2, max_length=2)
+
+
+class BusinessHoursSerializer(StrictSerializer):
+    timezone = serializers.CharField(max_length=60, required=False, default="UTC")
+    days = serializers.DictField(child=OpeningHoursField(), required=False, default=dict)
+
+    def validate_days(self, days):
+        unknown = sorted(set(days) - set(WEEKDAYS))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown weekday(s): {', '.join(unknown)}; use {', '.join(WEEKDAYS)}.")
+        return days
+
+    def validate_timezone(self, value):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise serializers.ValidationError(f"Unknown time zone {value!r}.") from error
+        return value
+
+
+class BotSettingsSerializer(StrictSerializer):
+    theme = ThemeSerializer(required=False)
+    target_precision = serializers.FloatField(min_value=0.5, max_value=0.999, required=False, default=0.95)
+    canned_answers = serializers.DictField(
+        child=serializers.CharField(max_length=4000), required=False, default=dict
+    )
+    human_intents = serializers.ListField(
+        child=serializers.CharField(max_length=120), required=False, default=list
+    )
+    placeholders = serializers.DictField(child=serializers.CharField(max_length=500), required=False, default=dict)
+    business_hours = BusinessHoursSerializer(required=False)
+    handoff_message = serializers.CharField(
+        max_length=500, required=False, default="Let me get a person to help you with this."
+    )
+    offline_message = serializers.CharField(
+        max_length=500,
+        required=False,
+        default="Our team is offline right now. Leave your email and message and we will get back to you.",
+    )
+
+
+    def to_internal_value(self, data):
+        # Nested sections start empty so that their own defaults fill in.
+        if isinstance(data, dict):
+            data = {"theme": {}, "business_hours": {}, **data}
+        return super().to_internal_value(data)
+
+
+def validate_origin(origin: str) -> str:
+    """An allowed origin is `scheme://host[:port]` with nothing after it, as browsers send it."""
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise serializers.ValidationError(f"{origin!r} is not an origin like https://shop.example.com.")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def default_bot_settings() -> dict:
+    serializer = BotSettingsSerializer(data={})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

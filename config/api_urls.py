@@ -1,0 +1,21 @@
+"""REST API v1: every route below resolves the tenant from the API key or the session."""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from bots.api.views import BotViewSet
+from tenants.api import views as tenant_views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("members", tenant_views.MembershipViewSet, basename="membership")
+router.register("invitations", tenant_views.InvitationViewSet, basename="invitation")
+router.register("api-keys", tenant_views.ApiKeyViewSet, basename="api-key")
+router.register("bots", BotViewSet, basename="bot")
+
+urlpatterns = [
+    path("signup/", tenant_views.SignUpView.as_view(), name="signup"),
+    path("tenants/me/", tenant_views.TenantMeView.as_view(), name="tenant-me"),
+    path("invitations/accept/", tenant_views.AcceptInvitationView.as_view(), name="invitation-accept"),
+    *router.urls,
+]

@@ -1,0 +1,81 @@
+import pytest
+
+from bots.models import Bot
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_admin_creates_a_bot_with_defaults_filled_in(admin_client, tenant):
+    response = admin_client.post(
+        "/api/v1/bots/",
+        {"name": "Helpdesk", "allowed_origins": ["https://Shop.Example.com"]},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["public_key"].startswith("pk_")
+    assert body["allowed_origins"] == ["https://shop.example.com"]
+    assert body["settings"]["target_precision"] == 0.95
+    assert body["settings"]["theme"]["position"] == "right"
+    assert Bot.objects.for_tenant(tenant).count() == 1
+
+
+def test_settings_are_merged_and_validated_on_update(owner_client, bot):
+    response = owner_client.patch(
+        f"/api/v1/bots/{bot.id}/", {"settings": {"theme": {"colour": "#112233"}}}, format="json"
+    )
+    assert response.status_code == 200
+    bot.refresh_from_db()
+    assert bot.settings["theme"]["colour"] == "#112233"
+    assert bot.settings["target_precision"] == 0.95
+
+
+def test_invalid_settings_are_rejected_field_by_field_and_nothing_changes(owner_client, bot):
+    before = bot.settings
+    response = owner_client.patch(
+        f"/api/v1/bots/{bot.id}/",
+        {"settings": {"target_precision": 2, "theme": {"colour": "red"}, "colour": "#fff"}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    details = response.json()["error"]["details"]["settings"]
+    assert set(details) == {"target_precision", "theme", "colour"}
+    bot.refresh_from_db()
+    assert bot.settings == before
+
+
+def test_an_origin_with_a_path_is_rejected(owner_client):
+    response = owner_client.post(
+        "/api/v1/bots/", {"name": "B", "allowed_origins": ["https://shop.example.com/help"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert "allowed_origins" in response.json()["error"]["details"]
+    assert not Bot.objects.exists()
+
+
+def test_wrong_typed_fields_are_rejected(owner_client):
+    response = owner_client.post("/api/v1/bots/", {"name": ["not", "a", "name"]}, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()["error"]["details"]
+
+
+def test_a_duplicate_bot_name_is_a_conflict(owner_client, bot):
+    response = owner_client.post("/api/v1/bots/", {"name": bot.name}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "bot_name_taken"
+
+
+def test_agents_can_read_bots_but_not_change_them(agent_client, bot):
+    assert agent_client.get(f"/api/v1/bots/{bot.id}/").status_code == 200
+    response = agent_client.delete(f"/api/v1/bots/{bot.id}/")
+    assert response.status_code == 403
+    assert Bot.objects.filter(pk=bot.pk).exists()
+
+
+def test_another_tenants_bot_is_not_found(owner_client, other_bot):
+    response = owner_client.patch(f"/api/v1/bots/{other_bot.id}/", {"name": "Mine now"}, format="json")
+    assert response.status_code == 404
+    other_bot.refresh_from_db()
+    assert other_bot.name == "Globex bot"

@@ -1,0 +1,70 @@
+import pytest
+from rest_framework.test import APIClient
+
+from config.celery import app as celery_app
+from tenants.models import Role
+from tests.factories import BotFactory, MembershipFactory, TenantFactory, api_key_for
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path):
+    settings.UPLOADS_ROOT = tmp_path / "uploads"
+    settings.ARTIFACTS_ROOT = tmp_path / "artifacts"
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process_unless_integration(request):
+    """Unit tests run tasks eagerly; integration tests send them through a real broker."""
+    eager = request.node.get_closest_marker("integration") is None
+    celery_app.conf.task_always_eager = eager
+    celery_app.conf.task_eager_propagates = eager
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(name="Globex", slug="globex")
+
+
+def _member_client(tenant, role):
+    membership = MembershipFactory(tenant=tenant, role=role)
+    client = APIClient()
+    client.force_login(membership.user)
+    client.membership = membership
+    return client
+
+
+@pytest.fixture
+def owner_client(tenant):
+    return _member_client(tenant, Role.OWNER)
+
+
+@pytest.fixture
+def admin_client(tenant):
+    return _member_client(tenant, Role.ADMIN)
+
+
+@pytest.fixture
+def agent_client(tenant):
+    return _member_client(tenant, Role.AGENT)
+
+
+@pytest.fixture
+def key_client(tenant):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_for(tenant)}")
+    return client
+
+
+@pytest.fixture
+def bot(tenant):
+    return BotFactory(tenant=tenant)
+
+
+@pytest.fixture
+def other_bot(other_tenant):
+    return BotFactory(tenant=other_tenant, name="Globex bot")
