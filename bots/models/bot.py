@@ -1,4 +1,4 @@
-"""Bots and everything they own; every model here is tenant-owned."""
+"""The bot: a tenant's assistant, its public widget key and its settings."""
 
 from django.db import models
 
