@@ -1,0 +1,137 @@
+"""Real worker processes for integration tests, on the embedded broker or on Redis.
+
+The worker is a separate `celery worker` process sharing the test database (a SQLite file,
+or PostgreSQL when DATABASE_URL is set) and the broker (a SQLite file, or REDIS_URL).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.1, message: str = "condition"):
+    """Poll until `predicate()` is truthy; return its value, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def _database_url() -> str:
+    config = connection.settings_dict
+    if settings.DATABASE_IS_SQLITE:
+        return f"sqlite:///{config['NAME']}"
+    host, port = config.get("HOST") or "127.0.0.1", config.get("PORT") or 5432
+    user = config.get("USER") or "postgres"
+    password = f":{config['PASSWORD']}" if config.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{config['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def broker_url(tmp_path_factory):
+    """One broker for the test session: a SQLite file of its own, or the Redis database emptied.
+
+    Set before the app's producer pool connects, so that every send goes to it.
+    """
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+        url = settings.REDIS_URL
+    else:
+        url = f"sqla+sqlite:///{tmp_path_factory.mktemp('broker') / 'broker.sqlite3'}"
+    celery_app.conf.broker_url = url
+    return url
+
+
+@pytest.fixture
+def empty_broker(broker_url):
+    """Each test starts with no message left over from another (a killed worker's, say)."""
+    celery_app.control.purge()
+    return broker_url
+
+
+class WorkerProcess:
+    def __init__(self, env: dict, log_path: Path):
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "WorkerProcess":
+        log = open(self.log_path, "ab")  # noqa: SIM115 (closed when the process is reaped)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--pool", "prefork"],
+            cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(lambda: b"ready." in self.log_path.read_bytes(), timeout=90, message="celery worker ready")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children), as a crashed machine would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def worker_env(transactional_db, empty_broker, settings):
+    broker_url = empty_broker
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "UPLOADS_ROOT": str(settings.UPLOADS_ROOT),
+        "ARTIFACTS_ROOT": str(settings.ARTIFACTS_ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = broker_url
+    return env
+
+
+@pytest.fixture
+def start_worker(worker_env, tmp_path):
+    """Start real worker processes; each is stopped (or was killed) when the test ends."""
+    workers: list[WorkerProcess] = []
+
+    def start() -> WorkerProcess:
+        worker = WorkerProcess(worker_env, tmp_path / f"worker-{len(workers)}.log").start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(start_worker):
+    return start_worker()
