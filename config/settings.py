@@ -194,3 +194,14 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "purge-stale-invitations": {"task": "tenants.tasks.purge_stale_invitations_task", "schedule": 24 * 3600},
 }
+
+# --- Training ---------------------------------------------------------------------------
+# A running run that has not reported within this lease lost its worker and is failed.
+TRAINING_LEASE_SECONDS = env.int("TRAINING_LEASE_SECONDS", default=120)
+MODEL_VERSION_RETENTION = env.int("MODEL_VERSION_RETENTION", default=5)
+# Overrides of bots.ml.training.TrainingConfig (tests use tiny runs; production keeps the defaults).
+TRAINING_CONFIG_OVERRIDES = env.json("TRAINING_CONFIG_OVERRIDES", default={})
+CELERY_BEAT_SCHEDULE["fail-abandoned-training-runs"] = {
+    "task": "bots.tasks.fail_abandoned_training_runs_task",
+    "schedule": 60,
+}

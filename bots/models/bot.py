@@ -17,6 +17,10 @@ class Bot(TenantOwnedModel):
     allowed_origins = models.JSONField(default=list, blank=True)
     greeting = models.CharField(max_length=500, default="Hi! How can we help you today?")
     settings = models.JSONField(default=dict, blank=True)
+    # The version that answers; switching it is the one atomic activation (and rollback).
+    active_version = models.ForeignKey(
+        "bots.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
