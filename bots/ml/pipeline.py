@@ -1,0 +1,455 @@
+"""The training run: tickets in, one verified version directory and its metrics out."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bots.ml.encoder import SentenceEncoder
+from bots.ml.evaluation import (
+    NEVER_ANSWER_THRESHOLD,
+    classification_report,
+    expected_calibration_error,
+    fit_temperature,
+    leave_intents_out_oos_recall,
+    precision_coverage_curve,
+    reliability_bins,
+    softmax,
+    stratified_heldout_split,
+    threshold_for_precision,
+)
+from bots.ml.index import build_index
+from bots.ml.serving import LoadedBotModel
+from bots.ml.training import TrainingCancelled, TrainingConfig, TrainingStep, fine_tune_classifier
+from bots.ml.versions import CLASSIFIER, RETRIEVAL_ONLY, BotVersion, CorruptVersionError, VersionSettings, write_version
+
+__all__ = [
+    "InsufficientTrainingData",
+    "ProgressUpdate",
+    "TrainingCancelled",
+    "TrainingConfig",
+    "TrainingExample",
+    "TrainingOutcome",
+    "train_bot_version",
+]
+
+# In-scope held-out messages whose nearest training ticket is less similar than this
+# quantile are treated as unlike anything seen; the floor then also rejects real OOS text.
+SIMILARITY_FLOOR_QUANTILE = 0.01
+# Relative costs of the stages, in "encoder forward passes of one ticket".
+TRAINING_COST_PER_EXAMPLE = 3.5
+LOAD_COST = 800.0
+WRITE_COST = 500.0
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+class InsufficientTrainingData(ValueError):
+    """The examples cannot make any version (for instance: there are none)."""
+
+
+@dataclass(frozen=True)
+class TrainingExample:
+    ticket_id: int
+    text: str
+    intent: str | None
+    resolution: str = ""
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    stage: str
+    epoch: int
+    epochs: int
+    percent: float
+    eta_seconds: float | None
+    message: str
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    version_dir: Path
+    mode: str
+    metrics: dict
+    trained_ticket_ids: list[int]
+    heldout_ticket_ids: list[int]
+    reference_metrics: dict | None = None
+    beats_reference: bool | None = None
+
+
+class _Progress:
+    """Turns stage work into percent and ETA, and rate-limits the callback."""
+
+    def __init__(self, costs: dict[str, float], epochs: int, on_progress: Callable[[ProgressUpdate], None] | None):
+        self._costs = costs
+        self._total = sum(costs.values())
+        self._epochs = epochs
+        self._on_progress = on_progress
+        self._started = time.monotonic()
+        self._done_before_stage = 0.0
+        self._stage = ""
+        self._last_sent = 0.0
+
+    def stage(self, stage: str, message: str) -> None:
+        if self._stage:
+            self._done_before_stage += self._costs.get(self._stage, 0.0)
+        self._stage = stage
+        self._send(0.0, 0, message, force=True)
+
+    def advance(self, fraction_of_stage: float, epoch: int, message: str, force: bool = False) -> None:
+        self._send(fraction_of_stage, epoch, message, force)
+
+    def _send(self, fraction_of_stage: float, epoch: int, message: str, force: bool) -> None:
+        now = time.monotonic()
+        if self._on_progress is None or (not force and now - self._last_sent < PROGRESS_EVERY_SECONDS):
+            return
+        self._last_sent = now
+        done = self._done_before_stage + self._costs.get(self._stage, 0.0) * fraction_of_stage
+        elapsed = now - self._started
+        eta = elapsed / done * (self._total - done) if done > 0 and elapsed > 0.5 else None
+        self._on_progress(
+            ProgressUpdate(
+                stage=self._stage,
+                epoch=epoch,
+                epochs=self._epochs if self._stage == "training" else 0,
+                percent=round(min(100.0, 100.0 * done / self._total), 2),
+                eta_seconds=None if eta is None else round(eta, 1),
+                message=message,
+            )
+        )
+
+    def finish(self, message: str) -> None:
+        if self._on_progress is not None:
+            self._on_progress(ProgressUpdate("done", 0, 0, 100.0, 0.0, message))
+
+
+def _clean_examples(examples: Sequence[TrainingExample]) -> list[TrainingExample]:
+    if not examples:
+        raise InsufficientTrainingData("no training examples: import tickets before training")
+    ids = Counter(example.ticket_id for example in examples)
+    duplicated = [ticket for ticket, count in ids.items() if count > 1]
+    if duplicated:
+        raise ValueError(f"ticket ids must be unique; repeated: {duplicated[:10]}")
+    blank = [example.ticket_id for example in examples if not example.text.strip()]
+    if blank:
+        raise ValueError(f"tickets without message text: {blank[:10]}")
+    return [
+        TrainingExample(e.ticket_id, e.text, (e.intent or "").strip() or None, e.resolution) for e in examples
+    ]
+
+
+def _choose_mode(intent_counts: Counter[str], config: TrainingConfig) -> tuple[str, str]:
+    if len(intent_counts) < 2:
+        return RETRIEVAL_ONLY, f"{len(intent_counts)} intent(s) labelled: nothing to classify, answering from nearest tickets"
+    if len(intent_counts) > config.max_classifier_intents:
+        return RETRIEVAL_ONLY, (
+            f"{len(intent_counts)} intents exceed the classifier limit of {config.max_classifier_intents}: "
+            "answering from nearest tickets"
+        )
+    labelled = sum(intent_counts.values())
+    in_repeated_intents = sum(count for count in intent_counts.values() if count > 1)
+    if in_repeated_intents < labelled / 2:
+        return RETRIEVAL_ONLY, (
+            "most intents have a single example, too few to learn or evaluate: answering from nearest tickets"
+        )
+    return CLASSIFIER, f"fine-tuned classifier over {len(intent_counts)} intents"
+
+
+def _nearest_similarity(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+    if len(references) == 0:
+        return np.full(len(queries), -1.0, dtype=np.float32)
+    index = build_index(references, np.arange(len(references)))
+    return index.faiss_index.search(np.ascontiguousarray(queries, dtype=np.float32), 1)[0][:, 0]
+
+
+def train_bot_version(
+    *,
+    examples: Sequence[TrainingExample],
+    version_dir: Path,
+    base_model: str | Path,
+    config: TrainingConfig = TrainingConfig(),
+    target_precision: float = 0.95,
+    reference_version_dir: Path | None = None,
+    on_progress: Callable[[ProgressUpdate], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainingOutcome:
+    """Fine-tune, evaluate, calibrate and index a bot's tickets; write one immutable version.
+
+    Raises InsufficientTrainingData for no examples, TrainingCancelled when `should_stop()`
+    turns true (nothing is written), VersionExistsError when `version_dir` exists.
+    """
+    started = time.monotonic()
+    cleaned = _clean_examples(examples)
+    version_dir = Path(version_dir)
+    labelled = [e for e in cleaned if e.intent is not None]
+    mode, mode_reason = _choose_mode(Counter(e.intent for e in labelled), config)
+
+    def check_stop() -> None:
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled("training was cancelled")
+
+    if mode == CLASSIFIER:
+        split = stratified_heldout_split(
+            [e.text for e in labelled], [e.intent for e in labelled],
+            fraction=config.heldout_fraction, min_examples_to_evaluate=config.min_examples_to_evaluate,
+        )
+        train = [labelled[i] for i in split.train_indices]
+        heldout = [labelled[i] for i in split.heldout_indices]
+        unlabelled = [e for e in cleaned if e.intent is None]
+        too_few = split.intents_too_few_examples
+    else:
+        train, heldout, unlabelled, too_few = cleaned, [], [], {}
+    costs = {
+        "preparing": LOAD_COST,
+        "encoding": float(len(train)) if mode == CLASSIFIER else 0.0,
+        "training": TRAINING_COST_PER_EXAMPLE * config.epochs * len(train) if mode == CLASSIFIER else 0.0,
+        "calibrating": 1.0,
+        "evaluating": float(len(heldout) * (2 if reference_version_dir else 1) + len(train)),
+        "indexing": float(len(unlabelled) if mode == CLASSIFIER else len(train)),
+        "writing": WRITE_COST,
+    }
+    progress = _Progress(costs, config.epochs, on_progress)
+    progress.stage("preparing", f"loading base model, {len(cleaned)} tickets, mode {mode}")
+    encoder = SentenceEncoder.load(base_model, max_length=config.max_length)
+    check_stop()
+
+    labels: list[str] = []
+    head_weight = head_bias = None
+    temperature, threshold, similarity_floor = 1.0, NEVER_ANSWER_THRESHOLD, config.retrieval_similarity_floor
+    evaluation: dict = {}
+    train_seconds = 0.0
+    heldout_embeddings = np.zeros((0, encoder.dimension), dtype=np.float32)
+    reference_metrics = beats_reference = None
+
+    if mode == CLASSIFIER:
+        labels = sorted({e.intent for e in labelled})
+        label_of = {label: i for i, label in enumerate(labels)}
+        train_labels = np.array([label_of[e.intent] for e in train], dtype=np.int64)
+        heldout_labels = np.array([label_of[e.intent] for e in heldout], dtype=np.int64)
+        tokenized = encoder.tokenize([e.text for e in train])
+
+        progress.stage("encoding", f"embedding {len(train)} training tickets for the head's starting point")
+        initial_embeddings = encoder.encode_tokenized(tokenized)
+        check_stop()
+
+        progress.stage("training", f"fine-tuning on {len(train)} tickets, {len(labels)} intents")
+        training_started = time.monotonic()
+
+        def on_step(step: TrainingStep) -> None:
+            done = ((step.epoch - 1) * step.batches_per_epoch + step.batch) / (step.epochs * step.batches_per_epoch)
+            progress.advance(
+                done, step.epoch, f"epoch {step.epoch}/{step.epochs}, batch {step.batch}/{step.batches_per_epoch}, "
+                f"loss {step.loss:.3f}", force=step.batch == step.batches_per_epoch,
+            )
+
+        head = fine_tune_classifier(
+            encoder, tokenized, train_labels, len(labels), initial_embeddings, config,
+            on_step=on_step, should_stop=should_stop,
+        )
+        train_seconds = time.monotonic() - training_started
+        head_weight = head.weight.detach().numpy().copy()
+        head_bias = head.bias.detach().numpy().copy()
+
+        progress.stage("calibrating", f"temperature scaling on {len(heldout)} held-out tickets")
+        heldout_embeddings = encoder.encode([e.text for e in heldout])
+        logits = heldout_embeddings @ head_weight.T + head_bias
+        temperature = fit_temperature(logits, heldout_labels) if len(heldout) else 1.0
+        check_stop()
+
+        progress.stage("evaluating", f"scoring {len(heldout)} held-out tickets")
+        train_embeddings = encoder.encode_tokenized(tokenized)
+        evaluation, threshold, similarity_floor = _evaluate_classifier(
+            logits, heldout_labels, labels, temperature, heldout_embeddings, train_embeddings,
+            target_precision, config,
+        )
+        if reference_version_dir is not None:
+            reference_metrics, beats_reference = _compare_with_reference(
+                Path(reference_version_dir), heldout, evaluation
+            )
+        check_stop()
+    else:
+        train_embeddings = np.zeros((0, encoder.dimension), dtype=np.float32)
+        if reference_version_dir is not None:
+            reference_metrics, beats_reference = _compare_retrieval_with_reference(Path(reference_version_dir))
+
+    progress.stage("indexing", f"embedding and indexing {len(cleaned)} tickets")
+    rest = unlabelled if mode == CLASSIFIER else train
+    rest_embeddings = encoder.encode([e.text for e in rest])
+    indexed = (train if mode == CLASSIFIER else []) + heldout + rest
+    embeddings = np.concatenate([train_embeddings, heldout_embeddings, rest_embeddings])
+    index = build_index(embeddings, [e.ticket_id for e in indexed], seed=config.seed)
+    check_stop()
+
+    metrics = {
+        "mode": mode,
+        "mode_reason": mode_reason,
+        "method": _method_description(mode, config),
+        "config": config.as_dict(),
+        "target_precision": target_precision,
+        "n_tickets": len(cleaned),
+        "n_train": len(train),
+        "n_heldout": len(heldout),
+        "n_unlabelled": len(unlabelled),
+        "n_intents": len(labels) if mode == CLASSIFIER else len({e.intent for e in labelled}),
+        "intents_too_few_examples": too_few,
+        "index_kind": index.kind,
+        "train_seconds": round(train_seconds, 2),
+        "temperature": temperature,
+        "threshold": threshold,
+        "similarity_floor": similarity_floor,
+        **_empty_evaluation(),
+        **evaluation,
+    }
+    metrics["total_seconds"] = round(time.monotonic() - started, 2)
+
+    progress.stage("writing", f"writing version {version_dir.name}")
+    check_stop()
+    write_version(
+        version_dir,
+        BotVersion(
+            encoder=encoder, labels=labels, head_weight=head_weight, head_bias=head_bias, index=index,
+            settings=VersionSettings(
+                mode=mode, temperature=temperature, threshold=threshold,
+                similarity_floor=similarity_floor, max_length=config.max_length,
+            ),
+            metrics=metrics,
+        ),
+    )
+    progress.finish(f"version {version_dir.name} written ({mode})")
+    return TrainingOutcome(
+        version_dir=version_dir,
+        mode=mode,
+        metrics=metrics,
+        trained_ticket_ids=[e.ticket_id for e in train],
+        heldout_ticket_ids=[e.ticket_id for e in heldout],
+        reference_metrics=reference_metrics,
+        beats_reference=beats_reference,
+    )
+
+
+def _method_description(mode: str, config: TrainingConfig) -> str:
+    if mode == RETRIEVAL_ONLY:
+        return "base encoder embeddings + nearest-ticket retrieval (no classifier)"
+    return (
+        f"full fine-tune of the encoder with a linear head on mean-pooled unit embeddings "
+        f"(head initialised from class prototypes x{config.prototype_scale}), {config.epochs} epochs, "
+        f"batch {config.batch_size} length-bucketed, AdamW lr {config.encoder_lr:g} encoder / "
+        f"{config.head_lr:g} head, warmup {config.warmup_fraction:g} + linear decay, "
+        f"label smoothing {config.label_smoothing:g}, max {config.max_length} tokens; "
+        "temperature scaling on the held-out split"
+    )
+
+
+def _empty_evaluation() -> dict:
+    return {
+        "evaluated": False,
+        "accuracy": None,
+        "macro_f1": None,
+        "per_intent": {},
+        "confusion": {"labels": [], "matrix": [], "truncated": False},
+        "ece_before": None,
+        "ece_after": None,
+        "coverage": 0.0,
+        "answer_precision": None,
+        "target_reached": False,
+        "precision_coverage_curve": [],
+        "reliability": [],
+        "reliability_before": [],
+        "oos_recall": None,
+        "oos_recall_method": None,
+    }
+
+
+def _evaluate_classifier(
+    logits: np.ndarray,
+    heldout_labels: np.ndarray,
+    labels: list[str],
+    temperature: float,
+    heldout_embeddings: np.ndarray,
+    train_embeddings: np.ndarray,
+    target_precision: float,
+    config: TrainingConfig,
+) -> tuple[dict, float, float]:
+    """Held-out metrics, the answer threshold and the similarity floor."""
+    if len(heldout_labels) == 0:
+        return {}, NEVER_ANSWER_THRESHOLD, config.retrieval_similarity_floor
+    raw = softmax(logits)
+    calibrated = softmax(logits, temperature)
+    predicted = calibrated.argmax(axis=1)
+    correct = predicted == heldout_labels
+    confidence = calibrated.max(axis=1)
+    nearest = _nearest_similarity(heldout_embeddings, train_embeddings)
+    similarity_floor = float(np.quantile(nearest, SIMILARITY_FLOOR_QUANTILE))
+    eligible = nearest >= similarity_floor
+    choice = threshold_for_precision(confidence, correct, target_precision, eligible)
+    report = classification_report([labels[i] for i in heldout_labels], [labels[i] for i in predicted])
+    evaluation = {
+        "evaluated": True,
+        "accuracy": report.accuracy,
+        "macro_f1": report.macro_f1,
+        "per_intent": {intent: asdict(scores) for intent, scores in report.per_intent.items()},
+        "confusion": {
+            "labels": report.confusion_labels,
+            "matrix": report.confusion_matrix,
+            "truncated": report.confusion_truncated,
+        },
+        "ece_before": expected_calibration_error(raw.max(axis=1), predicted == heldout_labels),
+        "ece_after": expected_calibration_error(confidence, correct),
+        "coverage": choice.coverage,
+        "answer_precision": choice.precision,
+        "target_reached": choice.target_reached,
+        "precision_coverage_curve": [asdict(p) for p in precision_coverage_curve(confidence, correct, eligible=eligible)],
+        "reliability": [asdict(b) for b in reliability_bins(confidence, correct)],
+        "reliability_before": [asdict(b) for b in reliability_bins(raw.max(axis=1), raw.argmax(axis=1) == heldout_labels)],
+        "oos_recall": leave_intents_out_oos_recall(logits, heldout_labels, temperature, target_precision, seed=config.seed),
+        "oos_recall_method": (
+            "leave-intents-out on the trained head: each fifth of the intents is dropped from the head in turn "
+            "and its held-out messages must fall below the threshold (optimistic: the encoder saw them)"
+        ),
+    }
+    return evaluation, choice.threshold, similarity_floor
+
+
+def _compare_with_reference(
+    reference_dir: Path, heldout: list[TrainingExample], evaluation: dict
+) -> tuple[dict, bool]:
+    """Score the reference version on the same held-out tickets as the new one.
+
+    A reference that cannot be loaded is reported and beaten; one that is retrieval-only has
+    no intents to score and is beaten by any evaluated classifier.
+    """
+    try:
+        reference = LoadedBotModel.load(reference_dir)
+    except CorruptVersionError as error:
+        return {"version_dir": str(reference_dir), "error": str(error)}, True
+    if not evaluation.get("evaluated"):
+        return {"version_dir": str(reference_dir), "mode": reference.mode, "evaluated": False}, False
+    if reference.mode != CLASSIFIER:
+        return {"version_dir": str(reference_dir), "mode": reference.mode, "evaluated": False}, True
+    _, probabilities = reference.embed_and_score([e.text for e in heldout])
+    predicted = [reference.labels[i] for i in probabilities.argmax(axis=1)]
+    report = classification_report([e.intent for e in heldout], predicted)
+    reference_metrics = {
+        "version_dir": str(reference_dir),
+        "mode": reference.mode,
+        "evaluated": True,
+        "accuracy": report.accuracy,
+        "macro_f1": report.macro_f1,
+        "n_heldout": len(heldout),
+    }
+    ours = (evaluation["accuracy"], evaluation["macro_f1"])
+    theirs = (report.accuracy, report.macro_f1)
+    return reference_metrics, ours > theirs
+
+
+def _compare_retrieval_with_reference(reference_dir: Path) -> tuple[dict, bool]:
+    """A retrieval-only version only replaces another retrieval-only (or unreadable) one."""
+    try:
+        reference = LoadedBotModel.load(reference_dir)
+    except CorruptVersionError as error:
+        return {"version_dir": str(reference_dir), "error": str(error)}, True
+    return {"version_dir": str(reference_dir), "mode": reference.mode, "evaluated": False}, reference.mode != CLASSIFIER

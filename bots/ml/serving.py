@@ -1,0 +1,105 @@
+"""Answering with a loaded version: one encoder pass -> calibrated intents + nearest tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bots.ml.evaluation import softmax
+from bots.ml.index import search
+from bots.ml.versions import CLASSIFIER, BotVersion, load_version
+
+TOP_INTENTS = 3
+
+
+@dataclass(frozen=True)
+class Inference:
+    """The model's reading of one message.
+
+    `out_of_scope` is the OOS rule: the nearest past ticket is less similar than the
+    version's similarity floor, or (classifier versions) the calibrated confidence is below
+    the version's threshold. Either way the bot must not answer with the intent on its own.
+    """
+
+    intent: str | None
+    confidence: float | None
+    top_intents: list[tuple[str, float]]
+    nearest: list[tuple[int, float]]
+    out_of_scope: bool
+
+
+class LoadedBotModel:
+    """A verified version in memory; `infer` may be called from several threads at once."""
+
+    def __init__(self, version_dir: Path, version: BotVersion):
+        self.version_dir = Path(version_dir)
+        self._version = version
+        self._encoder = version.encoder
+        self.mode = version.settings.mode
+        self.labels = list(version.labels)
+        self.threshold = version.settings.threshold
+        self.temperature = version.settings.temperature
+        self.similarity_floor = version.settings.similarity_floor
+        self.metrics = version.metrics
+        self._head_weight = version.head_weight
+        self._head_bias = version.head_bias
+
+    @classmethod
+    def load(cls, version_dir: Path | str) -> LoadedBotModel:
+        """Load a version after checking its manifest (raises CorruptVersionError)."""
+        return cls(Path(version_dir), load_version(Path(version_dir)))
+
+    @property
+    def memory_bytes(self) -> int:
+        """Approximate resident size, for a size-bounded model cache."""
+        weights = sum(p.numel() * p.element_size() for p in self._encoder.parameters())
+        weights += sum(b.numel() * b.element_size() for b in self._encoder.buffers())
+        head = 0 if self._head_weight is None else self._head_weight.nbytes + self._head_bias.nbytes
+        index = len(self._version.index) * (self._encoder.dimension * 4 + 8) + self._version.index.ticket_ids.nbytes
+        # Tokenizer vocabulary and Python objects: a few MB for BERT-style vocabularies.
+        return int(weights + head + index + 8 * 2**20)
+
+    def embed_and_score(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Unit embeddings and calibrated intent probabilities (None for retrieval-only)."""
+        with torch.inference_mode():
+            embeddings = self._encoder.encode(list(texts))
+        if self.mode != CLASSIFIER:
+            return embeddings, None
+        logits = embeddings @ self._head_weight.T + self._head_bias
+        return embeddings, softmax(logits, self.temperature)
+
+    def infer(self, texts: list[str], k: int = 5) -> list[Inference]:
+        """Intent distribution, nearest tickets and out-of-scope flag for each text."""
+        if not texts:
+            return []
+        embeddings, probabilities = self.embed_and_score(texts)
+        found = search(self._version.index, embeddings, k)
+        results = []
+        for row in range(len(texts)):
+            nearest = [
+                (int(ticket), float(similarity))
+                for ticket, similarity in zip(found.ticket_ids[row], found.similarities[row], strict=True)
+                if ticket >= 0
+            ]
+            best_similarity = nearest[0][1] if nearest else -1.0
+            unlike_any_ticket = best_similarity < self.similarity_floor
+            if probabilities is None:
+                results.append(Inference(None, None, [], nearest, unlike_any_ticket))
+                continue
+            order = np.argsort(-probabilities[row])[:TOP_INTENTS]
+            top = [(self.labels[i], float(probabilities[row, i])) for i in order]
+            confidence = top[0][1]
+            results.append(
+                Inference(
+                    intent=top[0][0],
+                    confidence=confidence,
+                    top_intents=top,
+                    nearest=nearest,
+                    out_of_scope=unlike_any_ticket or confidence < self.threshold,
+                )
+            )
+        return results

@@ -1,0 +1,160 @@
+"""Held-out split, metrics, calibration and threshold choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bots.ml.evaluation import (
+    NEVER_ANSWER_THRESHOLD,
+    classification_report,
+    expected_calibration_error,
+    fit_temperature,
+    leave_intents_out_oos_recall,
+    precision_coverage_curve,
+    reliability_bins,
+    softmax,
+    stratified_heldout_split,
+    threshold_for_precision,
+)
+
+
+def _tickets(n_per_intent: int, intents=("a", "b", "c"), prefix="ticket"):
+    texts, labels = [], []
+    for intent in intents:
+        for i in range(n_per_intent):
+            texts.append(f"{prefix} {intent} number {i}")
+            labels.append(intent)
+    return texts, labels
+
+
+def test_heldout_split_membership_is_stable_when_tickets_are_added():
+    texts, labels = _tickets(40)
+    before = stratified_heldout_split(texts, labels, fraction=0.2, min_examples_to_evaluate=3)
+    more_texts, more_labels = _tickets(25, intents=("a", "c", "d"), prefix="later")
+    after = stratified_heldout_split(texts + more_texts, labels + more_labels, fraction=0.2, min_examples_to_evaluate=3)
+    held_before = {texts[i] for i in before.heldout_indices}
+    held_after = {(texts + more_texts)[i] for i in after.heldout_indices}
+    assert held_after & set(texts) == held_before
+    assert 0.1 < len(held_before) / len(texts) < 0.3
+
+
+def test_heldout_split_is_stratified_and_keeps_small_intents_in_training():
+    texts = ["only one"] + ["pair x", "pair y"] + [f"tiny {i}" for i in range(3)] + [f"big {i}" for i in range(30)]
+    labels = ["one"] + ["pair"] * 2 + ["tiny"] * 3 + ["big"] * 30
+    split = stratified_heldout_split(texts, labels, fraction=0.2, min_examples_to_evaluate=3)
+    held = [labels[i] for i in split.heldout_indices]
+    trained = [labels[i] for i in split.train_indices]
+    assert split.intents_too_few_examples == {"one": 1, "pair": 2}
+    assert "one" not in held and "pair" not in held
+    assert held.count("tiny") >= 1 and trained.count("tiny") >= 1
+    assert sorted(split.train_indices + split.heldout_indices) == list(range(len(texts)))
+
+
+def test_identical_texts_fall_on_the_same_side_of_the_split():
+    texts = [f"message {i}" for i in range(50)] * 2
+    labels = ["x"] * 100
+    split = stratified_heldout_split(texts, labels, fraction=0.3, min_examples_to_evaluate=3)
+    held = {texts[i] for i in split.heldout_indices}
+    assert not held & {texts[i] for i in split.train_indices}
+
+
+def test_threshold_reaches_target_precision_on_heldout_predictions():
+    rng = np.random.default_rng(0)
+    confidences = rng.uniform(0.2, 1.0, size=2000)
+    correct = rng.uniform(size=2000) < confidences
+    choice = threshold_for_precision(confidences, correct, target_precision=0.95)
+    answered = confidences >= choice.threshold
+    assert choice.target_reached
+    assert correct[answered].mean() >= 0.95
+    assert choice.coverage == pytest.approx(answered.mean())
+    lower = confidences[confidences < choice.threshold].max()
+    assert correct[confidences >= lower].mean() < 0.95, "the threshold is the lowest that meets the target"
+
+
+def test_unreachable_precision_target_answers_nothing():
+    confidences = np.array([0.9, 0.8, 0.7])
+    correct = np.array([False, True, False])
+    choice = threshold_for_precision(confidences, correct, target_precision=0.95)
+    assert not choice.target_reached
+    assert choice.threshold == NEVER_ANSWER_THRESHOLD > 1.0
+    assert choice.coverage == 0.0
+
+
+def test_ineligible_messages_are_never_answered_but_count_in_coverage():
+    confidences = np.array([0.99, 0.98, 0.97, 0.5])
+    correct = np.array([True, True, True, False])
+    eligible = np.array([True, False, True, True])
+    choice = threshold_for_precision(confidences, correct, 0.95, eligible=eligible)
+    assert choice.coverage == pytest.approx(0.5)
+
+
+def test_precision_coverage_curve_trades_coverage_for_precision():
+    rng = np.random.default_rng(1)
+    confidences = rng.uniform(size=1000)
+    correct = rng.uniform(size=1000) < confidences
+    curve = precision_coverage_curve(confidences, correct)
+    assert curve[0].threshold == 0.0 and curve[0].coverage == 1.0 and curve[-1].threshold == 1.0
+    coverages = [p.coverage for p in curve]
+    assert coverages == sorted(coverages, reverse=True)
+    assert curve[90].precision > curve[10].precision
+
+
+def _overconfident_logits(n=3000, classes=5, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, size=n)
+    logits = rng.normal(size=(n, classes))
+    logits[np.arange(n), labels] += 1.5
+    return logits * 6.0, labels
+
+
+def test_temperature_scaling_lowers_ece_on_an_overconfident_model():
+    logits, labels = _overconfident_logits()
+    temperature = fit_temperature(logits, labels)
+    before = softmax(logits)
+    after = softmax(logits, temperature)
+    correct = before.argmax(axis=1) == labels
+    assert temperature > 3.0
+    assert (after.argmax(axis=1) == before.argmax(axis=1)).all(), "calibration never changes the prediction"
+    ece_before = expected_calibration_error(before.max(axis=1), correct)
+    ece_after = expected_calibration_error(after.max(axis=1), correct)
+    assert ece_before > 0.15 and ece_after < 0.03
+
+
+def test_temperature_stays_finite_on_a_tiny_perfectly_separated_heldout_set():
+    logits = np.array([[9.0, 0.0], [0.0, 9.0], [8.0, 1.0]])
+    temperature = fit_temperature(logits, np.array([0, 1, 0]))
+    assert 0.2 < temperature < 5.0
+
+
+def test_reliability_bins_count_every_prediction_once():
+    confidences = np.array([0.05, 0.5, 0.55, 0.95, 1.0])
+    correct = np.array([False, True, False, True, True])
+    bins = reliability_bins(confidences, correct, n_bins=10)
+    assert sum(b.count for b in bins) == 5
+    top = bins[-1]
+    assert top.count == 2 and top.accuracy == 1.0 and top.mean_confidence == pytest.approx(0.975)
+
+
+def test_classification_report_scores_intents_and_counts_confusions():
+    truth = ["refund", "refund", "shipping", "shipping", "shipping"]
+    predicted = ["refund", "shipping", "shipping", "shipping", None]
+    report = classification_report(truth, predicted)
+    assert report.accuracy == pytest.approx(3 / 5)
+    assert report.per_intent["refund"].recall == pytest.approx(0.5)
+    assert report.per_intent["shipping"].precision == pytest.approx(2 / 3)
+    assert report.per_intent["shipping"].support == 3
+    labels = report.confusion_labels
+    matrix = np.array(report.confusion_matrix)
+    assert matrix[labels.index("refund"), labels.index("shipping")] == 1
+    assert matrix[labels.index("shipping"), labels.index("(none)")] == 1
+    assert matrix.sum() == 5
+
+
+def test_leave_intents_out_estimate_catches_messages_of_dropped_intents():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 30)
+    logits = rng.normal(size=(300, 10))
+    logits[np.arange(300), labels] += 8.0
+    recall = leave_intents_out_oos_recall(logits, labels, temperature=1.0, target_precision=0.95)
+    assert recall > 0.9

@@ -1,0 +1,61 @@
+"""LoadedBotModel.infer: calibrated intents, nearest tickets and the out-of-scope rule."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bots.ml.serving import LoadedBotModel
+
+from .conftest import tiny_examples
+
+
+@pytest.fixture(scope="module")
+def model(trained_version) -> LoadedBotModel:
+    outcome, _ = trained_version
+    return LoadedBotModel.load(outcome.version_dir)
+
+
+def test_infer_gives_calibrated_top_intents_and_nearest_tickets(model, trained_version):
+    outcome, _ = trained_version
+    [answer] = model.infer(["track my delivery"], k=4)
+    assert answer.intent == "shipping"
+    assert answer.top_intents[0] == ("shipping", answer.confidence)
+    assert len(answer.top_intents) == 3
+    assert sum(p for _, p in answer.top_intents) <= 1.0 + 1e-6
+    shipping_ids = {e.ticket_id for e in tiny_examples() if e.intent == "shipping"}
+    assert answer.nearest[0][0] in shipping_ids
+    assert [s for _, s in answer.nearest] == sorted((s for _, s in answer.nearest), reverse=True)
+    assert model.threshold == outcome.metrics["threshold"]
+
+
+def test_message_unlike_any_ticket_is_out_of_scope(model):
+    answers = model.infer(["What will the weather be like on Mars tomorrow?", "xq zvv plorp"])
+    assert all(a.out_of_scope for a in answers)
+
+
+def test_out_of_scope_follows_the_threshold_and_similarity_floor_and_spares_known_messages(model):
+    answers = model.infer([e.text for e in tiny_examples()])
+    for answer in answers:
+        below = answer.confidence < model.threshold or answer.nearest[0][1] < model.similarity_floor
+        assert answer.out_of_scope == below
+    assert sum(not a.out_of_scope for a in answers) > len(answers) / 2
+
+
+def test_infer_from_a_thread_pool_matches_sequential_results(model):
+    texts = [e.text for e in tiny_examples()][:16]
+    sequential = [model.infer([t])[0] for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda t: model.infer([t])[0], texts))
+    assert [a.intent for a in parallel] == [a.intent for a in sequential]
+    assert [a.nearest[0][0] for a in parallel] == [a.nearest[0][0] for a in sequential]
+
+
+def test_memory_bytes_counts_the_encoder_weights(model):
+    parameters = sum(p.numel() for p in model._encoder.parameters())
+    assert parameters * 4 < model.memory_bytes < parameters * 4 * 2
+
+
+def test_empty_batch_gives_no_inferences(model):
+    assert model.infer([]) == []

@@ -1,0 +1,57 @@
+"""Version directories: immutable, verified on load, written all or nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bots.ml.versions import MANIFEST_FILE, CorruptVersionError, _sha256, load_version, write_version
+
+
+def test_loading_an_intact_version_returns_its_parts(trained_version):
+    outcome, _ = trained_version
+    version = load_version(outcome.version_dir)
+    assert version.settings.mode == "classifier"
+    assert version.head_weight.shape == (len(version.labels), version.encoder.dimension)
+    assert sorted(version.index.ticket_ids.tolist()) == sorted(outcome.trained_ticket_ids + outcome.heldout_ticket_ids)
+    assert version.metrics == outcome.metrics
+
+
+def test_tampered_weights_make_load_version_raise_corrupt_version_error(version_copy):
+    weights = version_copy / "encoder" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CorruptVersionError, match="hash mismatch.*encoder/model.safetensors"):
+        load_version(version_copy)
+
+
+def test_missing_file_makes_load_version_raise_corrupt_version_error(version_copy):
+    (version_copy / "index.faiss").unlink()
+    with pytest.raises(CorruptVersionError, match="missing file.*index.faiss"):
+        load_version(version_copy)
+
+
+def test_missing_directory_makes_load_version_raise_corrupt_version_error(tmp_path):
+    with pytest.raises(CorruptVersionError, match="does not exist"):
+        load_version(tmp_path / "never-written")
+
+
+def test_unreadable_weights_with_a_matching_hash_are_reported_as_corrupt(version_copy):
+    head = version_copy / "head.safetensors"
+    head.write_bytes(b"not a safetensors file")
+    manifest = json.loads((version_copy / MANIFEST_FILE).read_text())
+    manifest["files"]["head.safetensors"] = _sha256(head)
+    (version_copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(CorruptVersionError, match="unreadable intent head"):
+        load_version(version_copy)
+
+
+def test_a_failed_write_leaves_neither_the_version_nor_a_temporary_directory(trained_version, tmp_path):
+    outcome, _ = trained_version
+    version = load_version(outcome.version_dir)
+    broken = version.__class__(**{**version.__dict__, "metrics": {"not json": object()}})
+    with pytest.raises(TypeError):
+        write_version(tmp_path / "v2", broken)
+    assert list(tmp_path.iterdir()) == []
