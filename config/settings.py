@@ -189,6 +189,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"faiss.loader": {"level": "WARNING"}},
 }
 
 CELERY_BEAT_SCHEDULE = {

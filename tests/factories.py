@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from bots.models import Bot
+from bots.models import Bot, ModelVersion, TrainingRun
 from tenants.models import ApiKey, Invitation, Membership, Role, Tenant
 from tenants.secrets import hash_secret
 from tenants.services.api_keys import create_api_key
@@ -71,6 +71,28 @@ class BotFactory(factory.django.DjangoModelFactory):
     settings = factory.LazyFunction(dict)
 
 
+class TrainingRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainingRun
+
+    bot = factory.SubFactory(BotFactory)
+    tenant = factory.SelfAttribute("bot.tenant")
+    number = factory.Sequence(lambda n: n + 1)
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    """A version row; its directory is not written (tests that serve one train it for real)."""
+
+    class Meta:
+        model = ModelVersion
+
+    bot = factory.SubFactory(BotFactory)
+    tenant = factory.SelfAttribute("bot.tenant")
+    number = factory.Sequence(lambda n: n + 1)
+    path = factory.LazyAttribute(lambda o: f"/nonexistent/v{o.number:04d}")
+    mode = "classifier"
+
+
 def api_key_for(tenant, **kwargs) -> str:
     """A plain API key for `tenant`, as a client would present it."""
     return create_api_key(tenant=tenant, created_by=None, name=kwargs.pop("name", "test key"), **kwargs).plain_key
@@ -82,6 +104,8 @@ FACTORY_FOR_MODEL = {
     Bot: BotFactory,
     Membership: MembershipFactory,
     Invitation: InvitationFactory,
+    TrainingRun: lambda tenant: TrainingRunFactory(bot=BotFactory(tenant=tenant)),
+    ModelVersion: lambda tenant: ModelVersionFactory(bot=BotFactory(tenant=tenant)),
     ApiKey: lambda tenant: create_api_key(tenant=tenant, created_by=None, name="theirs").api_key,
 }
 # Nested routes name their parent in the URL (bots/<bot_pk>/…).
