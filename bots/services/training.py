@@ -100,7 +100,7 @@ def _claim(run_id: int) -> TrainingRun | None:
     """Move a queued run to running; anything else means the work is done or owned elsewhere."""
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().select_related("bot", "bot__active_version").get(pk=run_id)
-        if run.status == TrainingStatus.RUNNING and _lease_expired(run):
+        if run.status == TrainingStatus.RUNNING and lease_expired(run):
             _fail(run, "The worker running this training was lost (killed or crashed); start a new run.")
             return None
         if run.status != TrainingStatus.QUEUED:
@@ -112,7 +112,8 @@ def _claim(run_id: int) -> TrainingRun | None:
         return run
 
 
-def _lease_expired(run: TrainingRun) -> bool:
+def lease_expired(run: TrainingRun) -> bool:
+    """No heartbeat within the lease: the worker that ran it is gone."""
     lease = timedelta(seconds=settings.TRAINING_LEASE_SECONDS)
     return run.heartbeat_at is None or timezone.now() - run.heartbeat_at > lease
 
@@ -291,7 +292,7 @@ def fail_abandoned_training_runs() -> int:
     ):
         with transaction.atomic():
             run = TrainingRun.objects.select_for_update().get(pk=run_id)
-            if run.status != TrainingStatus.RUNNING or not _lease_expired(run):
+            if run.status != TrainingStatus.RUNNING or not lease_expired(run):
                 continue
             _fail(run, "The worker running this training was lost (killed or crashed); start a new run.")
         for leftover in version_directory(run).parent.glob(f".{version_directory(run).name}.tmp-*"):
