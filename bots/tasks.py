@@ -2,8 +2,9 @@
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 
-from bots.services import training
+from bots.services import imports, training
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -19,3 +20,21 @@ def fail_abandoned_training_runs_task() -> int:
 @worker_ready.connect
 def _reap_runs_lost_by_a_previous_worker(**kwargs) -> None:
     training.fail_abandoned_training_runs()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=10)
+def run_import_task(self, import_id: int) -> None:
+    try:
+        imports.run_import(import_id=import_id)
+    except imports.ImportInProgress as busy:
+        raise self.retry(countdown=settings.IMPORT_STALE_AFTER_S) from busy
+
+
+@shared_task
+def recover_stale_imports_task() -> list[int]:
+    return imports.recover_stale_imports()
+
+
+@worker_ready.connect
+def _requeue_imports_lost_by_a_previous_worker(**kwargs) -> None:
+    imports.recover_stale_imports()

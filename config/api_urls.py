@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from bots.api.imports import ImportViewSet, TicketViewSet
 from bots.api.training import ModelVersionViewSet, TrainingRunViewSet
 from bots.api.views import BotViewSet
 from tenants.api import views as tenant_views
@@ -13,6 +14,8 @@ router.register("members", tenant_views.MembershipViewSet, basename="membership"
 router.register("invitations", tenant_views.InvitationViewSet, basename="invitation")
 router.register("api-keys", tenant_views.ApiKeyViewSet, basename="api-key")
 router.register("bots", BotViewSet, basename="bot")
+router.register(r"bots/(?P<bot_pk>[^/.]+)/imports", ImportViewSet, basename="import")
+router.register(r"bots/(?P<bot_pk>[^/.]+)/tickets", TicketViewSet, basename="ticket")
 router.register(r"bots/(?P<bot_pk>[^/.]+)/training-runs", TrainingRunViewSet, basename="training-run")
 router.register(r"bots/(?P<bot_pk>[^/.]+)/versions", ModelVersionViewSet, basename="model-version")
 

@@ -206,3 +206,18 @@ CELERY_BEAT_SCHEDULE["fail-abandoned-training-runs"] = {
     "task": "bots.tasks.fail_abandoned_training_runs_task",
     "schedule": 60,
 }
+
+# --- Ticket imports ---------------------------------------------------------------------
+# Uploads over FILE_UPLOAD_MAX_MEMORY_SIZE stream to a temporary file, never into memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=100 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=500_000)
+# A file with more invalid rows than this share is rejected whole.
+IMPORT_BAD_ROW_THRESHOLD = env.float("IMPORT_BAD_ROW_THRESHOLD", default=0.2)
+IMPORT_BATCH_SIZE = env.int("IMPORT_BATCH_SIZE", default=2000)
+IMPORT_MAX_ROW_ERRORS = 1000
+# A running import whose worker has not reported for this long lost it, and is read again from the start.
+IMPORT_STALE_AFTER_S = env.int("IMPORT_STALE_AFTER_S", default=120)
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
+CELERY_BEAT_SCHEDULE["recover-stale-imports"] = {"task": "bots.tasks.recover_stale_imports_task", "schedule": 60}

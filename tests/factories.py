@@ -6,7 +6,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from bots.models import Bot, ModelVersion, TrainingRun
+from bots.importing.dedup import fingerprint
+from bots.models import Bot, Import, ImportStatus, ModelVersion, Ticket, TicketSource, TrainingRun
 from tenants.models import ApiKey, Invitation, Membership, Role, Tenant
 from tenants.secrets import hash_secret
 from tenants.services.api_keys import create_api_key
@@ -93,6 +94,38 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     mode = "classifier"
 
 
+class ImportFactory(factory.django.DjangoModelFactory):
+    """A finished import row; its raw file is not written (tests that read one upload it for real)."""
+
+    class Meta:
+        model = Import
+
+    bot = factory.SubFactory(BotFactory)
+    tenant = factory.SelfAttribute("bot.tenant")
+    file_name = "tickets.csv"
+    file_size = 1000
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    file_format = "csv"
+    raw_path = ""
+    mapping = factory.LazyFunction(lambda: {"message": "message"})
+    status = ImportStatus.SUCCEEDED
+
+
+class TicketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Ticket
+
+    bot = factory.SubFactory(BotFactory)
+    tenant = factory.SelfAttribute("bot.tenant")
+    source = TicketSource.AGENT
+    message = factory.Sequence(lambda n: f"Where is my order number {n}?")
+    resolution = "It ships within two working days; the tracking link is in your confirmation email."
+    intent = "order_status"
+    content_hash = factory.LazyAttribute(
+        lambda o: fingerprint(message=o.message, resolution=o.resolution, intent=o.intent)
+    )
+
+
 def api_key_for(tenant, **kwargs) -> str:
     """A plain API key for `tenant`, as a client would present it."""
     return create_api_key(tenant=tenant, created_by=None, name=kwargs.pop("name", "test key"), **kwargs).plain_key
@@ -106,6 +139,8 @@ FACTORY_FOR_MODEL = {
     Invitation: InvitationFactory,
     TrainingRun: lambda tenant: TrainingRunFactory(bot=BotFactory(tenant=tenant)),
     ModelVersion: lambda tenant: ModelVersionFactory(bot=BotFactory(tenant=tenant)),
+    Import: lambda tenant: ImportFactory(bot=BotFactory(tenant=tenant)),
+    Ticket: lambda tenant: TicketFactory(bot=BotFactory(tenant=tenant)),
     ApiKey: lambda tenant: create_api_key(tenant=tenant, created_by=None, name="theirs").api_key,
 }
 # Nested routes name their parent in the URL (bots/<bot_pk>/…).

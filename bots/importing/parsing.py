@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 CSV, JSON, JSONL = "csv", "json", "jsonl"
 FORMATS = (CSV, JSON, JSONL)
@@ -102,11 +103,12 @@ def detect_format(file_name: str, head: bytes) -> str:
 class RowSource:
     """The rows of one file: `columns` from the header, then iterate for `RawRow`s; `bytes_read` for progress."""
 
-    def __init__(self, path: Path | str, file_format: str):
+    def __init__(self, source: Path | str | BinaryIO, file_format: str):
         if file_format not in FORMATS:
             raise UnreadableFile("unknown_format", f"Unknown file format {file_format!r}.")
         self.file_format = file_format
-        self._binary = open(path, "rb")  # noqa: SIM115 (closed by close() / the context manager)
+        self._owns_file = isinstance(source, str | Path)
+        self._binary = open(source, "rb") if self._owns_file else source  # noqa: SIM115 (closed by close())
         self._text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
         self._rows = {CSV: self._csv_rows, JSON: self._json_rows, JSONL: self._jsonl_rows}[file_format]()
         self.columns: list[str] = []
@@ -120,11 +122,14 @@ class RowSource:
         self.close()
 
     def close(self) -> None:
-        self._text.close()
+        if self._owns_file:
+            self._text.close()
+        else:
+            self._text.detach()
 
     @property
     def bytes_read(self) -> int:
-        return self._binary.tell() if not self._binary.closed else 0
+        return self._binary.tell()
 
     def __iter__(self) -> Iterator[RawRow]:
         yield from self._peeked
