@@ -1,18 +1,23 @@
 """The demo tenant `make run` starts with: an owner, a bot, and the project's own demo tickets."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.db import transaction
 
-from bots.models import Bot
+from bots.models import Bot, Import, ImportStatus
+from bots.selectors import tickets_for_bot
 from bots.services.bots import create_bot
+from bots.services.imports import create_import, delete_import, run_import
 from tenants.models import Membership, Role, Tenant
 from tenants.secrets import new_token
 
 DEMO_TENANT_SLUG = "demo"
 DEMO_OWNER_EMAIL = "owner@demo.replydesk.local"
 DEMO_BOT_NAME = "Demo Shop Assistant"
+DEMO_TICKETS = Path(__file__).resolve().parent.parent / "demo_data" / "demo_tickets.csv"
 
 
 @dataclass(frozen=True)
@@ -24,9 +29,28 @@ class DemoTenant:
     created: bool
 
 
-@transaction.atomic
 def seed_demo_tenant(*, origins: list[str]) -> DemoTenant:
-    """Create the demo tenant once; on every call give its owner a fresh password to print."""
+    """Create the demo tenant once, import its tickets while it has none; give its owner a fresh password."""
+    demo = _seed_demo_accounts(origins=origins)
+    import_demo_tickets(demo=demo)
+    return demo
+
+
+def import_demo_tickets(*, demo: DemoTenant) -> Import | None:
+    """The project's demo tickets, through the same upload and import path a tenant's file takes."""
+    if tickets_for_bot(tenant=demo.tenant, bot=demo.bot).exists():
+        return None
+    unfinished = Import.objects.for_tenant(demo.tenant).filter(bot=demo.bot, file_name=DEMO_TICKETS.name)
+    for stale in unfinished.exclude(status=ImportStatus.SUCCEEDED):
+        delete_import(ticket_import=stale)
+    with open(DEMO_TICKETS, "rb") as handle:
+        ticket_import = create_import(tenant=demo.tenant, bot=demo.bot, upload=File(handle, name=DEMO_TICKETS.name),
+                                      enqueue=False)
+    return run_import(import_id=ticket_import.id)
+
+
+@transaction.atomic
+def _seed_demo_accounts(*, origins: list[str]) -> DemoTenant:
     user_model = get_user_model()
     tenant, created = Tenant.objects.get_or_create(slug=DEMO_TENANT_SLUG, defaults={"name": "Demo Shop"})
     owner, _ = user_model.objects.get_or_create(
