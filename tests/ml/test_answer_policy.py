@@ -1,0 +1,144 @@
+"""The answer policy, rule by rule, on hand-made readings (no model needed)."""
+
+import pytest
+
+from bots.ml import answer_policy as ap
+from bots.ml.answer_policy import BotPolicy, ModelFacts, Reading, TicketFacts, decide
+
+MODEL = ModelFacts(version_id=7, mode="classifier", threshold=0.6, similarity_floor=0.3)
+RETRIEVAL = ModelFacts(version_id=8, mode="retrieval_only", threshold=1.01, similarity_floor=0.3)
+TICKETS = {
+    1: TicketFacts("refund", "Refunds take 5 days."),
+    2: TicketFacts("shipping", "Your parcel ships in {{Shipping Days}} days."),
+    3: TicketFacts("refund", ""),
+}
+POLICY = BotPolicy(
+    canned_answers={"shipping": "Order {{Order Number}} ships from {{ warehouse }}."},
+    human_intents=frozenset({"complaint"}),
+    placeholders={"Warehouse": "Leeds"},
+    handoff_message="A person will take over.",
+    offline_message="We are offline.",
+)
+
+
+def reading(intent="refund", confidence=0.9, nearest=((1, 0.8), (2, 0.5)), top=None):
+    top = top or [(intent, confidence), ("shipping", 0.05), ("complaint", 0.02)]
+    return Reading(intent=intent, confidence=confidence, top_intents=top, nearest=list(nearest), out_of_scope=False)
+
+
+def test_confident_intent_with_canned_answer_answers_with_it_placeholders_filled_or_left_out_cleanly():
+    decision = decide(text="where is it", reading=reading("shipping"), model=MODEL, tickets=TICKETS, policy=POLICY)
+    assert decision.action == ap.ANSWER and decision.rule == ap.RULE_CANNED
+    assert decision.text == "Order ships from Leeds."
+    assert decision.as_record() == {
+        "action": "answer", "rule": "canned_answer", "intent": "shipping", "confidence": 0.9,
+        "top_intents": [["shipping", 0.9], ["shipping", 0.05], ["complaint", 0.02]], "ticket_ids": [1, 2],
+        "version_id": 7, "model": "classifier",
+    }
+
+
+def test_confident_intent_without_canned_answer_answers_with_best_ticket_of_that_intent():
+    decision = decide(text="money back", reading=reading("refund", nearest=[(2, 0.9), (1, 0.7)]), model=MODEL,
+                      tickets=TICKETS, policy=POLICY)
+    assert (decision.rule, decision.text, decision.ticket_ids) == (ap.RULE_TICKET, "Refunds take 5 days.", (1,))
+
+
+def test_intent_without_canned_answer_or_resolved_ticket_hands_off():
+    decision = decide(text="money back", reading=reading("refund", nearest=[(3, 0.9)]), model=MODEL,
+                      tickets=TICKETS, policy=POLICY)
+    assert decision.is_handoff and decision.rule == ap.RULE_NO_ANSWER
+
+
+@pytest.mark.parametrize("text", [
+    "talk to a person", "Can I speak with a real human?", "agent please", "HUMAN", "I want a representative",
+    "connect me to someone",
+])
+def test_explicit_request_for_a_person_hands_off_whatever_the_model_says(text):
+    decision = decide(text=text, reading=reading("shipping"), model=MODEL, tickets=TICKETS, policy=POLICY)
+    assert decision.is_handoff and decision.rule == ap.RULE_EXPLICIT
+    assert decision.text == "A person will take over."
+
+
+@pytest.mark.parametrize("text", ["my personal details changed", "the agent of my parcel", "human resources"])
+def test_words_about_people_are_not_a_request_for_one(text):
+    assert not ap.asks_for_a_person(text)
+
+
+def test_human_intent_hands_off():
+    decision = decide(text="bad service", reading=reading("complaint"), model=MODEL, tickets=TICKETS, policy=POLICY)
+    assert decision.is_handoff and decision.rule == ap.RULE_HUMAN_INTENT and decision.intent == "complaint"
+
+
+def test_unlike_any_past_ticket_is_out_of_scope_and_hands_off():
+    decision = decide(text="weather?", reading=reading("refund", nearest=[(1, 0.1)]), model=MODEL,
+                      tickets=TICKETS, policy=POLICY)
+    assert decision.is_handoff and decision.rule == ap.RULE_OUT_OF_SCOPE
+
+
+def test_below_threshold_asks_with_quick_replies_then_hands_off_on_the_second_failure():
+    unsure = reading("refund", 0.45, top=[("refund", 0.45), ("shipping", 0.4), ("complaint", 0.1), ("x", 0.01)])
+    first = decide(text="hmm", reading=unsure, model=MODEL, tickets=TICKETS, policy=POLICY, failed_streak=0)
+    assert first.action == ap.CLARIFY and first.is_failure
+    assert [reply["intent"] for reply in first.quick_replies] == ["refund", "shipping"]  # never a human intent
+    assert first.quick_replies[0]["label"] == "Refund"
+    second = decide(text="hmm", reading=unsure, model=MODEL, tickets=TICKETS, policy=POLICY, failed_streak=1)
+    assert second.is_handoff and second.rule == ap.RULE_REPEATED_FAILURE
+
+
+def test_below_threshold_with_nothing_to_suggest_hands_off():
+    unsure = reading("complaint", 0.3, top=[("complaint", 0.3), ("a", 0.05), ("b", 0.04)])
+    decision = decide(text="hmm", reading=unsure, model=MODEL, tickets=TICKETS, policy=POLICY)
+    assert decision.is_handoff and decision.rule == ap.RULE_LOW_CONFIDENCE
+
+
+def test_a_quick_reply_the_visitor_picked_stands_in_for_the_intent():
+    unsure = reading("refund", 0.45, top=[("refund", 0.45), ("shipping", 0.4), ("complaint", 0.1)])
+    decision = decide(text="Shipping", reading=unsure, model=MODEL, tickets=TICKETS, policy=POLICY,
+                      chosen_intent="shipping")
+    assert decision.rule == ap.RULE_CANNED and decision.intent == "shipping" and decision.confidence == 1.0
+    ignored = decide(text="Made up", reading=unsure, model=MODEL, tickets=TICKETS, policy=POLICY, chosen_intent="nope")
+    assert ignored.action == ap.CLARIFY
+
+
+def test_without_a_trained_model_the_bot_hands_off_and_says_so():
+    decision = decide(text="refund?", reading=None, model=None, tickets={}, policy=POLICY)
+    assert decision.is_handoff and decision.rule == ap.RULE_NOT_TRAINED
+    assert decision.text.startswith(ap.NOT_TRAINED_PREFIX) and decision.model == "none"
+
+
+def test_retrieval_only_version_answers_with_nearest_resolution_or_canned_answer_of_its_intent():
+    plain = Reading(None, None, [], [(1, 0.7)], False)
+    decision = decide(text="refund?", reading=plain, model=RETRIEVAL, tickets=TICKETS, policy=POLICY)
+    assert (decision.rule, decision.text, decision.confidence) == (ap.RULE_RETRIEVAL, "Refunds take 5 days.", 0.7)
+    via_canned = decide(text="parcel?", reading=Reading(None, None, [], [(2, 0.7)], False), model=RETRIEVAL,
+                        tickets=TICKETS, policy=POLICY)
+    assert via_canned.rule == ap.RULE_CANNED and via_canned.text == "Order ships from Leeds."
+
+
+def test_outside_business_hours_a_handoff_gives_the_offline_message():
+    decision = decide(text="agent please", reading=None, model=None, tickets={}, policy=POLICY, agents_available=False)
+    assert decision.text == "We are offline."
+
+
+def test_negative_feedback_hands_off_and_positive_changes_nothing():
+    assert ap.decide_after_feedback(helpful=True, policy=POLICY) is None
+    decision = ap.decide_after_feedback(helpful=False, policy=POLICY)
+    assert decision.is_handoff and decision.rule == ap.RULE_NEGATIVE_FEEDBACK
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("Your order {{Order Number}} is on its way.", "Your order 123 is on its way."),
+    ("Your order ({{Tracking}}) is on its way.", "Your order is on its way."),
+    ("Write to {{Email}} or call us.", "Write to or call us."),
+    ("Thanks, {{Name}}.", "Thanks."),
+    ("{{Name}}, hello", "hello"),
+    ("No placeholders here.", "No placeholders here."),
+])
+def test_placeholders_are_filled_or_left_out_cleanly(template, expected):
+    assert ap.fill_placeholders(template, {"order number": "123"}) == expected
+
+
+def test_bot_policy_reads_the_bot_settings_json():
+    policy = BotPolicy.from_settings({"canned_answers": {"a": "b"}, "human_intents": ["x"], "placeholders": {}})
+    assert policy.canned_answers == {"a": "b"} and policy.human_intents == {"x"}
+    assert policy.handoff_message == BotPolicy().handoff_message
