@@ -18,13 +18,6 @@ from tenants.models import MANAGER_ROLES
 
 # A multipart body is the file plus boundaries and the mapping field: allow for them before reading it.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
-_SPREADSHEET_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(_SPREADSHEET_FORMULA_START) else text
-
 
 @extend_schema(tags=["imports"])
 class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BotChildViewSet):
@@ -81,7 +74,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BotChildVi
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["row", "error"])
-        writer.writerows([entry["row"], _csv_cell(entry["error"])] for entry in ticket_import.row_errors)
+        writer.writerows([entry["row"], entry["error"]] for entry in ticket_import.row_errors)
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import-{ticket_import.id}-errors.csv"'
         return response

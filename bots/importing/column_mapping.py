@@ -21,10 +21,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 class MappingError(ValueError):
     """The mapping cannot be used with this file; `details` says field by field why."""
 
-    def __init__(self, message: str, details: dict):
+    def __init__(self, message: str, details: dict, code: str = "invalid_mapping"):
         super().__init__(message)
         self.message = message
         self.details = details
+        self.code = code
 
 
 def _key(name: str) -> str:
@@ -80,5 +81,6 @@ def resolve_mapping(columns: list[str], override: dict | None) -> dict[str, str 
         errors[REQUIRED_FIELD] = "No column is mapped to the message, and none could be guessed from the header."
     if errors:
         first_field = next(iter(errors))
-        raise MappingError(f"{first_field}: {errors[first_field]}", {**errors, "columns": columns})
+        code = "no_message_column" if mapping[REQUIRED_FIELD] is None else "invalid_mapping"
+        raise MappingError(f"{first_field}: {errors[first_field]}", {**errors, "columns": columns}, code)
     return mapping

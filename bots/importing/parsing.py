@@ -199,7 +199,8 @@ class RowSource:
 
     def _jsonl_rows(self) -> Iterator[RawRow]:
         for number, line in enumerate(self._text, start=1):
-            if not line.strip():
+            line = line.strip()
+            if not line:
                 continue
             try:
                 value = json.loads(line)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from bots.importing.column_mapping import REQUIRED_FIELD, MappingError, resolve_mapping
+from bots.importing.column_mapping import MappingError, resolve_mapping
 from bots.importing.parsing import ContentCheck, RowSource, UnreadableFile, detect_format
 from bots.importing.redaction import KINDS
 from bots.importing.validation import RowInvalid, TicketDraft, clean_row
@@ -126,8 +126,7 @@ def _copy_checked(upload: File, destination) -> ContentCheck:
 
 def _rejected(error: UnreadableFile | MappingError) -> ImportRejected:
     if isinstance(error, MappingError):
-        code = "no_message_column" if REQUIRED_FIELD in error.details else "invalid_mapping"
-        return ImportRejected(error.message, code=code, details=error.details)
+        return ImportRejected(error.message, code=error.code, details=error.details)
     details = {"row": error.row} if error.row else {}
     return ImportRejected(error.message, code=error.code, details=details)
 
