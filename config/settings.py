@@ -221,3 +221,25 @@ IMPORT_MAX_ROW_ERRORS = 1000
 IMPORT_STALE_AFTER_S = env.int("IMPORT_STALE_AFTER_S", default=120)
 IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE["recover-stale-imports"] = {"task": "bots.tasks.recover_stale_imports_task", "schedule": 60}
+
+# --- Answering: model serving, the widget socket, rate limits ----------------------------
+# Each web process keeps at most this many loaded bot models (and about this many bytes).
+BOTS_MODEL_CACHE_MAX_MODELS = env.int("BOTS_MODEL_CACHE_MAX_MODELS", default=8)
+BOTS_MODEL_CACHE_MAX_BYTES = env.int("BOTS_MODEL_CACHE_MAX_BYTES", default=2 * 2**30)
+# Messages arriving within BOTS_MICRO_BATCH_WAIT_MS share one encoder pass (up to BOTS_MICRO_BATCH_MAX).
+BOTS_MICRO_BATCHING = env.bool("BOTS_MICRO_BATCHING", default=True)
+BOTS_MICRO_BATCH_MAX = env.int("BOTS_MICRO_BATCH_MAX", default=64)
+BOTS_MICRO_BATCH_WAIT_MS = env.float("BOTS_MICRO_BATCH_WAIT_MS", default=4.0)
+BOTS_INFERENCE_THREADS = env.int("BOTS_INFERENCE_THREADS", default=4)
+BOTS_ANSWER_TOP_K = env.int("BOTS_ANSWER_TOP_K", default=5)
+BOTS_INFERENCE_TIMEOUT_SECONDS = env.float("BOTS_INFERENCE_TIMEOUT_SECONDS", default=60.0)
+# The widget's signed visitor token lives this long; a visitor back after that starts afresh.
+VISITOR_TOKEN_MAX_AGE_SECONDS = env.int("VISITOR_TOKEN_MAX_AGE_SECONDS", default=30 * 24 * 3600)
+WIDGET_MAX_FRAME_BYTES = env.int("WIDGET_MAX_FRAME_BYTES", default=16 * 1024)
+WIDGET_MAX_MESSAGE_CHARS = env.int("WIDGET_MAX_MESSAGE_CHARS", default=2000)
+WIDGET_IDLE_TIMEOUT_SECONDS = env.float("WIDGET_IDLE_TIMEOUT_SECONDS", default=600.0)
+# Token buckets: a burst of CAPACITY, refilled at RATE per second (per visitor, per bot).
+WIDGET_VISITOR_RATE = env.float("WIDGET_VISITOR_RATE", default=1.0)
+WIDGET_VISITOR_BURST = env.int("WIDGET_VISITOR_BURST", default=8)
+WIDGET_BOT_RATE = env.float("WIDGET_BOT_RATE", default=200.0)
+WIDGET_BOT_BURST = env.int("WIDGET_BOT_BURST", default=400)

@@ -7,7 +7,18 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from bots.importing.dedup import fingerprint
-from bots.models import Bot, Import, ImportStatus, ModelVersion, Ticket, TicketSource, TrainingRun
+from bots.models import (
+    Bot,
+    Conversation,
+    Import,
+    ImportStatus,
+    Message,
+    MessageSender,
+    ModelVersion,
+    Ticket,
+    TicketSource,
+    TrainingRun,
+)
 from tenants.models import ApiKey, Invitation, Membership, Role, Tenant
 from tenants.secrets import hash_secret
 from tenants.services.api_keys import create_api_key
@@ -126,6 +137,33 @@ class TicketFactory(factory.django.DjangoModelFactory):
     )
 
 
+class ConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversation
+
+    bot = factory.SubFactory(BotFactory)
+    tenant = factory.SelfAttribute("bot.tenant")
+    visitor_id = factory.Sequence(lambda n: f"visitor-{n:06d}")
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """A message with the conversation's next sequence number (as the service would give it)."""
+
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory)
+    tenant = factory.SelfAttribute("conversation.tenant")
+    sender = MessageSender.VISITOR
+    text = factory.Sequence(lambda n: f"Question {n}?")
+
+    @factory.lazy_attribute
+    def seq(self):
+        self.conversation.last_seq += 1
+        self.conversation.save(update_fields=["last_seq"])
+        return self.conversation.last_seq
+
+
 def api_key_for(tenant, **kwargs) -> str:
     """A plain API key for `tenant`, as a client would present it."""
     return create_api_key(tenant=tenant, created_by=None, name=kwargs.pop("name", "test key"), **kwargs).plain_key
@@ -141,6 +179,8 @@ FACTORY_FOR_MODEL = {
     ModelVersion: lambda tenant: ModelVersionFactory(bot=BotFactory(tenant=tenant)),
     Import: lambda tenant: ImportFactory(bot=BotFactory(tenant=tenant)),
     Ticket: lambda tenant: TicketFactory(bot=BotFactory(tenant=tenant)),
+    Conversation: lambda tenant: ConversationFactory(bot=BotFactory(tenant=tenant)),
+    Message: lambda tenant: MessageFactory(conversation=ConversationFactory(bot=BotFactory(tenant=tenant))),
     ApiKey: lambda tenant: create_api_key(tenant=tenant, created_by=None, name="theirs").api_key,
 }
 # Nested routes name their parent in the URL (bots/<bot_pk>/…).

@@ -2,7 +2,13 @@
 
 from bots.models.bot import Bot, new_public_key
 from bots.models.conversations import (
-    Conversation, ConversationChannel, ConversationStatus, Feedback, Message, MessageKind, MessageSender,
+    Conversation,
+    ConversationChannel,
+    ConversationStatus,
+    Feedback,
+    Message,
+    MessageKind,
+    MessageSender,
 )
 from bots.models.imports import Import, ImportFormat, ImportStatus, Ticket, TicketSource
 from bots.models.training import UNFINISHED_TRAINING, ModelVersion, TrainingRun, TrainingStatus

@@ -1,0 +1,265 @@
+"""The widget's websocket: /ws/widget/<public key>/ (protocol in docs/widget-protocol.md)."""
+
+import asyncio
+import json
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from bots import rate_limits
+from bots.conversation_selectors import get_bot_for_public_key
+from bots.services import answering, conversations
+from bots.visitor_tokens import VisitorIdentity, issue_visitor_token, read_visitor_token
+from tenants.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNKNOWN_BOT = 4404
+CLOSE_ORIGIN_NOT_ALLOWED = 4403
+CLOSE_IDLE = 4408
+ACK_PERSIST_EVERY_SECONDS = 1.0
+
+
+class FrameError(DomainError):
+    """A frame the protocol does not allow; answered with an error frame, the socket stays open."""
+
+
+def _visitor_bucket() -> rate_limits.Bucket:
+    return rate_limits.Bucket("widget-visitor", settings.WIDGET_VISITOR_BURST, settings.WIDGET_VISITOR_RATE)
+
+
+def _bot_bucket() -> rate_limits.Bucket:
+    return rate_limits.Bucket("widget-bot", settings.WIDGET_BOT_BURST, settings.WIDGET_BOT_RATE)
+
+
+def _int_field(content: dict, name: str, default: int | None = None) -> int:
+    value = content.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise FrameError(f"'{name}' must be a whole number of 0 or more.", code="invalid_frame")
+    return value
+
+
+class WidgetConsumer(AsyncJsonWebsocketConsumer):
+    """Authenticates by public key and origin, then speaks the widget protocol for one visitor."""
+
+    async def connect(self):
+        self.bot = await database_sync_to_async(get_bot_for_public_key)(self.scope["url_route"]["kwargs"]["public_key"])
+        self.conversation = None
+        self.identity: VisitorIdentity | None = None
+        self.delivered: set[int] = set()
+        self.acked_seq = self.persisted_ack = 0
+        self.last_ack_persist = 0.0
+        self.last_activity = time.monotonic()
+        self.idle_task = None
+        await self.accept()
+        if self.bot is None:
+            await self.refuse("unknown_bot", "No bot has this public key.", CLOSE_UNKNOWN_BOT)
+            return
+        origin = dict(self.scope.get("headers", [])).get(b"origin", b"").decode("latin-1").rstrip("/").lower()
+        if origin not in self.bot.allowed_origins:
+            await self.refuse("origin_not_allowed", f"This site ({origin or 'no origin'}) may not use this bot.",
+                              CLOSE_ORIGIN_NOT_ALLOWED)
+            return
+        self.idle_task = asyncio.create_task(self.close_when_idle())
+
+    async def refuse(self, code: str, message: str, close_code: int):
+        await self.send_json({"type": "error", "code": code, "message": message})
+        await self.close(code=close_code)
+
+    async def disconnect(self, code):
+        if self.idle_task is not None:
+            self.idle_task.cancel()
+        if self.conversation is not None:
+            await self.channel_layer.group_discard(conversations.conversation_group(self.conversation.pk),
+                                                   self.channel_name)
+            await self.persist_ack(force=True)
+
+    async def close_when_idle(self):
+        timeout = settings.WIDGET_IDLE_TIMEOUT_SECONDS
+        while True:
+            remaining = self.last_activity + timeout - time.monotonic()
+            if remaining <= 0:
+                await self.send_json({"type": "error", "code": "idle_timeout",
+                                      "message": "Closed after a long silence; reconnect to carry on."})
+                await self.close(code=CLOSE_IDLE)
+                return
+            await asyncio.sleep(remaining)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        self.last_activity = time.monotonic()
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None or len(raw) > settings.WIDGET_MAX_FRAME_BYTES:
+            await self.send_error("frame_too_large", f"Frames are limited to {settings.WIDGET_MAX_FRAME_BYTES} bytes.")
+            return
+        try:
+            content = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self.send_error("invalid_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_error("invalid_frame", "A frame is a JSON object with a 'type'.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        handler = {
+            "hello": self.on_hello, "resume": self.on_resume, "message": self.on_message, "ack": self.on_ack,
+            "typing": self.on_typing, "feedback": self.on_feedback, "handoff": self.on_handoff,
+            "csat": self.on_csat, "ping": self.on_ping,
+        }.get(content["type"])
+        if handler is None:
+            await self.send_error("unknown_type", f"Unknown frame type {content['type'][:40]!r}.")
+            return
+        if self.bot is None:
+            return
+        if self.conversation is None and content["type"] not in ("hello", "resume", "ping"):
+            await self.send_error("not_started", "Send 'hello' or 'resume' first.")
+            return
+        try:
+            await handler(content)
+        except DomainError as error:
+            await self.send_error(error.code, error.message, error.details)
+
+    async def send_error(self, code: str, message: str, details: dict | None = None):
+        frame = {"type": "error", "code": code, "message": message}
+        if details:
+            frame["details"] = details
+        await self.send_json(frame)
+
+    # --- starting ------------------------------------------------------------------------
+    async def on_hello(self, content):
+        conversation = await database_sync_to_async(conversations.start_conversation)(bot=self.bot)
+        await self.join(conversation, resumed=False, missed=[])
+
+    async def on_resume(self, content):
+        identity = read_visitor_token(content.get("token"), bot_id=self.bot.pk)
+        after = _int_field(content, "last_seq", 0)
+        conversation, missed = await database_sync_to_async(conversations.resume_conversation)(
+            bot=self.bot, conversation_id=identity.conversation_id, visitor_id=identity.visitor_id, after_seq=after)
+        await self.join(conversation, resumed=True, missed=missed)
+
+    async def join(self, conversation, *, resumed: bool, missed: list):
+        if self.conversation is not None and self.conversation.pk != conversation.pk:
+            await self.channel_layer.group_discard(conversations.conversation_group(self.conversation.pk),
+                                                   self.channel_name)
+        self.conversation = conversation
+        self.delivered = set()
+        self.identity = VisitorIdentity(conversation.visitor_id, self.bot.pk, conversation.pk)
+        await self.channel_layer.group_add(conversations.conversation_group(conversation.pk), self.channel_name)
+        theme = self.bot.settings.get("theme") or {}
+        await self.send_json({
+            "type": "welcome", "resumed": resumed, "token": issue_visitor_token(self.identity),
+            "conversation_id": conversation.pk, "last_seq": conversation.last_seq, "status": conversation.status,
+            "bot": {"name": self.bot.name, "greeting": self.bot.greeting, "theme": theme},
+        })
+        for message in missed:
+            await self.deliver({**conversations.message_frame(message), "replay": True})
+
+    # --- the visitor's frames --------------------------------------------------------------
+    async def on_message(self, content):
+        text = content.get("text")
+        client_msg_id = content.get("client_msg_id") or ""
+        if not isinstance(text, str) or not isinstance(client_msg_id, str) or len(client_msg_id) > 64:
+            raise FrameError("A message has a 'text' string and an optional 'client_msg_id' (64 characters at most).",
+                             code="invalid_message")
+        if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
+            raise FrameError(f"Messages are limited to {settings.WIDGET_MAX_MESSAGE_CHARS} characters.",
+                             code="message_too_long", details={"client_msg_id": client_msg_id})
+        await self.check_rate_limits(client_msg_id)
+        received = await database_sync_to_async(conversations.receive_visitor_message)(
+            conversation=self.conversation, text=text, client_msg_id=client_msg_id)
+        self.delivered.add(received.message.seq)
+        await self.send_json({"type": "ack", "for": "message", "client_msg_id": client_msg_id,
+                              "seq": received.message.seq, "duplicate": not received.created})
+        if received.needs_answer:
+            chosen = content.get("intent") if isinstance(content.get("intent"), str) else None
+            await self.answer(received, chosen)
+
+    async def check_rate_limits(self, client_msg_id: str):
+        visitor_ok, visitor_wait = await sync_to_async(rate_limits.take, thread_sensitive=False)(
+            _visitor_bucket(), f"{self.bot.pk}:{self.conversation.visitor_id}")
+        bot_ok, bot_wait = (True, 0.0)
+        if visitor_ok:
+            bot_ok, bot_wait = await sync_to_async(rate_limits.take, thread_sensitive=False)(
+                _bot_bucket(), str(self.bot.pk))
+        if not visitor_ok or not bot_ok:
+            wait = round(max(visitor_wait, bot_wait), 2)
+            who = "You are sending messages" if not visitor_ok else "This assistant is receiving messages"
+            raise rate_limits.RateLimited(f"{who} too fast; this one was not sent. Try again in {wait:g} s.",
+                                          details={"retry_after": wait, "client_msg_id": client_msg_id})
+
+    async def answer(self, received, chosen_intent):
+        await self.send_json({"type": "typing", "sender": "bot", "active": True})
+        inference, failed = None, False
+        future = answering.start_inference(received.conversation.bot, received.message.text)
+        if future is not None:
+            try:
+                inference = await asyncio.wait_for(asyncio.wrap_future(future),
+                                                   settings.BOTS_INFERENCE_TIMEOUT_SECONDS)
+            except Exception:
+                logger.exception("inference failed for bot %s", self.bot.pk)
+                failed = True
+        reply = await database_sync_to_async(answering.reply_to_visitor_message)(
+            received=received, inference=inference, failed=failed, chosen_intent=chosen_intent)
+        if reply is None:
+            await self.send_json({"type": "typing", "sender": "bot", "active": False})
+            return
+        await self.deliver(conversations.message_frame(reply))
+
+    async def on_ack(self, content):
+        self.acked_seq = max(self.acked_seq, _int_field(content, "seq"))
+        await self.persist_ack()
+
+    async def persist_ack(self, force: bool = False):
+        due = time.monotonic() - self.last_ack_persist >= ACK_PERSIST_EVERY_SECONDS
+        if self.acked_seq > self.persisted_ack and (force or due):
+            self.persisted_ack, self.last_ack_persist = self.acked_seq, time.monotonic()
+            await database_sync_to_async(conversations.acknowledge)(conversation=self.conversation,
+                                                                    seq=self.acked_seq)
+
+    async def on_typing(self, content):
+        await self.channel_layer.group_send(conversations.conversation_group(self.conversation.pk), {
+            "type": "conversation.typing", "sender": "visitor", "active": bool(content.get("active", True)),
+        })
+
+    async def on_feedback(self, content):
+        seq, value = _int_field(content, "seq"), content.get("value")
+        result = await database_sync_to_async(answering.give_feedback)(
+            conversation=self.conversation, seq=seq, value=value)
+        if result.handoff is not None:
+            await self.deliver(conversations.message_frame(result.handoff))
+        await self.send_json({"type": "ack", "for": "feedback", "seq": result.message.seq, "value": value})
+
+    async def on_handoff(self, content):
+        message = await database_sync_to_async(answering.request_person)(conversation=self.conversation)
+        if message is not None:
+            await self.deliver(conversations.message_frame(message))
+        await self.send_json({"type": "ack", "for": "handoff"})
+
+    async def on_csat(self, content):
+        rating = content.get("rating")
+        conversation = await database_sync_to_async(conversations.rate_conversation)(
+            conversation=self.conversation, rating=rating)
+        await self.send_json({"type": "ack", "for": "csat", "rating": conversation.csat})
+
+    async def on_ping(self, content):
+        await self.send_json({"type": "pong"})
+
+    # --- events from the conversation's group (agents, other tabs, other processes) -----------
+    async def deliver(self, frame: dict):
+        """Send a stored message once per connection, whichever path brings it first."""
+        if frame["seq"] in self.delivered:
+            return
+        self.delivered.add(frame["seq"])
+        await self.send_json(frame)
+
+    async def conversation_message(self, event):
+        await self.deliver(event["frame"])
+
+    async def conversation_typing(self, event):
+        if event["sender"] != "visitor":
+            await self.send_json({"type": "typing", "sender": event["sender"], "active": event["active"]})

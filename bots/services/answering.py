@@ -1,0 +1,179 @@
+"""Answering a visitor's message: the cached model's reading -> the answer policy -> a stored decision.
+
+One path for the widget socket and the REST answer endpoint. Inference runs on the model
+server's threads (micro-batched across conversations); the caller awaits or waits on a Future.
+"""
+
+import logging
+import threading
+from concurrent.futures import Future
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from bots.conversation_selectors import ticket_facts
+from bots.ml import answer_policy
+from bots.ml.answer_policy import BotPolicy, Decision, ModelFacts, Reading
+from bots.ml.model_server import ModelServer, ServerSettings
+from bots.ml.serving import Inference
+from bots.models import Bot, Conversation, ConversationChannel, Message, ModelVersion
+from bots.services import conversations
+from tenants.errors import DomainError, NotFound
+from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
+RULE_MODEL_UNAVAILABLE = "model_unavailable"
+
+_server: ModelServer | None = None
+_server_lock = threading.Lock()
+
+
+def model_server() -> ModelServer:
+    """This process's model server (LRU cache + micro-batchers), built from settings on first use."""
+    global _server
+    with _server_lock:
+        if _server is None:
+            _server = ModelServer(ServerSettings(
+                max_models=settings.BOTS_MODEL_CACHE_MAX_MODELS, max_bytes=settings.BOTS_MODEL_CACHE_MAX_BYTES,
+                batching=settings.BOTS_MICRO_BATCHING, max_batch=settings.BOTS_MICRO_BATCH_MAX,
+                max_wait_s=settings.BOTS_MICRO_BATCH_WAIT_MS / 1000, top_k=settings.BOTS_ANSWER_TOP_K,
+                threads=settings.BOTS_INFERENCE_THREADS,
+            ))
+        return _server
+
+
+def reset_model_server() -> None:
+    """Drop this process's loaded models (tests; settings changes)."""
+    global _server
+    with _server_lock:
+        if _server is not None:
+            _server.close()
+        _server = None
+
+
+def serving_version(bot: Bot) -> ModelVersion | None:
+    version = bot.active_version
+    if version is None or version.pruned_at is not None:
+        return None
+    return version
+
+
+def start_inference(bot: Bot, text: str) -> Future | None:
+    """A Future of the active version's reading of `text`; None when the bot has no trained version."""
+    version = serving_version(bot)
+    if version is None:
+        return None
+    return model_server().submit(version.path, text)
+
+
+def agents_available(bot_settings: dict, now: datetime | None = None) -> bool:
+    """Within the bot's business hours (always, when none are set)."""
+    hours = bot_settings.get("business_hours") or {}
+    days = hours.get("days") or {}
+    if not days:
+        return True
+    local = (now or timezone.now()).astimezone(ZoneInfo(hours.get("timezone") or "UTC"))
+    today = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+    clock = local.strftime("%H:%M")
+    return any(start <= clock < end for start, end in days.get(today, []))
+
+
+def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_streak: int = 0,
+                  chosen_intent: str | None = None) -> Decision:
+    """The policy's decision for `text` given the model's reading (None: no trained version)."""
+    policy = BotPolicy.from_settings(bot.settings)
+    available = agents_available(bot.settings)
+    version = serving_version(bot)
+    if inference is None or version is None:
+        return answer_policy.decide(text=text, reading=None, model=None, tickets={}, policy=policy,
+                                    agents_available=available)
+    loaded = model_server().load(version.path)
+    model = ModelFacts(version_id=version.pk, mode=loaded.mode, threshold=loaded.threshold,
+                       similarity_floor=loaded.similarity_floor)
+    reading = Reading(inference.intent, inference.confidence, inference.top_intents, inference.nearest,
+                      inference.out_of_scope)
+    tickets = ticket_facts(tenant=bot.tenant, bot=bot, ticket_ids=[ticket for ticket, _ in inference.nearest])
+    return answer_policy.decide(text=text, reading=reading, model=model, tickets=tickets, policy=policy,
+                                failed_streak=failed_streak, chosen_intent=chosen_intent, agents_available=available)
+
+
+def model_unavailable(bot: Bot) -> Decision:
+    return answer_policy.handoff(RULE_MODEL_UNAVAILABLE, BotPolicy.from_settings(bot.settings),
+                                 agents_available=agents_available(bot.settings),
+                                 prefix="I can't answer right now.")
+
+
+def reply_to_visitor_message(*, received: conversations.ReceivedMessage, inference: Inference | None,
+                             failed: bool = False, chosen_intent: str | None = None) -> Message | None:
+    """Decide on the model's reading and store the bot's reply (None if it was already answered)."""
+    conversation = received.conversation
+    bot = conversation.bot
+    if failed:
+        decision = model_unavailable(bot)
+    else:
+        decision = decide_answer(bot=bot, text=received.message.text, inference=inference,
+                                 failed_streak=conversation.failed_streak, chosen_intent=chosen_intent)
+    return conversations.record_bot_reply(conversation=conversation, in_reply_to=received.message, decision=decision)
+
+
+def wait_for_inference(bot: Bot, text: str) -> tuple[Inference | None, bool]:
+    """Blocking form for sync callers: (reading, failed)."""
+    future = start_inference(bot, text)
+    if future is None:
+        return None, False
+    try:
+        return future.result(timeout=settings.BOTS_INFERENCE_TIMEOUT_SECONDS), False
+    except Exception:
+        logger.exception("inference failed for bot %s", bot.pk)
+        return None, True
+
+
+class AnswerRejected(DomainError):
+    code = "invalid_message"
+
+
+def answer_api_question(*, tenant: Tenant, bot: Bot, text: str, conversation_id: int | None = None,
+                        visitor_id: str = "", chosen_intent: str | None = None) -> tuple[Message, Message | None]:
+    """The REST answer: the question and the bot's reply stored in an API conversation, same policy."""
+    if not text.strip():
+        raise AnswerRejected("The question is empty.")
+    if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
+        raise AnswerRejected(f"The question is longer than {settings.WIDGET_MAX_MESSAGE_CHARS} characters.",
+                             code="message_too_long")
+    if conversation_id is not None:
+        conversation = Conversation.objects.for_tenant(tenant).filter(
+            pk=conversation_id, bot=bot, channel=ConversationChannel.API).first()
+        if conversation is None:
+            raise NotFound("No API conversation with this id for this bot.", code="conversation_not_found")
+    else:
+        conversation = conversations.start_conversation(bot=bot, channel=ConversationChannel.API,
+                                                        visitor_id=visitor_id or None)
+    received = conversations.receive_visitor_message(conversation=conversation, text=text)
+    if not received.needs_answer:
+        return received.message, None
+    inference, failed = wait_for_inference(received.conversation.bot, received.message.text)
+    with transaction.atomic():
+        reply = reply_to_visitor_message(received=received, inference=inference, failed=failed,
+                                         chosen_intent=chosen_intent)
+    return received.message, reply
+
+
+def give_feedback(*, conversation: Conversation, seq: int, value: str) -> conversations.FeedbackResult:
+    """Thumbs up/down on a bot answer; thumbs down hands the conversation to a person."""
+    bot = conversation.bot
+    reaction = answer_policy.decide_after_feedback(
+        helpful=value == "up", policy=BotPolicy.from_settings(bot.settings),
+        agents_available=agents_available(bot.settings),
+    )
+    return conversations.give_feedback(conversation=conversation, seq=seq, value=value, handoff=reaction)
+
+
+def request_person(*, conversation: Conversation) -> Message | None:
+    """The visitor asked for a person (the widget's button): hand off with the tenant's message."""
+    bot = conversation.bot
+    decision = answer_policy.handoff(answer_policy.RULE_EXPLICIT, BotPolicy.from_settings(bot.settings),
+                                     agents_available=agents_available(bot.settings))
+    return conversations.request_handoff(conversation=conversation, decision=decision)

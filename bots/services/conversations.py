@@ -1,0 +1,234 @@
+"""Conversations: start, resume, store-then-answer, feedback, handoff, CSAT.
+
+Every message gets the conversation's next sequence number inside the transaction that stores
+it; events go to the conversation's group only after that transaction commits.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from bots.conversation_selectors import messages_after
+from bots.ml.answer_policy import Decision
+from bots.models import (
+    Bot,
+    Conversation,
+    ConversationChannel,
+    ConversationStatus,
+    Feedback,
+    Message,
+    MessageKind,
+    MessageSender,
+)
+from tenants.errors import DomainError, NotFound
+
+HANDED_OFF = (ConversationStatus.WAITING, ConversationStatus.AGENT)
+
+
+class ResumeRejected(DomainError):
+    code = "resume_rejected"
+
+
+class MessageRejected(DomainError):
+    code = "invalid_message"
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation_{conversation_id}"
+
+
+def message_frame(message: Message) -> dict:
+    """The socket frame for a stored message (the same live and when replayed on resume)."""
+    frame_type = {
+        MessageSender.VISITOR: "message", MessageSender.AGENT: "agent_message",
+    }.get(message.sender, "answer")
+    if message.kind == MessageKind.HANDOFF:
+        frame_type = "handoff"
+    elif message.kind == MessageKind.NOTICE:
+        frame_type = "notice"
+    frame = {
+        "type": frame_type, "seq": message.seq, "sender": message.sender, "kind": message.kind,
+        "text": message.text, "created_at": message.created_at.isoformat(),
+    }
+    if message.client_msg_id:
+        frame["client_msg_id"] = message.client_msg_id
+    if message.sender == MessageSender.BOT:
+        frame["quick_replies"] = message.quick_replies
+        frame["feedback"] = message.feedback or None
+        frame["rule"] = message.decision.get("rule")
+        frame["intent"] = message.decision.get("intent")
+        frame["confidence"] = message.decision.get("confidence")
+    if message.kind == MessageKind.HANDOFF:
+        frame["reason"] = message.decision.get("rule")
+    return frame
+
+
+def _broadcast_on_commit(message: Message) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    event = {"type": "conversation.message", "frame": message_frame(message)}
+    group = conversation_group(message.conversation_id)
+    transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, event))
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    """The conversation row, locked, with its bot's current active version (another process may switch it)."""
+    return (Conversation.objects.for_tenant(conversation.tenant_id).select_for_update(of=("self",))
+            .select_related("bot__active_version", "bot__tenant").get(pk=conversation.pk))
+
+
+def _append(conversation: Conversation, **fields) -> Message:
+    """Store a message with the conversation's next sequence number (the conversation row is locked)."""
+    conversation.last_seq += 1
+    message = Message.objects.create(tenant_id=conversation.tenant_id, conversation=conversation,
+                                     seq=conversation.last_seq, **fields)
+    _broadcast_on_commit(message)
+    return message
+
+
+@transaction.atomic
+def start_conversation(*, bot: Bot, channel: str = ConversationChannel.WIDGET, visitor_id: str | None = None
+                       ) -> Conversation:
+    """A new conversation for a new (or API-named) visitor."""
+    return Conversation.objects.create(tenant=bot.tenant, bot=bot, channel=channel,
+                                       visitor_id=visitor_id or uuid.uuid4().hex)
+
+
+def resume_conversation(*, bot: Bot, conversation_id: int, visitor_id: str, after_seq: int
+                        ) -> tuple[Conversation, list[Message]]:
+    """The visitor's conversation and what they have not seen (messages after `after_seq`)."""
+    conversation = Conversation.objects.for_tenant(bot.tenant).filter(
+        pk=conversation_id, bot=bot, visitor_id=visitor_id).first()
+    if conversation is None:
+        raise NotFound("This conversation no longer exists; start a new one.", code="conversation_not_found")
+    if after_seq > conversation.last_seq:
+        raise ResumeRejected(
+            f"Sequence number {after_seq} is ahead of this conversation (last is {conversation.last_seq}); "
+            "resume from 0 to reload it.", code="seq_from_future", details={"last_seq": conversation.last_seq},
+        )
+    return conversation, list(messages_after(tenant=bot.tenant, conversation=conversation, seq=after_seq))
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    message: Message
+    created: bool
+    needs_answer: bool
+    conversation: Conversation  # as locked: with the bot and its active version of this moment
+
+
+@transaction.atomic
+def receive_visitor_message(*, conversation: Conversation, text: str, client_msg_id: str = "") -> ReceivedMessage:
+    """Store the visitor's message (idempotent per `client_msg_id`) before anything answers it."""
+    text = text.strip()
+    if not text:
+        raise MessageRejected("The message is empty.")
+    conversation = _locked(conversation)
+    if client_msg_id:
+        existing = Message.objects.for_tenant(conversation.tenant_id).filter(
+            conversation=conversation, client_msg_id=client_msg_id).first()
+        if existing is not None:
+            answered = existing.replies.exists()
+            return ReceivedMessage(existing, False, not answered and conversation.status == ConversationStatus.BOT,
+                                   conversation)
+    if conversation.status == ConversationStatus.CLOSED:
+        conversation.status, conversation.closed_at = ConversationStatus.BOT, None
+    message = _append(conversation, sender=MessageSender.VISITOR, kind=MessageKind.TEXT, text=text,
+                      client_msg_id=client_msg_id)
+    conversation.save(update_fields=["last_seq", "status", "closed_at", "updated_at"])
+    return ReceivedMessage(message, True, conversation.status == ConversationStatus.BOT, conversation)
+
+
+def _hand_off(conversation: Conversation, reason: str) -> None:
+    conversation.status = ConversationStatus.WAITING
+    conversation.handoff_reason = reason
+    conversation.handed_off_at = timezone.now()
+    conversation.failed_streak = 0
+
+
+@transaction.atomic
+def record_bot_reply(*, conversation: Conversation, in_reply_to: Message | None, decision: Decision) -> Message | None:
+    """Store the bot's reply with its decision record; None when the message was already answered."""
+    conversation = _locked(conversation)
+    if in_reply_to is not None and in_reply_to.replies.exists():
+        return None
+    if conversation.status != ConversationStatus.BOT and not decision.is_handoff:
+        return None  # a person took over while the model was thinking
+    if decision.is_handoff:
+        _hand_off(conversation, decision.rule)
+        kind = MessageKind.HANDOFF
+    else:
+        conversation.failed_streak = conversation.failed_streak + 1 if decision.is_failure else 0
+        kind = MessageKind.CLARIFY if decision.is_failure else MessageKind.ANSWER
+    message = _append(conversation, sender=MessageSender.BOT, kind=kind, text=decision.text,
+                      in_reply_to=in_reply_to, decision=decision.as_record(),
+                      quick_replies=list(decision.quick_replies))
+    conversation.save()
+    return message
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    message: Message
+    changed: bool
+    handoff: Message | None = None
+
+
+@transaction.atomic
+def give_feedback(*, conversation: Conversation, seq: int, value: str, handoff: Decision | None) -> FeedbackResult:
+    """Record thumbs up/down on a bot answer; `handoff` (the policy's reaction to "down") is stored too."""
+    if value not in Feedback.values:
+        raise MessageRejected("Feedback is 'up' or 'down'.", code="invalid_feedback")
+    conversation = _locked(conversation)
+    message = Message.objects.for_tenant(conversation.tenant_id).filter(
+        conversation=conversation, seq=seq, sender=MessageSender.BOT).first()
+    if message is None:
+        raise NotFound(f"No bot answer with sequence number {seq} in this conversation.", code="message_not_found")
+    if message.feedback == value:
+        return FeedbackResult(message, False)
+    message.feedback = value
+    message.save(update_fields=["feedback"])
+    notice = None
+    if handoff is not None and conversation.status == ConversationStatus.BOT:
+        _hand_off(conversation, handoff.rule)
+        notice = _append(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.HANDOFF, text=handoff.text,
+                         in_reply_to=message, decision=handoff.as_record())
+        conversation.save()
+    return FeedbackResult(message, True, notice)
+
+
+@transaction.atomic
+def request_handoff(*, conversation: Conversation, decision: Decision) -> Message | None:
+    """The visitor pressed "talk to a person": hand off once (a second press changes nothing)."""
+    conversation = _locked(conversation)
+    if conversation.status in HANDED_OFF:
+        return None
+    _hand_off(conversation, decision.rule)
+    message = _append(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.HANDOFF, text=decision.text,
+                      decision=decision.as_record())
+    conversation.save()
+    return message
+
+
+@transaction.atomic
+def rate_conversation(*, conversation: Conversation, rating: int) -> Conversation:
+    """The visitor's CSAT rating (1-5) at the end; it closes the conversation."""
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise MessageRejected("A rating is a whole number from 1 to 5.", code="invalid_rating")
+    conversation = _locked(conversation)
+    conversation.csat = rating
+    if conversation.status != ConversationStatus.CLOSED:
+        conversation.status, conversation.closed_at = ConversationStatus.CLOSED, timezone.now()
+    conversation.save()
+    return conversation
+
+
+def acknowledge(*, conversation: Conversation, seq: int) -> None:
+    """The widget has shown everything up to `seq` (monotonic; never beyond what exists)."""
+    Conversation.objects.for_tenant(conversation.tenant_id).filter(
+        pk=conversation.pk, visitor_acked_seq__lt=seq, last_seq__gte=seq).update(visitor_acked_seq=seq)
