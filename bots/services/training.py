@@ -99,7 +99,8 @@ def cancel_training_run(*, tenant: Tenant, run_id: int) -> TrainingRun:
 def _claim(run_id: int) -> TrainingRun | None:
     """Move a queued run to running; anything else means the work is done or owned elsewhere."""
     with transaction.atomic():
-        run = TrainingRun.objects.select_for_update().select_related("bot", "bot__active_version").get(pk=run_id)
+        runs = TrainingRun.objects.select_for_update(of=("self",)).select_related("bot", "bot__active_version")
+        run = runs.get(pk=run_id)
         if run.status == TrainingStatus.RUNNING and lease_expired(run):
             _fail(run, "The worker running this training was lost (killed or crashed); start a new run.")
             return None
@@ -254,8 +255,11 @@ def activate_version(*, tenant: Tenant, bot: Bot, version_id: int) -> ModelVersi
     return version
 
 
+@transaction.atomic
 def rollback_version(*, tenant: Tenant, bot: Bot) -> ModelVersion:
     """Activate the newest usable version older than the active one."""
+    bots = Bot.objects.for_tenant(tenant).select_for_update(of=("self",)).select_related("active_version")
+    bot = bots.get(pk=bot.pk)
     current = bot.active_version
     older = ModelVersion.objects.for_tenant(tenant).filter(bot=bot, pruned_at=None).order_by("-number")
     if current is not None:
