@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from bots.api.answer import BotAnswerView
 from bots.api.imports import ImportViewSet, TicketViewSet
 from bots.api.training import ModelVersionViewSet, TrainingRunViewSet
 from bots.api.views import BotViewSet
@@ -23,5 +24,6 @@ urlpatterns = [
     path("signup/", tenant_views.SignUpView.as_view(), name="signup"),
     path("tenants/me/", tenant_views.TenantMeView.as_view(), name="tenant-me"),
     path("invitations/accept/", tenant_views.AcceptInvitationView.as_view(), name="invitation-accept"),
+    path("bots/<int:pk>/answer/", BotAnswerView.as_view(), name="bot-answer"),
     *router.urls,
 ]

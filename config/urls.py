@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from bots import views as bot_views
 from config import health
 
 handler404 = "config.api_errors.json_not_found"
@@ -15,4 +16,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("console/", include("tenants.console_urls")),
+    path("widget.js", bot_views.widget_js, name="widget-js"),
+    path("demo/", bot_views.demo_page, name="demo"),
 ]

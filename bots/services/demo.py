@@ -7,10 +7,11 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import transaction
 
-from bots.models import Bot, Import, ImportStatus
+from bots.models import UNFINISHED_TRAINING, Bot, Import, ImportStatus, TrainingRun
 from bots.selectors import tickets_for_bot
 from bots.services.bots import create_bot
 from bots.services.imports import create_import, delete_import, run_import
+from bots.services.training import start_training_run
 from tenants.models import Membership, Role, Tenant
 from tenants.secrets import new_token
 
@@ -33,7 +34,17 @@ def seed_demo_tenant(*, origins: list[str]) -> DemoTenant:
     """Create the demo tenant once, import its tickets while it has none; give its owner a fresh password."""
     demo = _seed_demo_accounts(origins=origins)
     import_demo_tickets(demo=demo)
+    train_demo_bot(demo=demo)
     return demo
+
+
+def train_demo_bot(*, demo: DemoTenant) -> TrainingRun | None:
+    """Queue the demo bot's first training run; the worker `make run` starts picks it up."""
+    bot = Bot.objects.for_tenant(demo.tenant).get(pk=demo.bot.pk)
+    unfinished = TrainingRun.objects.for_tenant(demo.tenant).filter(bot=bot, status__in=UNFINISHED_TRAINING)
+    if bot.active_version_id is not None or unfinished.exists():
+        return None
+    return start_training_run(tenant=demo.tenant, bot=bot)
 
 
 def import_demo_tickets(*, demo: DemoTenant) -> Import | None:
@@ -70,3 +81,11 @@ def _seed_demo_accounts(*, origins: list[str]) -> DemoTenant:
             settings={"theme": {"title": "Demo Shop", "colour": "#0f766e"}},
         )
     return DemoTenant(tenant=tenant, bot=bot, owner_email=DEMO_OWNER_EMAIL, owner_password=password, created=created)
+
+
+def demo_bot() -> Bot | None:
+    """The demo tenant's bot, when `seed_demo` has created it."""
+    tenant = Tenant.objects.filter(slug=DEMO_TENANT_SLUG).first()
+    if tenant is None:
+        return None
+    return Bot.objects.for_tenant(tenant).filter(name=DEMO_BOT_NAME).first()
