@@ -22,6 +22,7 @@ class Command(BaseCommand):
             f"  Demo owner   {demo.owner_email}",
             f"  Password     {demo.owner_password}   (new on every start)",
             f"  Demo bot     {demo.bot.name}  (widget key {demo.bot.public_key})",
+            "               its first training run starts with the worker: watch it on the console",
             "",
             "Ctrl-C stops the web server and the worker.",
             "",
