@@ -9,6 +9,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class RowSource:
         self.close()
 
     def close(self) -> None:
+        self._rows.close()
         if self._owns_file:
             self._text.close()
         else:
@@ -167,7 +169,7 @@ class RowSource:
     def _csv_rows(self) -> Iterator:
         first_line = self._text.readline()
         delimiter = max(DELIMITERS, key=lambda d: (first_line.count(d), d == ","))
-        reader = csv.reader(_chain_first(first_line, self._text), delimiter=delimiter, strict=True)
+        reader = csv.reader(itertools.chain([first_line], self._text), delimiter=delimiter, strict=True)
         header = _unique_names(next(reader, []))
         yield header
         number = 1
@@ -225,12 +227,6 @@ def _object_row(number: int, value) -> RawRow:
 
 def _json_type(value) -> str:
     return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
-
-
-def _chain_first(first: str, rest) -> Iterator[str]:
-    if first:
-        yield first
-    yield from rest
 
 
 def _unique_names(names: list[str]) -> list[str]:
