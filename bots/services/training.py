@@ -15,7 +15,8 @@ from bots.ml.encoder import default_base_model_path
 from bots.ml.pipeline import InsufficientTrainingData, ProgressUpdate, TrainingExample, train_bot_version
 from bots.ml.training import TrainingCancelled, TrainingConfig
 from bots.ml.versions import CorruptVersionError, verify_version
-from bots.models import UNFINISHED_TRAINING, Bot, ModelVersion, Ticket, TrainingRun, TrainingStatus
+from bots.models import UNFINISHED_TRAINING, Bot, ModelVersion, TrainingRun, TrainingStatus
+from bots.selectors import tickets_for_bot
 from tenants.errors import Conflict, DomainError, NotFound
 from tenants.models import Tenant
 
@@ -55,7 +56,7 @@ def _append_log(run: TrainingRun, stage: str, message: str) -> None:
 @transaction.atomic
 def start_training_run(*, tenant: Tenant, bot: Bot, requested_by=None) -> TrainingRun:
     """Queue a run for the bot; one unfinished run per bot, so a second request is refused clearly."""
-    if not Ticket.objects.for_tenant(tenant).filter(bot=bot).exists():
+    if not tickets_for_bot(tenant=tenant, bot=bot).exists():
         raise TrainingRefused("This bot has no tickets yet: import tickets before training.", code="no_tickets")
     Bot.objects.for_tenant(tenant).select_for_update().get(pk=bot.pk)
     unfinished = TrainingRun.objects.for_tenant(tenant).filter(bot=bot, status__in=UNFINISHED_TRAINING).first()
@@ -153,9 +154,8 @@ class _RunRecorder:
 
 
 def _training_examples(run: TrainingRun) -> list[TrainingExample]:
-    rows = (
-        Ticket.objects.for_tenant(run.tenant_id).filter(bot_id=run.bot_id)
-        .order_by("pk").values_list("pk", "message", "intent", "resolution")
+    rows = tickets_for_bot(tenant=run.tenant, bot=run.bot).order_by("pk").values_list(
+        "pk", "message", "intent", "resolution"
     )
     return [
         TrainingExample(ticket_id=pk, text=message, intent=intent or None, resolution=resolution or "")

@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from bots.ml.versions import CorruptVersionError, verify_version
-from bots.models import ModelVersion, TrainingRun, TrainingStatus
+from bots.models import ImportStatus, ModelVersion, TrainingRun, TrainingStatus
 from bots.services import training
 from tenants.errors import Conflict
-from tests.factories import TicketFactory
+from tests.factories import ImportFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +47,15 @@ def _train(bot, django_capture_on_commit_callbacks) -> TrainingRun:
 
 
 def test_training_without_tickets_is_refused_and_creates_no_run(bot):
+    with pytest.raises(training.TrainingRefused, match="no tickets"):
+        training.start_training_run(tenant=bot.tenant, bot=bot)
+    assert not TrainingRun.objects.exists()
+
+
+def test_tickets_of_an_import_still_running_are_not_trained_on(bot):
+    running_import = ImportFactory(bot=bot, tenant=bot.tenant, status=ImportStatus.RUNNING)
+    TicketFactory(tenant=bot.tenant, bot=bot, source_import=running_import)
+
     with pytest.raises(training.TrainingRefused, match="no tickets"):
         training.start_training_run(tenant=bot.tenant, bot=bot)
     assert not TrainingRun.objects.exists()
