@@ -5,6 +5,7 @@ in-memory layer. DATABASE_URL (PostgreSQL) and REDIS_URL (Celery broker, channel
 cache) switch the same code to N web processes and N workers.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,8 +82,9 @@ if DATABASE_IS_SQLITE:
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # A file, not memory, so that worker processes started by integration tests share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-replydesk.sqlite3")}
+    # A file, not memory, so that worker processes started by integration tests share it;
+    # one per test session, so that concurrent sessions on one machine do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-replydesk-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
