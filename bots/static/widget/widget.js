@@ -33,7 +33,8 @@
   }
 
   // --- the shadow root: the page's CSS cannot reach in, ours cannot leak out -------------------
-  var host = el("div", { id: "replydesk-widget" });
+  var host = el("replydesk-chat", { id: "replydesk-widget" });
+  host.style.setProperty("all", "initial", "important");
   var root = host.attachShadow({ mode: "open" });
   var style = el("style");
   style.textContent = [
@@ -42,7 +43,7 @@
     "*{box-sizing:border-box;font:inherit;margin:0}",
     "button{cursor:pointer;border:0;border-radius:8px;padding:6px 10px;background:#eef0f3;color:#111}",
     "button:focus-visible,textarea:focus-visible{outline:3px solid var(--rd-colour);outline-offset:2px}",
-    ".launcher{width:60px;height:60px;border-radius:50%;background:var(--rd-colour);color:#fff;font-size:26px;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
+    ".launcher{width:64px;height:64px;border-radius:50%;background:var(--rd-colour);color:#fff;font-size:15px;font-weight:600;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
     ".panel{position:absolute;bottom:72px;right:0;width:370px;height:560px;max-height:calc(100vh - 100px);display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);overflow:hidden}",
     ":host(.left) .panel{right:auto;left:0}",
     ".panel[hidden]{display:none}",
@@ -75,7 +76,7 @@
   ].join("\n");
   root.appendChild(style);
 
-  var launcher = el("button", { "class": "launcher", type: "button", "aria-label": "Open chat", "aria-expanded": "false" }, "\uD83D\uDCAC");
+  var launcher = el("button", { "class": "launcher", type: "button", "aria-label": "Open chat", "aria-expanded": "false" }, "Chat");
   var panel = el("section", { "class": "panel", role: "dialog", "aria-label": "Chat" });
   panel.hidden = true;
   var header = el("header");
@@ -165,7 +166,7 @@
   }
   function addRating(bubble, frame) {
     var box = el("div", { "class": "rate", role: "group", "aria-label": "Was this helpful?" });
-    [["up", "\uD83D\uDC4D", "Helpful"], ["down", "\uD83D\uDC4E", "Not helpful"]].forEach(function (choice) {
+    [["up", "Helpful", "Helpful"], ["down", "Not helpful", "Not helpful"]].forEach(function (choice) {
       var button = el("button", { type: "button", "aria-label": choice[2], "aria-pressed": String(frame.feedback === choice[0]) }, choice[1]);
       button.addEventListener("click", function () {
         sendFrame({ type: "feedback", seq: frame.seq, value: choice[0] });
