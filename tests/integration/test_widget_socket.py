@@ -1,0 +1,67 @@
+"""The widget protocol over a real daphne socket (SQLite file, or PostgreSQL + Redis when configured)."""
+
+import asyncio
+import json
+
+import pytest
+
+from bots.models import Message
+from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS
+from tests.browser.conftest import asgi_server  # noqa: F401  (the daphne fixture)
+from tests.factories import BotFactory
+from tests.trained_bot import activate_trained_version
+
+websockets = pytest.importorskip("websockets", reason="websockets (dev dependency) is needed for the real-socket test")
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+async def frames_until(ws, frame_type):
+    frames = []
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        frames.append(frame)
+        if frame["type"] == frame_type:
+            return frames
+
+
+@pytest.fixture
+def shop_bot(tenant):
+    bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN], settings=SHOP_SETTINGS)
+    activate_trained_version(bot)
+    return bot
+
+
+def test_answer_reconnect_and_resume_over_a_real_socket_lose_and_repeat_nothing(asgi_server, shop_bot):  # noqa: F811
+    url = asgi_server.replace("http://", "ws://") + f"/ws/widget/{shop_bot.public_key}/"
+
+    async def scenario():
+        async with websockets.connect(url, origin=ORIGIN) as ws:
+            await ws.send(json.dumps({"type": "hello"}))
+            welcome = json.loads(await ws.recv())
+            await ws.send(json.dumps({"type": "message", "text": "where is my package?", "client_msg_id": "a"}))
+            first = await frames_until(ws, "answer")
+            # the connection drops right after sending the next message, before its answer is read
+            await ws.send(json.dumps({"type": "message", "text": "I want my money back", "client_msg_id": "b"}))
+        async with websockets.connect(url, origin=ORIGIN) as ws:
+            await ws.send(json.dumps({"type": "resume", "token": welcome["token"], "last_seq": 2}))
+            resumed = json.loads(await ws.recv())
+            # resend what was never acknowledged: stored once whatever happened before
+            await ws.send(json.dumps({"type": "message", "text": "I want my money back", "client_msg_id": "b"}))
+            rest = await frames_until(ws, "ack")
+            while not any(f.get("seq") == 4 for f in rest):
+                rest.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
+        async with websockets.connect(url, origin="https://evil.example.com") as ws:
+            refused = json.loads(await ws.recv())
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+        return welcome, first, resumed, rest, refused, closed.value.rcvd.code
+
+    welcome, first, resumed, rest, refused, close_code = asyncio.run(scenario())
+    assert first[-1]["intent"] == "shipping" and first[-1]["seq"] == 2
+    assert resumed["resumed"] and resumed["conversation_id"] == welcome["conversation_id"]
+    seqs = [f["seq"] for f in rest if "seq" in f and f["type"] != "ack"]
+    assert len(seqs) == len(set(seqs)) and 4 in seqs
+    assert refused["code"] == "origin_not_allowed" and close_code == 4403
+    stored = list(Message.objects.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
+                  .values_list("seq", "sender", "client_msg_id"))
+    assert stored == [(1, "visitor", "a"), (2, "bot", ""), (3, "visitor", "b"), (4, "bot", "")]
