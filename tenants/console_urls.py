@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from tenants import views
 
@@ -10,4 +10,14 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
+    path("invitations/<str:token>/", views.accept_invitation, name="accept-invitation"),
+    path("team/", views.team, name="team"),
+    path("team/invite/", views.invite_member, name="team-invite"),
+    path("team/members/<int:membership_id>/role/", views.change_member_role, name="team-member-role"),
+    path("team/members/<int:membership_id>/remove/", views.remove_member, name="team-member-remove"),
+    path("team/invitations/<int:invitation_id>/revoke/", views.revoke_invitation, name="team-invitation-revoke"),
+    path("api-keys/", views.api_key_list, name="api-keys"),
+    path("api-keys/new/", views.create_api_key, name="api-key-create"),
+    path("api-keys/<int:api_key_id>/revoke/", views.revoke_api_key, name="api-key-revoke"),
+    path("bots/", include("bots.console.urls")),
 ]

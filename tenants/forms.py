@@ -1,4 +1,9 @@
+"""Console forms: they parse and check what a person typed; the services decide and write."""
+
 from django import forms
+from django.utils import timezone
+
+from tenants.models import Role
 
 
 class SignUpForm(forms.Form):
@@ -6,3 +11,34 @@ class SignUpForm(forms.Form):
     display_name = forms.CharField(label="Your name", max_length=150, required=False)
     email = forms.EmailField(label="Work email")
     password = forms.CharField(label="Password", widget=forms.PasswordInput, min_length=8, max_length=128)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Email")
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.AGENT)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class AcceptInvitationForm(forms.Form):
+    """For someone without an account yet; a signed-in person accepts with one button."""
+
+    display_name = forms.CharField(label="Your name", max_length=150, required=False)
+    password = forms.CharField(label="Choose a password", widget=forms.PasswordInput, min_length=8, max_length=128)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=80, help_text="What uses this key, e.g. “Helpdesk sync”.")
+    expires_at = forms.DateTimeField(
+        label="Expires", required=False, help_text="Optional. Leave empty for a key that does not expire.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data.get("expires_at")
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("The expiry must be in the future.")
+        return expires_at

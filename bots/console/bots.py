@@ -1,0 +1,29 @@
+"""Creating a bot from the dashboard."""
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from bots.console.forms import BotCreateForm
+from bots.console.selectors import onboarding_checklists
+from bots.services import bots as bot_services
+from tenants.errors import DomainError
+from tenants.views import console_page, console_render
+
+
+@console_page()
+@require_POST
+def create_bot(request):
+    form = BotCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            bot = bot_services.create_bot(tenant=request.console.tenant, name=form.cleaned_data["name"],
+                                          greeting=form.cleaned_data["greeting"] or None)
+        except DomainError as rejected:
+            form.add_error("name", rejected.message)
+        else:
+            messages.success(request, f"“{bot.name}” is created. Next: import the tickets it will learn from.")
+            return redirect("console:bot-data", bot.pk)
+    return console_render(request, "console/dashboard.html", {
+        "checklists": onboarding_checklists(tenant=request.console.tenant), "bot_form": form,
+    }, status=400)

@@ -1,0 +1,142 @@
+"""Server-rendered SVG charts of a version's held-out metrics: plain functions from the metrics JSON to markup.
+
+Every text that comes from data (intent names) is escaped; the result is safe to put in a page as is.
+"""
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+ACCENT = "#2563eb"
+GOOD = "#0f766e"
+WARN = "#d97706"
+GRID = "#e2e8f0"
+INK = "#334155"
+MAX_LABELLED_CONFUSION = 40
+
+
+def _svg(width: float, height: float, body: list[str], label: str) -> SafeString:
+    return mark_safe(
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+        f'aria-label="{escape(label)}" class="chart">{"".join(body)}</svg>'
+    )
+
+
+def _heat(share: float, diagonal: bool) -> str:
+    """White to blue on the diagonal (right answers), white to amber off it (confusions)."""
+    share = max(0.0, min(1.0, share))
+    r0, g0, b0 = (37, 99, 235) if diagonal else (217, 119, 6)
+    mix = 0.08 + 0.92 * share if share > 0 else 0.0
+    r, g, b = (round(255 + (c - 255) * mix) for c in (r0, g0, b0))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def confusion_heatmap(confusion: dict) -> SafeString | None:
+    """Rows are the true intents, columns the predicted ones; colour is the share of the row."""
+    labels, matrix = confusion.get("labels") or [], confusion.get("matrix") or []
+    n = len(labels)
+    if n == 0:
+        return None
+    labelled = n <= MAX_LABELLED_CONFUSION
+    cell = max(4.0, min(28.0, 640.0 / n))
+    margin = 150.0 if labelled else 24.0
+    size = margin + cell * n + 8
+    body = []
+    if labelled:
+        for i, label in enumerate(labels):
+            y = margin + cell * i + cell / 2
+            short = escape(label if len(label) <= 22 else label[:21] + "…")
+            body.append(f'<text x="{margin - 6:.1f}" y="{y:.1f}" text-anchor="end" dominant-baseline="middle" '
+                        f'font-size="11" fill="{INK}">{short}</text>')
+            x = margin + cell * i + cell / 2
+            body.append(f'<text x="{x:.1f}" y="{margin - 6:.1f}" font-size="11" fill="{INK}" '
+                        f'transform="rotate(-55 {x:.1f} {margin - 6:.1f})">{short}</text>')
+    for i, row in enumerate(matrix):
+        total = sum(row) or 1
+        for j, count in enumerate(row):
+            share = count / total
+            x, y = margin + cell * j, margin + cell * i
+            title = escape(f"true {labels[i]} → predicted {labels[j]}: {count} ({share:.0%} of the row)")
+            body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell:.1f}" height="{cell:.1f}" '
+                        f'fill="{_heat(share, i == j)}" stroke="#fff" stroke-width="1" data-count="{count}">'
+                        f"<title>{title}</title></rect>")
+            if labelled and count and cell >= 18:
+                fill = "#fff" if share > 0.55 else INK
+                body.append(f'<text x="{x + cell / 2:.1f}" y="{y + cell / 2:.1f}" text-anchor="middle" '
+                            f'dominant-baseline="middle" font-size="10" fill="{fill}">{count}</text>')
+    return _svg(size, size, body, "Confusion matrix: true intent by row, predicted intent by column")
+
+
+def _frame(width, height, pad, x_label, y_label) -> list[str]:
+    inner_w, inner_h = width - pad[1] - pad[3], height - pad[0] - pad[2]
+    body = []
+    for tick in range(0, 11, 2):
+        value = tick / 10
+        y = pad[0] + inner_h * (1 - value)
+        x = pad[3] + inner_w * value
+        body.append(f'<line x1="{pad[3]}" y1="{y:.1f}" x2="{width - pad[1]}" y2="{y:.1f}" stroke="{GRID}"/>')
+        body.append(f'<text x="{pad[3] - 6}" y="{y:.1f}" text-anchor="end" dominant-baseline="middle" '
+                    f'font-size="11" fill="{INK}">{value:.1f}</text>')
+        body.append(f'<text x="{x:.1f}" y="{height - pad[2] + 16}" text-anchor="middle" font-size="11" '
+                    f'fill="{INK}">{value:.1f}</text>')
+    body.append(f'<text x="{pad[3] + inner_w / 2:.1f}" y="{height - 4}" text-anchor="middle" font-size="12" '
+                f'fill="{INK}">{escape(x_label)}</text>')
+    body.append(f'<text x="14" y="{pad[0] + inner_h / 2:.1f}" text-anchor="middle" font-size="12" fill="{INK}" '
+                f'transform="rotate(-90 14 {pad[0] + inner_h / 2:.1f})">{escape(y_label)}</text>')
+    return body
+
+
+def reliability_diagram(bins: list[dict], width: int = 420, height: int = 320) -> SafeString | None:
+    """Accuracy against confidence per bin; a calibrated model's bars sit on the diagonal."""
+    if not any(b.get("count") for b in bins):
+        return None
+    pad = (12, 12, 40, 48)
+    inner_w, inner_h = width - pad[1] - pad[3], height - pad[0] - pad[2]
+    body = _frame(width, height, pad, "Confidence", "Accuracy")
+    for b in bins:
+        if not b.get("count"):
+            continue
+        x = pad[3] + inner_w * b["lower"]
+        w = inner_w * (b["upper"] - b["lower"])
+        h = inner_h * b["accuracy"]
+        title = escape(f"confidence {b['lower']:.2f}–{b['upper']:.2f}: accuracy {b['accuracy']:.0%} "
+                       f"over {b['count']} messages (mean confidence {b['mean_confidence']:.2f})")
+        body.append(f'<rect x="{x + 1:.1f}" y="{pad[0] + inner_h - h:.1f}" width="{max(w - 2, 1):.1f}" '
+                    f'height="{h:.1f}" fill="{ACCENT}" fill-opacity="0.75"><title>{title}</title></rect>')
+    body.append(f'<line x1="{pad[3]}" y1="{pad[0] + inner_h}" x2="{pad[3] + inner_w}" y2="{pad[0]}" '
+                f'stroke="{WARN}" stroke-dasharray="5 4" stroke-width="1.5"/>')
+    return _svg(width, height, body, "Reliability diagram: accuracy by confidence bin against the diagonal")
+
+
+def precision_coverage_chart(curve: list[dict], *, threshold: float | None, target_precision: float | None,
+                             width: int = 520, height: int = 320) -> SafeString | None:
+    """Precision and coverage of automatic answers as the confidence threshold moves."""
+    if not curve:
+        return None
+    pad = (12, 12, 40, 48)
+    inner_w, inner_h = width - pad[1] - pad[3], height - pad[0] - pad[2]
+    body = _frame(width, height, pad, "Confidence threshold", "Share")
+
+    def point(t, v):
+        return f"{pad[3] + inner_w * t:.1f},{pad[0] + inner_h * (1 - v):.1f}"
+
+    precision = " ".join(point(p["threshold"], p["precision"]) for p in curve if p.get("precision") is not None)
+    coverage = " ".join(point(p["threshold"], p["coverage"]) for p in curve)
+    body.append(f'<polyline points="{precision}" fill="none" stroke="{ACCENT}" stroke-width="2" '
+                f'data-series="precision"/>')
+    body.append(f'<polyline points="{coverage}" fill="none" stroke="{GOOD}" stroke-width="2" data-series="coverage"/>')
+    if target_precision is not None:
+        y = pad[0] + inner_h * (1 - target_precision)
+        body.append(f'<line x1="{pad[3]}" y1="{y:.1f}" x2="{pad[3] + inner_w}" y2="{y:.1f}" stroke="{ACCENT}" '
+                    f'stroke-dasharray="3 4"/>')
+    if threshold is not None and threshold <= 1.0:
+        x = pad[3] + inner_w * threshold
+        body.append(f'<line x1="{x:.1f}" y1="{pad[0]}" x2="{x:.1f}" y2="{pad[0] + inner_h}" stroke="{WARN}" '
+                    f'stroke-width="1.5"><title>{escape(f"answer threshold {threshold:.2f}")}</title></line>')
+    legend_y = pad[0] + 14
+    body.append(f'<rect x="{pad[3] + 10}" y="{legend_y - 9}" width="12" height="3" fill="{ACCENT}"/>'
+                f'<text x="{pad[3] + 26}" y="{legend_y - 5}" font-size="11" fill="{INK}">precision</text>'
+                f'<rect x="{pad[3] + 90}" y="{legend_y - 9}" width="12" height="3" fill="{GOOD}"/>'
+                f'<text x="{pad[3] + 106}" y="{legend_y - 5}" font-size="11" fill="{INK}">coverage</text>'
+                f'<rect x="{pad[3] + 170}" y="{legend_y - 9}" width="12" height="3" fill="{WARN}"/>'
+                f'<text x="{pad[3] + 186}" y="{legend_y - 5}" font-size="11" fill="{INK}">threshold</text>')
+    return _svg(width, height, body, "Precision and coverage of automatic answers by confidence threshold")

@@ -1,0 +1,248 @@
+"""Console forms for bots: they parse what a person typed; the bot settings serializer and the services decide."""
+
+from django import forms
+from rest_framework.exceptions import ValidationError as DrfValidationError
+
+from bots.bot_settings import WEEKDAYS, validate_origin
+from bots.importing.column_mapping import FIELDS, REQUIRED_FIELD
+
+NO_COLUMN = "__none__"
+FIELD_LABELS = {
+    "message": "Customer message", "resolution": "Agent's resolution", "intent": "Intent",
+    "category": "Category", "external_id": "Ticket id", "created_at": "Opened at",
+}
+DAY_LABELS = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+                      strict=True))
+
+
+class BotCreateForm(forms.Form):
+    name = forms.CharField(label="Bot name", max_length=120, help_text="For you and your team, e.g. “Shop support”.")
+    greeting = forms.CharField(label="Greeting", max_length=500, required=False,
+                               help_text="The first thing visitors read. Leave empty for the default.")
+
+
+class UploadForm(forms.Form):
+    """The ticket file and, once previewed, which column feeds which field (empty: guessed from the header)."""
+
+    file = forms.FileField(label="Ticket file", help_text="CSV, JSON (an array of objects) or JSON Lines, UTF-8.")
+
+    def __init__(self, *args, columns: list[str] | None = None, mapping: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in FIELDS:
+            choices = [("", "Guess from the header")] if columns is None else []
+            if field != REQUIRED_FIELD:
+                choices.append((NO_COLUMN, "— not in this file —"))
+            choices += [(column, column) for column in (columns or [])]
+            initial = (mapping or {}).get(field)
+            self.fields[f"map_{field}"] = forms.CharField(
+                label=FIELD_LABELS[field], required=False, widget=forms.Select(choices=choices),
+                initial=NO_COLUMN if columns is not None and initial is None and field != REQUIRED_FIELD else initial,
+            )
+
+    def mapping(self) -> dict:
+        """The fields the person chose; the rest are guessed by the import service."""
+        chosen = {}
+        for field in FIELDS:
+            value = self.cleaned_data.get(f"map_{field}") or ""
+            if value:
+                chosen[field] = None if value == NO_COLUMN else value
+        return chosen
+
+    def add_mapping_errors(self, details: dict) -> bool:
+        """Put the import service's per-field mapping errors next to their fields; False if none matched."""
+        placed = False
+        for field, message in details.items():
+            if field in FIELDS:
+                self.add_error(f"map_{field}", message)
+                placed = True
+        return placed
+
+    def mapping_fields(self):
+        return [self[f"map_{field}"] for field in FIELDS]
+
+
+class TicketSearchForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    intent = forms.ChoiceField(label="Intent", required=False)
+
+    def __init__(self, *args, intents: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["intent"].choices = [("", "All intents"), *((i, i) for i in intents)]
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def parse_placeholders(text: str) -> dict[str, str]:
+    """`Name = value` lines into {Name: value}."""
+    values = {}
+    for number, line in enumerate(_lines(text), start=1):
+        name, equals, value = line.partition("=")
+        if not equals or not name.strip():
+            raise forms.ValidationError(f"Line {number} (“{line}”) needs the form Name = value.")
+        values[name.strip()] = value.strip()
+    return values
+
+
+class BotSettingsForm(forms.Form):
+    """Every setting on one page; the bot settings serializer has the last word (its errors come back here)."""
+
+    name = forms.CharField(label="Bot name", max_length=120)
+    greeting = forms.CharField(label="Greeting", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    theme_title = forms.CharField(label="Widget title", max_length=60)
+    theme_colour = forms.CharField(label="Colour", max_length=7, widget=forms.TextInput(attrs={"type": "color"}))
+    theme_position = forms.ChoiceField(label="Position", choices=[("right", "Bottom right"), ("left", "Bottom left")])
+    theme_avatar_url = forms.CharField(label="Avatar image URL", required=False, max_length=500)
+    allowed_origins = forms.CharField(
+        label="Allowed origins", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, like https://shop.example.com. Only these sites may open the widget.",
+    )
+    target_precision = forms.FloatField(
+        label="Target precision", min_value=0.5, max_value=0.999,
+        widget=forms.NumberInput(attrs={"step": "0.005"}),
+        help_text="How often an automatic answer must be right (0.5–0.999). Higher answers fewer questions; "
+                  "the next training run picks the threshold for it.",
+    )
+    placeholders = forms.CharField(
+        label="Placeholders", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line as Name = value; write {{Name}} in a canned answer to use it.",
+    )
+    handoff_message = forms.CharField(label="Handoff message", max_length=500,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
+    offline_message = forms.CharField(label="Offline message", max_length=500,
+                                      widget=forms.Textarea(attrs={"rows": 2}),
+                                      help_text="Shown when a visitor needs a person outside business hours.")
+    hours_timezone = forms.CharField(label="Time zone", max_length=60, help_text="e.g. Europe/Berlin or UTC.")
+    human_intents = forms.MultipleChoiceField(
+        label="Always hand to a person", required=False, widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, intents: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.intents = intents
+        self.fields["human_intents"].choices = [(intent, intent) for intent in intents]
+        for index, intent in enumerate(intents):
+            self.fields[f"canned_{index}"] = forms.CharField(
+                label=intent, required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}),
+            )
+        for day in WEEKDAYS:
+            time_input = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+            self.fields[f"hours_{day}_open"] = forms.TimeField(label=f"{DAY_LABELS[day]} opens", required=False,
+                                                              widget=time_input)
+            self.fields[f"hours_{day}_close"] = forms.TimeField(label=f"{DAY_LABELS[day]} closes", required=False,
+                                                               widget=time_input)
+
+    @classmethod
+    def initial_for(cls, bot) -> dict:
+        settings = bot.settings
+        theme = settings.get("theme", {})
+        hours = settings.get("business_hours", {})
+        initial = {
+            "name": bot.name, "greeting": bot.greeting,
+            "theme_title": theme.get("title"), "theme_colour": theme.get("colour"),
+            "theme_position": theme.get("position"), "theme_avatar_url": theme.get("avatar_url"),
+            "allowed_origins": "\n".join(bot.allowed_origins),
+            "target_precision": settings.get("target_precision"),
+            "placeholders": "\n".join(f"{k} = {v}" for k, v in settings.get("placeholders", {}).items()),
+            "handoff_message": settings.get("handoff_message"), "offline_message": settings.get("offline_message"),
+            "hours_timezone": hours.get("timezone", "UTC"),
+            "human_intents": settings.get("human_intents", []),
+        }
+        for day, (opens, closes) in hours.get("days", {}).items():
+            initial[f"hours_{day}_open"], initial[f"hours_{day}_close"] = opens, closes
+        return initial
+
+    def set_canned_initial(self, canned: dict) -> None:
+        for index, intent in enumerate(self.intents):
+            self.fields[f"canned_{index}"].initial = canned.get(intent, "")
+
+    def canned_fields(self):
+        return [(intent, self[f"canned_{index}"]) for index, intent in enumerate(self.intents)]
+
+    def hours_fields(self):
+        return [(DAY_LABELS[day], self[f"hours_{day}_open"], self[f"hours_{day}_close"]) for day in WEEKDAYS]
+
+    def clean_allowed_origins(self):
+        origins, errors = [], []
+        for line in _lines(self.cleaned_data["allowed_origins"]):
+            try:
+                origins.append(validate_origin(line))
+            except DrfValidationError as error:
+                errors.extend(str(detail) for detail in error.detail)
+        if errors:
+            raise forms.ValidationError(errors)
+        return list(dict.fromkeys(origins))
+
+    def clean_placeholders(self):
+        return parse_placeholders(self.cleaned_data["placeholders"])
+
+    def clean(self):
+        cleaned = super().clean()
+        for day in WEEKDAYS:
+            opens, closes = cleaned.get(f"hours_{day}_open"), cleaned.get(f"hours_{day}_close")
+            if (opens is None) != (closes is None):
+                self.add_error(f"hours_{day}_close" if opens else f"hours_{day}_open",
+                               "Give both the opening and the closing time, or neither.")
+            elif opens is not None and closes <= opens:
+                self.add_error(f"hours_{day}_close", "Closing time must be after the opening time.")
+        return cleaned
+
+    def bot_settings(self) -> dict:
+        """The settings JSON as the bot settings serializer reads it."""
+        data = self.cleaned_data
+        days = {}
+        for day in WEEKDAYS:
+            opens, closes = data.get(f"hours_{day}_open"), data.get(f"hours_{day}_close")
+            if opens is not None and closes is not None:
+                days[day] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+        canned = {intent: data[f"canned_{index}"].strip() for index, intent in enumerate(self.intents)
+                  if data.get(f"canned_{index}", "").strip()}
+        return {
+            "theme": {"title": data["theme_title"], "colour": data["theme_colour"],
+                      "position": data["theme_position"], "avatar_url": data["theme_avatar_url"]},
+            "target_precision": data["target_precision"],
+            "canned_answers": canned,
+            "human_intents": list(data["human_intents"]),
+            "placeholders": data["placeholders"],
+            "business_hours": {"timezone": data["hours_timezone"], "days": days},
+            "handoff_message": data["handoff_message"],
+            "offline_message": data["offline_message"],
+        }
+
+    def add_settings_errors(self, errors: dict) -> None:
+        """Place the serializer's (nested) errors next to the fields they concern."""
+        direct = {"target_precision", "handoff_message", "offline_message", "placeholders", "human_intents"}
+        for key, detail in errors.items():
+            if key in direct:
+                self.add_error(key, _messages(detail))
+            elif key == "theme" and isinstance(detail, dict):
+                for part, message in detail.items():
+                    self.add_error(f"theme_{part}" if f"theme_{part}" in self.fields else None, _messages(message))
+            elif key == "business_hours" and isinstance(detail, dict):
+                if "timezone" in detail:
+                    self.add_error("hours_timezone", _messages(detail["timezone"]))
+                if "days" in detail:
+                    self.add_error(None, _messages(detail["days"]))
+            elif key == "canned_answers" and isinstance(detail, dict):
+                for intent, message in detail.items():
+                    index = self.intents.index(intent) if intent in self.intents else None
+                    self.add_error(f"canned_{index}" if index is not None else None, _messages(message))
+            else:
+                self.add_error(None, f"{key}: {'; '.join(_messages(detail))}")
+
+
+def _messages(detail) -> list[str]:
+    if isinstance(detail, dict):
+        return [message for value in detail.values() for message in _messages(value)]
+    if isinstance(detail, list | tuple):
+        return [message for value in detail for message in _messages(value)]
+    return [str(detail)]
+
+
+class CannedPreviewForm(forms.Form):
+    text = forms.CharField(required=False, max_length=4000)
+    placeholders = forms.CharField(required=False, max_length=20000)
+
+    def clean_placeholders(self):
+        return parse_placeholders(self.cleaned_data["placeholders"])

@@ -1,0 +1,61 @@
+"""Bot settings: one form, validated by the bot settings serializer through `update_bot`; a canned answer preview."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from bots.console import charts
+from bots.console.access import bot_for
+from bots.console.forms import BotSettingsForm, CannedPreviewForm
+from bots.console.selectors import bot_intents
+from bots.ml.answer_policy import fill_placeholders
+from bots.services import bots as bot_services
+from tenants.errors import DomainError
+from tenants.views import console_page, console_render
+
+
+@console_page()
+@require_http_methods(["GET", "POST"])
+def bot_settings(request, bot_id: int):
+    bot = bot_for(request, bot_id)
+    intents = bot_intents(tenant=request.console.tenant, bot=bot)
+    if request.method == "POST":
+        form = BotSettingsForm(request.POST, intents=intents)
+        if form.is_valid():
+            try:
+                bot_services.update_bot(bot=bot, name=form.cleaned_data["name"], greeting=form.cleaned_data["greeting"],
+                                        allowed_origins=form.cleaned_data["allowed_origins"],
+                                        settings=form.bot_settings())
+            except DomainError as rejected:
+                if rejected.code == "bot_name_taken":
+                    form.add_error("name", rejected.message)
+                else:
+                    form.add_settings_errors(rejected.details.get("settings") or {})
+                bot.refresh_from_db()
+            else:
+                messages.success(request, "Settings saved. The widget uses them from the next message on.")
+                return redirect("console:bot-settings", bot.pk)
+    else:
+        form = BotSettingsForm(initial=BotSettingsForm.initial_for(bot), intents=intents)
+        form.set_canned_initial(bot.settings.get("canned_answers", {}))
+    version = bot.active_version
+    metrics = version.metrics if version is not None else {}
+    return console_render(request, "console/bots/settings.html", {
+        "bot": bot, "section": "settings", "form": form, "active_version": version,
+        "curve_svg": charts.precision_coverage_chart(
+            metrics.get("precision_coverage_curve") or [], threshold=version.threshold if version else None,
+            target_precision=bot.settings.get("target_precision"),
+        ),
+    }, status=400 if form.is_bound else 200)
+
+
+@console_page()
+@require_POST
+def canned_preview(request, bot_id: int):
+    """A canned answer as customers will read it, placeholders filled: a fragment the settings page shows."""
+    bot_for(request, bot_id)
+    form = CannedPreviewForm(request.POST)
+    if not form.is_valid():
+        return render(request, "console/bots/canned_preview.html", {"errors": form.errors}, status=400)
+    text = fill_placeholders(form.cleaned_data["text"], form.cleaned_data["placeholders"])
+    return render(request, "console/bots/canned_preview.html", {"text": text})
