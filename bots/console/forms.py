@@ -3,7 +3,7 @@
 from django import forms
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
-from bots.bot_settings import WEEKDAYS, validate_origin
+from bots.bot_settings import WEEKDAYS, BotSettingsSerializer, default_bot_settings, validate_origin
 from bots.importing.column_mapping import FIELDS, REQUIRED_FIELD
 
 NO_COLUMN = "__none__"
@@ -135,7 +135,7 @@ class BotSettingsForm(forms.Form):
 
     @classmethod
     def initial_for(cls, bot) -> dict:
-        settings = bot.settings
+        settings = _with_defaults(bot.settings)
         theme = settings.get("theme", {})
         hours = settings.get("business_hours", {})
         initial = {
@@ -149,8 +149,9 @@ class BotSettingsForm(forms.Form):
             "hours_timezone": hours.get("timezone", "UTC"),
             "human_intents": settings.get("human_intents", []),
         }
-        for day, (opens, closes) in hours.get("days", {}).items():
-            initial[f"hours_{day}_open"], initial[f"hours_{day}_close"] = opens, closes
+        for day, periods in hours.get("days", {}).items():
+            if periods:
+                initial[f"hours_{day}_open"], initial[f"hours_{day}_close"] = periods[0]
         return initial
 
     def set_canned_initial(self, canned: dict) -> None:
@@ -195,7 +196,7 @@ class BotSettingsForm(forms.Form):
         for day in WEEKDAYS:
             opens, closes = data.get(f"hours_{day}_open"), data.get(f"hours_{day}_close")
             if opens is not None and closes is not None:
-                days[day] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+                days[day] = [[opens.strftime("%H:%M"), closes.strftime("%H:%M")]]
         canned = {intent: data[f"canned_{index}"].strip() for index, intent in enumerate(self.intents)
                   if data.get(f"canned_{index}", "").strip()}
         return {
@@ -230,6 +231,12 @@ class BotSettingsForm(forms.Form):
                     self.add_error(f"canned_{index}" if index is not None else None, _messages(message))
             else:
                 self.add_error(None, f"{key}: {'; '.join(_messages(detail))}")
+
+
+def _with_defaults(settings: dict) -> dict:
+    """The bot's settings with the schema's defaults filled in (a bot created before a setting existed)."""
+    serializer = BotSettingsSerializer(data=settings)
+    return serializer.validated_data if serializer.is_valid() else {**default_bot_settings(), **settings}
 
 
 def _messages(detail) -> list[str]:

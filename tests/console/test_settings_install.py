@@ -1,0 +1,94 @@
+"""Bot settings (validated by the bot settings serializer, errors inline) and the install page."""
+
+import pytest
+
+from bots.models import Bot
+from tests.factories import TicketFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "name": "Shop bot", "greeting": "Hello! Ask us anything.", "theme_title": "Shop help", "theme_colour": "#0f766e",
+    "theme_position": "left", "theme_avatar_url": "", "allowed_origins": "https://shop.example.com\nhttp://localhost:8000/",
+    "target_precision": "0.9", "placeholders": "Shop = Acme Shop\nReturn window = 30 days",
+    "handoff_message": "A person will take over.", "offline_message": "We are closed; leave your email.",
+    "hours_timezone": "Europe/Berlin", "hours_mon_open": "09:00", "hours_mon_close": "17:30",
+    "canned_0": "Returns at {{Shop}} are free within {{Return window}}.", "canned_1": "",
+    "human_intents": ["shipping"],
+}
+
+
+@pytest.fixture
+def shop_bot(bot):
+    TicketFactory(bot=bot, intent="refund")
+    TicketFactory(bot=bot, intent="shipping")
+    return bot
+
+
+def test_the_form_shows_the_current_settings(owner, shop_bot):
+    page = owner.get(f"/console/bots/{shop_bot.pk}/settings/").content.decode()
+    assert 'value="#2563eb"' in page and 'value="0.95"' in page
+    assert 'data-intent="refund"' in page and 'data-intent="shipping"' in page
+    assert "https://shop.example.com" in page
+
+
+def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, shop_bot):
+    response = owner.submit(f"/console/bots/{shop_bot.pk}/settings/", VALID)
+    assert response.status_code == 302
+    bot = Bot.objects.get(pk=shop_bot.pk)
+    assert bot.name == "Shop bot" and bot.greeting == "Hello! Ask us anything."
+    assert bot.allowed_origins == ["https://shop.example.com", "http://localhost:8000"]
+    assert bot.settings["theme"] == {"title": "Shop help", "colour": "#0f766e", "position": "left", "avatar_url": ""}
+    assert bot.settings["target_precision"] == 0.9
+    assert bot.settings["canned_answers"] == {"refund": "Returns at {{Shop}} are free within {{Return window}}."}
+    assert bot.settings["human_intents"] == ["shipping"]
+    assert bot.settings["placeholders"] == {"Shop": "Acme Shop", "Return window": "30 days"}
+    assert bot.settings["business_hours"] == {"timezone": "Europe/Berlin", "days": {"mon": [["09:00", "17:30"]]}}
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"theme_colour": "teal"}, "theme_colour", "This value does not match the required pattern."),
+    ({"allowed_origins": "https://ok.example.com\nshop.example.com/path"}, "allowed_origins",
+     "is not an origin like https://shop.example.com."),
+    ({"hours_timezone": "Mars/Olympus"}, "hours_timezone", "Unknown time zone"),
+    ({"target_precision": "1.5"}, "target_precision", "less than or equal to 0.999"),
+    ({"target_precision": "lots"}, "target_precision", "Enter a number."),
+    ({"placeholders": "Shop: Acme"}, "placeholders", "needs the form Name = value"),
+    ({"hours_mon_close": "08:00"}, "hours_mon_close", "Closing time must be after the opening time."),
+    ({"hours_mon_close": ""}, "hours_mon_open", "Give both the opening and the closing time, or neither."),
+    ({"theme_avatar_url": "not a url"}, "theme_avatar_url", "Enter a valid URL."),
+    ({"greeting": ""}, "greeting", "This field is required."),
+])
+def test_bad_settings_are_refused_inline_keep_what_was_typed_and_save_nothing(owner, shop_bot, change, field, message):
+    before = Bot.objects.get(pk=shop_bot.pk)
+    response = owner.submit(f"/console/bots/{shop_bot.pk}/settings/", {**VALID, **change})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Nothing was saved" in page
+    next_to_field = page[page.index(f'id="id_{field}"'):][:1200].replace("&#x27;", "'")
+    assert message in next_to_field
+    assert "Returns at {{Shop}} are free within {{Return window}}." in page
+    after = Bot.objects.get(pk=shop_bot.pk)
+    assert (after.settings, after.allowed_origins, after.greeting) == (before.settings, before.allowed_origins,
+                                                                       before.greeting)
+
+
+def test_the_canned_answer_preview_fills_placeholders(owner, shop_bot):
+    response = owner.submit(f"/console/bots/{shop_bot.pk}/settings/preview/", {
+        "text": "Returns at {{shop}} take {{ Return_window }}. <b>{{Unknown}}</b>",
+        "placeholders": "Shop = Acme\nReturn window = 30 days",
+    })
+    assert response.status_code == 200
+    assert "Customers read: “Returns at Acme take 30 days. &lt;b&gt;&lt;/b&gt;”" in response.content.decode()
+
+
+def test_the_install_page_gives_the_snippet_and_previews_once_the_console_is_allowed(owner, bot):
+    page = owner.get(f"/console/bots/{bot.pk}/install/").content.decode()
+    snippet = f'&lt;script src=&quot;http://testserver/widget.js&quot; data-bot=&quot;{bot.public_key}&quot; async&gt;'
+    assert snippet in page
+    assert f'data-bot="{bot.public_key}"' not in page
+    owner.submit(f"/console/bots/{bot.pk}/install/allow-origin/")
+    bot.refresh_from_db()
+    assert bot.allowed_origins == ["https://shop.example.com", "http://testserver"]
+    page = owner.get(f"/console/bots/{bot.pk}/install/").content.decode()
+    assert f'<script src="/widget.js" data-bot="{bot.public_key}" async></script>' in page
