@@ -33,14 +33,15 @@ run: migrate
 	$(PY) manage.py seed_demo --port $(PORT)
 	REPLYDESK_PORT=$(PORT) $(VENV)/bin/honcho -f platform/Procfile.embedded -d . start
 
+# The suite gets a var dir of its own (database, broker file), apart from `make run`'s.
 test: setup browser-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	REPLYDESK_VAR_DIR=var/test $(PY) -m pytest $(PYTEST_ARGS)
 
 # The integration tests again, on PostgreSQL + Redis (CI runs this after `make test`).
 test-integration: setup
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/1} \
-	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+	REPLYDESK_VAR_DIR=var/test $(PY) -m pytest -m integration $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

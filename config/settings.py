@@ -16,7 +16,7 @@ env = environ.Env()
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-VAR_DIR = Path(env("REPLYDESK_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR = BASE_DIR / env("REPLYDESK_VAR_DIR", default="var")  # a relative path is under BASE_DIR
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")

@@ -41,28 +41,14 @@ def _database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{config['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def broker_url(tmp_path_factory):
-    """One broker for the test session: a SQLite file of its own, or the Redis database emptied.
-
-    Set before the app's producer pool connects, so that every send goes to it.
-    """
-    if settings.REDIS_URL:
-        import redis
-
-        redis.Redis.from_url(settings.REDIS_URL).flushdb()
-        url = settings.REDIS_URL
-    else:
-        url = f"sqla+sqlite:///{tmp_path_factory.mktemp('broker') / 'broker.sqlite3'}"
-    celery_app.conf.broker_url = url
-    return url
-
-
 @pytest.fixture
-def empty_broker(broker_url):
-    """Each test starts with no message left over from another (a killed worker's, say)."""
+def broker_url():
+    """The app's own broker (`make test` gives the suite a var dir of its own), emptied first.
+
+    Each test starts with no message left over from another (a killed worker's, say).
+    """
     celery_app.control.purge()
-    return broker_url
+    return celery_app.conf.broker_url
 
 
 class WorkerProcess:
@@ -100,8 +86,7 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def worker_env(transactional_db, empty_broker, settings):
-    broker_url = empty_broker
+def worker_env(transactional_db, broker_url, settings):
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
