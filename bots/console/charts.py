@@ -132,7 +132,7 @@ def precision_coverage_chart(curve: list[dict], *, threshold: float | None, targ
         x = pad[3] + inner_w * threshold
         body.append(f'<line x1="{x:.1f}" y1="{pad[0]}" x2="{x:.1f}" y2="{pad[0] + inner_h}" stroke="{WARN}" '
                     f'stroke-width="1.5"><title>{escape(f"answer threshold {threshold:.2f}")}</title></line>')
-    legend_y = pad[0] + 14
+    legend_y = pad[0] + inner_h - 8  # bottom left: the curves rarely go there
     body.append(f'<rect x="{pad[3] + 10}" y="{legend_y - 9}" width="12" height="3" fill="{ACCENT}"/>'
                 f'<text x="{pad[3] + 26}" y="{legend_y - 5}" font-size="11" fill="{INK}">precision</text>'
                 f'<rect x="{pad[3] + 90}" y="{legend_y - 9}" width="12" height="3" fill="{GOOD}"/>'

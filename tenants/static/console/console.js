@@ -106,6 +106,7 @@
             card.querySelector('[data-field="eta"]').textContent =
               run.status === "running" && run.eta_seconds ? "about " + Math.round(run.eta_seconds) + " s left" : "";
             renderLog(card.querySelector('[data-field="log"]'), run.log || []);
+            if (run.status === "running") card.querySelector("details.log").open = true;
             if (run.status === "queued" || run.status === "running") unfinished = true;
             else if (wasUnfinished) finishedNow = true;
           });
