@@ -34,12 +34,18 @@
 
   // --- the shadow root: the page's CSS cannot reach in, ours cannot leak out -------------------
   var host = el("replydesk-chat", { id: "replydesk-widget" });
-  host.style.setProperty("all", "initial", "important");
+  // Inline !important: the page's own rules on our host element cannot move or hide it.
+  function placeHost(side) {
+    var inline = { all: "initial", position: "fixed", bottom: "20px", "z-index": "2147483000", color: "#111",
+                   font: "15px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+                   left: side === "left" ? "20px" : "auto", right: side === "left" ? "auto" : "20px" };
+    Object.keys(inline).forEach(function (name) { host.style.setProperty(name, inline[name], "important"); });
+  }
+  placeHost("right");
   var root = host.attachShadow({ mode: "open" });
   var style = el("style");
   style.textContent = [
-    ":host{all:initial;position:fixed;bottom:20px;right:20px;z-index:2147483000;font:15px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#111;--rd-colour:#2563eb}",
-    ":host(.left){right:auto;left:20px}",
+    ":host{--rd-colour:#2563eb}",
     "*{box-sizing:border-box;font:inherit;margin:0}",
     "button{cursor:pointer;border:0;border-radius:8px;padding:6px 10px;background:#eef0f3;color:#111}",
     "button:focus-visible,textarea:focus-visible{outline:3px solid var(--rd-colour);outline-offset:2px}",
@@ -72,7 +78,7 @@
     "textarea{flex:1;resize:none;height:42px;border:1px solid #cfd4da;border-radius:8px;padding:8px;color:#111;background:#fff}",
     "form button{background:var(--rd-colour);color:#fff}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}",
-    "@media (max-width:480px){:host{bottom:12px;right:12px}:host(.left){left:12px}.panel{position:fixed;inset:0;width:100vw;height:100vh;max-height:none;border-radius:0}}"
+    "@media (max-width:480px){.panel{position:fixed;inset:0;width:100vw;height:100vh;max-height:none;border-radius:0}}"
   ].join("\n");
   root.appendChild(style);
 
@@ -127,6 +133,7 @@
     panel.setAttribute("aria-label", title.textContent);
     if (t.avatar_url && /^https?:/.test(t.avatar_url)) { avatar.src = t.avatar_url; avatar.hidden = false; }
     host.classList.toggle("left", t.position === "left");
+    placeHost(t.position);
   }
 
   // --- rendering: one element per sequence number, textContent only ----------------------------
