@@ -11,7 +11,7 @@ from bots.models import UNFINISHED_TRAINING, Bot, Import, ImportStatus, Training
 from bots.selectors import tickets_for_bot
 from bots.services.bots import create_bot
 from bots.services.imports import create_import, delete_import, run_import
-from bots.services.training import start_training_run
+from bots.services.training import fail_abandoned_training_runs, start_training_run
 from tenants.models import Membership, Role, Tenant
 from tenants.secrets import new_token
 
@@ -40,6 +40,7 @@ def seed_demo_tenant(*, origins: list[str]) -> DemoTenant:
 
 def train_demo_bot(*, demo: DemoTenant) -> TrainingRun | None:
     """Queue the demo bot's first training run; the worker `make run` starts picks it up."""
+    fail_abandoned_training_runs()  # one a previous `make run` was stopped in the middle of
     bot = Bot.objects.for_tenant(demo.tenant).get(pk=demo.bot.pk)
     unfinished = TrainingRun.objects.for_tenant(demo.tenant).filter(bot=bot, status__in=UNFINISHED_TRAINING)
     if bot.active_version_id is not None or unfinished.exists():
