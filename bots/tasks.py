@@ -4,7 +4,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
-from bots.services import imports, training
+from bots.services import handoff, imports, training
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -38,3 +38,8 @@ def recover_stale_imports_task() -> list[int]:
 @worker_ready.connect
 def _requeue_imports_lost_by_a_previous_worker(**kwargs) -> None:
     imports.recover_stale_imports()
+
+
+@shared_task
+def release_lapsed_claims_task() -> list[int]:
+    return handoff.release_lapsed_claims()

@@ -245,3 +245,10 @@ WIDGET_VISITOR_RATE = env.float("WIDGET_VISITOR_RATE", default=1.0)
 WIDGET_VISITOR_BURST = env.int("WIDGET_VISITOR_BURST", default=8)
 WIDGET_BOT_RATE = env.float("WIDGET_BOT_RATE", default=200.0)
 WIDGET_BOT_BURST = env.int("WIDGET_BOT_BURST", default=400)
+
+# --- Handoff: agents on /ws/agent/ ------------------------------------------------------
+HANDOFF_MAX_MESSAGE_CHARS = env.int("HANDOFF_MAX_MESSAGE_CHARS", default=4000)
+HANDOFF_MAX_FRAME_BYTES = env.int("HANDOFF_MAX_FRAME_BYTES", default=32 * 1024)
+# An agent whose socket dropped keeps their conversations this long, then they go back to the queue.
+HANDOFF_CLAIM_GRACE_SECONDS = env.int("HANDOFF_CLAIM_GRACE_SECONDS", default=120)
+CELERY_BEAT_SCHEDULE["release-lapsed-claims"] = {"task": "bots.tasks.release_lapsed_claims_task", "schedule": 30}

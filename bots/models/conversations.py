@@ -38,6 +38,12 @@ class Conversation(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Handoff: when the agent took it, when their last socket dropped (the claim lapses after a grace
+    # period), the visitor's email left while no one was online, and how it was resolved.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    agent_disconnected_at = models.DateTimeField(null=True, blank=True)
+    visitor_email = models.EmailField(blank=True)
+    resolution = models.TextField(blank=True)
 
     class Meta:
         indexes = [
@@ -62,6 +68,7 @@ class MessageKind(models.TextChoices):
     CLARIFY = "clarify", "Clarifying question"
     HANDOFF = "handoff", "Handoff notice"
     NOTICE = "notice", "Notice"
+    NOTE = "note", "Internal note"  # agents only: never sent to the visitor
 
 
 class Feedback(models.TextChoices):
@@ -86,6 +93,7 @@ class Message(TenantOwnedModel):
     decision = models.JSONField(default=dict, blank=True)
     quick_replies = models.JSONField(default=list, blank=True)
     feedback = models.CharField(max_length=4, choices=Feedback.choices, blank=True)
+    corrected_intent = models.CharField(max_length=100, blank=True, help_text="An agent's label for this message.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

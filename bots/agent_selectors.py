@@ -1,0 +1,157 @@
+"""Reads for the agent view: the queue, an agent's own conversations, transcripts with the bot's guesses.
+
+Everything takes the member's tenant; the shapes returned are JSON-ready (the socket sends them as they are).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+
+from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender, Ticket, TicketSource
+from bots.models.training import TrainingRun, TrainingStatus
+from bots.services.handoff import display_name
+from tenants.models import Tenant
+
+SUGGESTIONS_PER_MESSAGE = 3
+
+
+def conversation_for_member(*, tenant: Tenant, conversation_id) -> Conversation | None:
+    """The tenant's conversation with this id; None for another tenant's (it looks missing)."""
+    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+        return None
+    return Conversation.objects.for_tenant(tenant).select_related("bot", "claimed_by").filter(
+        pk=conversation_id).first()
+
+
+def _last_visitor_messages(tenant: Tenant, conversation_ids: list[int]) -> dict[int, Message]:
+    latest: dict[int, Message] = {}
+    rows = Message.objects.for_tenant(tenant).filter(
+        conversation_id__in=conversation_ids, sender=MessageSender.VISITOR).order_by("conversation_id", "-seq")
+    for message in rows:
+        latest.setdefault(message.conversation_id, message)
+    return latest
+
+
+def _guesses(tenant: Tenant, message_ids: list[int]) -> dict[int, dict]:
+    """The bot's decision on each of these visitor messages (from its reply), by visitor message id."""
+    rows = Message.objects.for_tenant(tenant).filter(in_reply_to_id__in=message_ids, sender=MessageSender.BOT)
+    return {reply.in_reply_to_id: reply.decision for reply in rows}
+
+
+def _queue_row(conversation: Conversation, last: Message | None, guess: dict | None, now) -> dict:
+    started = conversation.handed_off_at or conversation.updated_at
+    return {
+        "id": conversation.pk, "status": conversation.status, "bot": conversation.bot.name,
+        "reason": conversation.handoff_reason, "waiting_seconds": max(0, int((now - started).total_seconds())),
+        "handed_off_at": started.isoformat(), "visitor_email": conversation.visitor_email,
+        "last_message": last.text[:280] if last else "",
+        "guess": _guess(guess, last.corrected_intent if last else ""),
+        "claimed_by": display_name(conversation.claimed_by) if conversation.claimed_by_id else None,
+    }
+
+
+def _guess(decision: dict | None, corrected: str = "") -> dict | None:
+    if not decision and not corrected:
+        return None
+    decision = decision or {}
+    return {"intent": decision.get("intent"), "confidence": decision.get("confidence"),
+            "rule": decision.get("rule"), "corrected_intent": corrected or None}
+
+
+def _rows(tenant: Tenant, conversations: list[Conversation]) -> list[dict]:
+    last = _last_visitor_messages(tenant, [c.pk for c in conversations])
+    guesses = _guesses(tenant, [m.pk for m in last.values()])
+    now = timezone.now()
+    return [_queue_row(c, last.get(c.pk), guesses.get(last[c.pk].pk) if c.pk in last else None, now)
+            for c in conversations]
+
+
+def waiting_queue(*, tenant: Tenant, limit: int = 100) -> list[dict]:
+    """Conversations waiting for a person, longest wait first."""
+    waiting = Conversation.objects.for_tenant(tenant).select_related("bot", "claimed_by").filter(
+        status=ConversationStatus.WAITING).order_by("handed_off_at", "pk")[:limit]
+    return _rows(tenant, list(waiting))
+
+
+def conversations_of_agent(*, tenant: Tenant, agent) -> list[dict]:
+    """The conversations this agent holds."""
+    mine = Conversation.objects.for_tenant(tenant).select_related("bot", "claimed_by").filter(
+        status=ConversationStatus.AGENT, claimed_by=agent).order_by("claimed_at", "pk")
+    return _rows(tenant, list(mine))
+
+
+def queue_position(*, tenant: Tenant, conversation: Conversation) -> int | None:
+    """1 for the next conversation an agent will take; None when it is not waiting."""
+    if conversation.status != ConversationStatus.WAITING or conversation.handed_off_at is None:
+        return None
+    ahead = Conversation.objects.for_tenant(tenant).filter(status=ConversationStatus.WAITING).filter(
+        Q(handed_off_at__lt=conversation.handed_off_at) | Q(handed_off_at=conversation.handed_off_at,
+                                                             pk__lt=conversation.pk))
+    return ahead.count() + 1
+
+
+def pending_agent_tickets(*, tenant: Tenant) -> int:
+    """Agent tickets (corrections, resolved handoffs) written since each bot's last successful training run."""
+    last_runs = {bot_id: started for bot_id, started in TrainingRun.objects.for_tenant(tenant).filter(
+        status=TrainingStatus.SUCCEEDED).order_by("bot_id", "started_at").values_list("bot_id", "started_at")}
+    tickets = Ticket.objects.for_tenant(tenant).filter(source=TicketSource.AGENT).values_list("bot_id", "imported_at")
+    return sum(1 for bot_id, at in tickets if last_runs.get(bot_id) is None or at > last_runs[bot_id])
+
+
+def queue_snapshot(*, tenant: Tenant, agent) -> dict:
+    """What the agent view's side panel shows."""
+    return {"waiting": waiting_queue(tenant=tenant), "mine": conversations_of_agent(tenant=tenant, agent=agent),
+            "pending_tickets": pending_agent_tickets(tenant=tenant)}
+
+
+def _entry(message: Message, decision: dict | None, suggestions: dict[int, Ticket]) -> dict:
+    entry = {
+        "seq": message.seq, "sender": message.sender, "kind": message.kind, "text": message.text,
+        "created_at": message.created_at.isoformat(),
+        "author": display_name(message.sent_by) if message.sent_by_id else None,
+        "internal": message.kind == MessageKind.NOTE,
+    }
+    if message.sender == MessageSender.VISITOR:
+        entry["guess"] = _guess(decision, message.corrected_intent)
+        ticket_ids = (decision or {}).get("ticket_ids") or []
+        entry["suggestions"] = [
+            {"ticket_id": pk, "text": suggestions[pk].resolution, "intent": suggestions[pk].intent}
+            for pk in ticket_ids if pk in suggestions and suggestions[pk].resolution
+        ][:SUGGESTIONS_PER_MESSAGE]
+    if message.sender == MessageSender.BOT:
+        entry["guess"] = _guess(message.decision)
+    return entry
+
+
+def transcript(*, tenant: Tenant, conversation: Conversation, seqs: list[int] | None = None) -> list[dict]:
+    """The whole conversation (or the messages `seqs`), notes included, each customer message with the
+    bot's intent and confidence and the resolutions of its nearest past tickets as suggested replies."""
+    messages = Message.objects.for_tenant(tenant).filter(conversation=conversation).select_related("sent_by")
+    if seqs is not None:
+        messages = messages.filter(seq__in=seqs)
+    messages = list(messages.order_by("seq"))
+    decisions = _guesses(tenant, [m.pk for m in messages if m.sender == MessageSender.VISITOR])
+    ticket_ids = {pk for decision in decisions.values() for pk in (decision.get("ticket_ids") or [])
+                  if isinstance(pk, int)}
+    tickets = {t.pk: t for t in Ticket.objects.for_tenant(tenant).filter(bot_id=conversation.bot_id,
+                                                                          pk__in=ticket_ids)}
+    return [_entry(m, decisions.get(m.pk), tickets) for m in messages]
+
+
+def entries_touched_by(*, tenant: Tenant, conversation: Conversation, seq: int) -> list[dict]:
+    """The message `seq` and, for a bot reply, the customer message it answers (whose guess it sets)."""
+    message = Message.objects.for_tenant(tenant).filter(conversation=conversation, seq=seq).select_related(
+        "in_reply_to").first()
+    if message is None:
+        return []
+    seqs = [seq] + ([message.in_reply_to.seq] if message.in_reply_to_id else [])
+    return transcript(tenant=tenant, conversation=conversation, seqs=seqs)
+
+
+def conversation_summary(conversation: Conversation) -> dict:
+    return {"id": conversation.pk, "status": conversation.status, "bot": conversation.bot.name,
+            "reason": conversation.handoff_reason, "visitor_email": conversation.visitor_email,
+            "claimed_by_id": conversation.claimed_by_id,
+            "claimed_by": display_name(conversation.claimed_by) if conversation.claimed_by_id else None,
+            "resolution": conversation.resolution}

@@ -1,0 +1,304 @@
+"""Handoff to a person: claim, answer, notes, transfer, back to the bot, close, intent corrections.
+
+Each action locks the conversation row, checks who holds it, stores what it says with the
+conversation's next sequence number and sends its events only after the transaction commits:
+visitor-visible messages to the conversation's group, notes to the agents' group of the
+conversation only, and a "queue changed" nudge to the tenant's agents.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bots.importing.dedup import fingerprint
+from bots.importing.redaction import redact
+from bots.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageKind,
+    MessageSender,
+    Ticket,
+    TicketSource,
+)
+from bots.services.conversations import conversation_group, message_frame
+from tenants.errors import Conflict, DomainError, NotFound
+from tenants.models import Membership, Tenant
+
+CLAIMABLE = (ConversationStatus.WAITING, ConversationStatus.BOT)
+MAX_INTENT_CHARS = 100
+
+
+class HandoffRejected(DomainError):
+    code = "handoff_rejected"
+
+
+class AlreadyClaimed(Conflict):
+    code = "already_claimed"
+
+
+def agent_queue_group(tenant_id: int) -> str:
+    return f"agent_queue_{tenant_id}"
+
+
+def agent_conversation_group(conversation_id: int) -> str:
+    return f"agent_conversation_{conversation_id}"
+
+
+def display_name(user) -> str:
+    """How a visitor sees an agent: the first name, else the part of the email before the @."""
+    if user is None:
+        return "An agent"
+    return (user.first_name or user.get_full_name() or user.email.split("@")[0] or "An agent").strip()
+
+
+def _send_on_commit(group: str, event: dict) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, event))
+
+
+def announce_queue_change(*, tenant_id: int, conversation_id: int) -> None:
+    """Tell the tenant's agent views that the queue changed (after the current transaction, if any)."""
+    _send_on_commit(agent_queue_group(tenant_id), {"type": "queue.changed", "conversation_id": conversation_id})
+
+
+def _locked(tenant: Tenant, conversation_id: int) -> Conversation:
+    conversation = (Conversation.objects.for_tenant(tenant).select_for_update(of=("self",))
+                    .select_related("bot", "claimed_by").filter(pk=conversation_id).first())
+    if conversation is None:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return conversation
+
+
+def _append(conversation: Conversation, **fields) -> Message:
+    """Store a message with the next sequence number; notes go to agents only, the rest to everyone."""
+    conversation.last_seq += 1
+    message = Message.objects.create(tenant_id=conversation.tenant_id, conversation=conversation,
+                                     seq=conversation.last_seq, **fields)
+    if message.kind == MessageKind.NOTE:
+        _send_on_commit(agent_conversation_group(conversation.pk),
+                        {"type": "conversation.note", "conversation_id": conversation.pk, "seq": message.seq})
+    else:
+        _send_on_commit(conversation_group(conversation.pk),
+                        {"type": "conversation.message", "frame": message_frame(message)})
+    return message
+
+
+def _notice(conversation: Conversation, text: str, agent=None) -> Message:
+    return _append(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.NOTICE, text=text, sent_by=agent)
+
+
+def _require_holder(conversation: Conversation, agent) -> None:
+    if conversation.status != ConversationStatus.AGENT or conversation.claimed_by_id != agent.pk:
+        raise HandoffRejected("You do not hold this conversation; claim it first.", code="not_your_conversation")
+
+
+def _clean_text(text, *, what: str, limit: int) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise HandoffRejected(f"The {what} is empty.", code="invalid_message")
+    if len(text) > limit:
+        raise HandoffRejected(f"The {what} is longer than {limit} characters.", code="message_too_long")
+    return text.strip()
+
+
+def _save(conversation: Conversation, *fields: str) -> None:
+    conversation.save(update_fields=["last_seq", "updated_at", *fields])
+
+
+@transaction.atomic
+def claim_conversation(*, tenant: Tenant, conversation_id: int, agent) -> Conversation:
+    """Take a waiting (or bot) conversation; of two agents claiming at once exactly one wins."""
+    now = timezone.now()
+    won = Conversation.objects.for_tenant(tenant).filter(pk=conversation_id, status__in=CLAIMABLE).update(
+        status=ConversationStatus.AGENT, claimed_by=agent, claimed_at=now, agent_disconnected_at=None, updated_at=now)
+    conversation = _locked(tenant, conversation_id)
+    if not won:
+        if conversation.status == ConversationStatus.CLOSED:
+            raise HandoffRejected("This conversation is closed.", code="conversation_closed")
+        if conversation.claimed_by_id == agent.pk:
+            return conversation
+        raise AlreadyClaimed(f"{display_name(conversation.claimed_by)} already took this conversation.",
+                             details={"claimed_by": display_name(conversation.claimed_by)})
+    if not conversation.handed_off_at:
+        conversation.handed_off_at, conversation.handoff_reason = now, conversation.handoff_reason or "agent_took_over"
+    _notice(conversation, f"{display_name(agent)} joined the conversation.", agent)
+    _save(conversation, "handed_off_at", "handoff_reason")
+    announce_queue_change(tenant_id=tenant.pk, conversation_id=conversation.pk)
+    return conversation
+
+
+@transaction.atomic
+def send_agent_message(*, tenant: Tenant, conversation_id: int, agent, text: str) -> Message:
+    """The holding agent's message to the visitor (stored, then relayed live)."""
+    text = _clean_text(text, what="message", limit=settings.HANDOFF_MAX_MESSAGE_CHARS)
+    conversation = _locked(tenant, conversation_id)
+    _require_holder(conversation, agent)
+    message = _append(conversation, sender=MessageSender.AGENT, kind=MessageKind.TEXT, text=text, sent_by=agent)
+    conversation.agent_disconnected_at = None
+    _save(conversation, "agent_disconnected_at")
+    return message
+
+
+@transaction.atomic
+def add_note(*, tenant: Tenant, conversation_id: int, agent, text: str) -> Message:
+    """An internal note on the transcript: any member of the tenant sees it, the visitor never does."""
+    text = _clean_text(text, what="note", limit=settings.HANDOFF_MAX_MESSAGE_CHARS)
+    conversation = _locked(tenant, conversation_id)
+    message = _append(conversation, sender=MessageSender.AGENT, kind=MessageKind.NOTE, text=text, sent_by=agent)
+    _save(conversation)
+    return message
+
+
+@transaction.atomic
+def transfer_conversation(*, tenant: Tenant, conversation_id: int, agent, to_user_id: int) -> Conversation:
+    """Hand the conversation the agent holds to another member of the same tenant."""
+    membership = Membership.objects.for_tenant(tenant).select_related("user").filter(user_id=to_user_id).first()
+    if membership is None:
+        raise NotFound("No such member in your team.", code="member_not_found")
+    conversation = _locked(tenant, conversation_id)
+    _require_holder(conversation, agent)
+    if membership.user_id == agent.pk:
+        raise HandoffRejected("You already hold this conversation.", code="transfer_to_self")
+    conversation.claimed_by, conversation.claimed_at = membership.user, timezone.now()
+    conversation.agent_disconnected_at = None
+    _notice(conversation, f"{display_name(membership.user)} joined the conversation.", agent)
+    _save(conversation, "claimed_by", "claimed_at", "agent_disconnected_at")
+    announce_queue_change(tenant_id=tenant.pk, conversation_id=conversation.pk)
+    return conversation
+
+
+@transaction.atomic
+def return_to_bot(*, tenant: Tenant, conversation_id: int, agent) -> Conversation:
+    """The agent is done for now: the bot answers the visitor again."""
+    conversation = _locked(tenant, conversation_id)
+    _require_holder(conversation, agent)
+    conversation.status, conversation.claimed_by, conversation.failed_streak = ConversationStatus.BOT, None, 0
+    _notice(conversation, "You are back with the assistant; ask for a person any time.", agent)
+    _save(conversation, "status", "claimed_by", "failed_streak")
+    announce_queue_change(tenant_id=tenant.pk, conversation_id=conversation.pk)
+    return conversation
+
+
+def _question(conversation: Conversation) -> Message | None:
+    """The customer's question behind the handoff: their last message before it, else their first."""
+    visitor = Message.objects.for_tenant(conversation.tenant_id).filter(
+        conversation=conversation, sender=MessageSender.VISITOR)
+    if conversation.handed_off_at is not None:
+        before = visitor.filter(created_at__lte=conversation.handed_off_at).order_by("-seq").first()
+        if before is not None:
+            return before
+    return visitor.order_by("seq").first()
+
+
+def _learn(conversation: Conversation, *, key: str, message: str, resolution: str, intent: str) -> Ticket | None:
+    """Store (or replace) the agent ticket named `key` for this conversation; None when it says nothing new."""
+    message, resolution = redact(message), redact(resolution)
+    content_hash = fingerprint(message=message, resolution=resolution, intent=intent)
+    external_id = f"conversation:{conversation.pk}:{key}"
+    tickets = Ticket.objects.for_tenant(conversation.tenant_id).filter(bot_id=conversation.bot_id)
+    if tickets.filter(content_hash=content_hash).exclude(external_id=external_id).exists():
+        return None
+    try:
+        with transaction.atomic():
+            ticket, _ = tickets.update_or_create(
+                external_id=external_id, source=TicketSource.AGENT,
+                defaults={"message": message, "resolution": resolution, "intent": intent,
+                          "content_hash": content_hash, "imported_at": timezone.now()},
+                create_defaults={"tenant_id": conversation.tenant_id, "bot_id": conversation.bot_id,
+                                 "message": message, "resolution": resolution, "intent": intent,
+                                 "content_hash": content_hash},
+            )
+    except IntegrityError:
+        return None
+    return ticket
+
+
+@transaction.atomic
+def close_conversation(*, tenant: Tenant, conversation_id: int, agent, resolution: str) -> Conversation:
+    """Close as resolved; the customer's question and the resolution become a ticket for the next run."""
+    resolution = _clean_text(resolution, what="resolution", limit=settings.HANDOFF_MAX_MESSAGE_CHARS)
+    conversation = _locked(tenant, conversation_id)
+    _require_holder(conversation, agent)
+    now = timezone.now()
+    conversation.status, conversation.closed_at, conversation.resolution = ConversationStatus.CLOSED, now, resolution
+    _notice(conversation, "This conversation was closed as resolved. Thank you!", agent)
+    _save(conversation, "status", "closed_at", "resolution")
+    question = _question(conversation)
+    if question is not None:
+        _learn(conversation, key="resolution", message=question.text, resolution=resolution,
+               intent=question.corrected_intent)
+    announce_queue_change(tenant_id=tenant.pk, conversation_id=conversation.pk)
+    return conversation
+
+
+def _clean_intent(intent) -> str:
+    if not isinstance(intent, str) or not intent.strip():
+        raise HandoffRejected("Name the intent.", code="invalid_intent")
+    intent = "_".join(intent.strip().lower().split())
+    if len(intent) > MAX_INTENT_CHARS:
+        raise HandoffRejected(f"An intent is at most {MAX_INTENT_CHARS} characters.", code="invalid_intent")
+    return intent
+
+
+@transaction.atomic
+def correct_intent(*, tenant: Tenant, conversation_id: int, agent, seq: int, intent: str,
+                   new_intent: bool = False) -> Message:
+    """Relabel a customer message (a known intent, or a new one when `new_intent`); it becomes a ticket."""
+    intent = _clean_intent(intent)
+    conversation = _locked(tenant, conversation_id)
+    message = Message.objects.for_tenant(tenant).filter(conversation=conversation, seq=seq,
+                                                        sender=MessageSender.VISITOR).first()
+    if message is None:
+        raise NotFound(f"No customer message with sequence number {seq} here.", code="message_not_found")
+    known = Ticket.objects.for_tenant(tenant).filter(bot_id=conversation.bot_id, intent=intent).exists()
+    if not known and not new_intent:
+        raise HandoffRejected(f"This bot has no intent {intent!r}; mark it as a new intent to add it.",
+                              code="unknown_intent")
+    message.corrected_intent = intent
+    message.save(update_fields=["corrected_intent"])
+    _learn(conversation, key=f"intent:{seq}", message=message.text, resolution="", intent=intent)
+    _send_on_commit(agent_conversation_group(conversation.pk),
+                    {"type": "conversation.note", "conversation_id": conversation.pk, "seq": message.seq})
+    return message
+
+
+def agent_connected(*, tenant: Tenant, agent) -> None:
+    """An agent socket opened: their claims are no longer lapsing."""
+    Conversation.objects.for_tenant(tenant).filter(
+        status=ConversationStatus.AGENT, claimed_by=agent).update(agent_disconnected_at=None)
+
+
+def agent_disconnected(*, tenant: Tenant, agent) -> None:
+    """The agent's socket dropped: their claims lapse after HANDOFF_CLAIM_GRACE_SECONDS unless they return."""
+    Conversation.objects.for_tenant(tenant).filter(
+        status=ConversationStatus.AGENT, claimed_by=agent, agent_disconnected_at__isnull=True,
+    ).update(agent_disconnected_at=timezone.now())
+
+
+def release_lapsed_claims(*, now=None) -> list[int]:
+    """Conversations whose agent has been gone longer than the grace period go back to the queue."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.HANDOFF_CLAIM_GRACE_SECONDS)
+    released = []
+    # A sweep across tenants (the beat task's); each row is then re-read through its own tenant.
+    lapsed = Conversation.objects.filter(
+        status=ConversationStatus.AGENT, agent_disconnected_at__lt=cutoff).values_list("pk", "tenant_id")
+    for conversation_id, tenant_id in lapsed:
+        with transaction.atomic():
+            conversation = Conversation.objects.for_tenant(tenant_id).select_for_update().filter(
+                pk=conversation_id, status=ConversationStatus.AGENT, agent_disconnected_at__lt=cutoff).first()
+            if conversation is None:
+                continue
+            conversation.status, conversation.claimed_by = ConversationStatus.WAITING, None
+            conversation.agent_disconnected_at = None
+            _notice(conversation, "Our agent was disconnected; you are back in the queue for the next person.")
+            _save(conversation, "status", "claimed_by", "agent_disconnected_at")
+            announce_queue_change(tenant_id=tenant_id, conversation_id=conversation.pk)
+            released.append(conversation.pk)
+    return released
