@@ -4,15 +4,12 @@ Never downloads a browser: `make browser-deps` installs /usr/bin/chromium from D
 """
 
 import os
-import socket
-import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO_ROOT, _database_url, wait_for
+from tests.integration.conftest import REPO_ROOT, database_url
+from tests.live_servers import daphne_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -24,51 +21,20 @@ SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _up(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def asgi_server(transactional_db, settings, tmp_path):
     """daphne serving config.asgi on a free port, sharing the test database and artifacts."""
-    port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "UPLOADS_ROOT": str(settings.UPLOADS_ROOT),
         "ARTIFACTS_ROOT": str(settings.ARTIFACTS_ROOT),
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
     }
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
-    log_path = tmp_path / "daphne.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _up(f"{base}/healthz") or process.poll() is not None, timeout=90, message="daphne up")
-        assert process.poll() is None, log_path.read_text(errors="replace")
+    with daphne_server(env, tmp_path / "daphne.log") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        print(log_path.read_text(errors="replace")[-4000:])
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def wait_for(predicate, *, timeout: float = 60.0, interval: float = 0.1, message
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
-def _database_url() -> str:
+def database_url() -> str:
     config = connection.settings_dict
     if settings.DATABASE_IS_SQLITE:
         return f"sqlite:///{config['NAME']}"
@@ -89,7 +89,7 @@ class WorkerProcess:
 def worker_env(transactional_db, broker_url, settings):
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url,
         "UPLOADS_ROOT": str(settings.UPLOADS_ROOT),
         "ARTIFACTS_ROOT": str(settings.ARTIFACTS_ROOT),

@@ -1,0 +1,48 @@
+"""A real daphne process for tests that need a live server (browser tests, real sockets)."""
+
+import socket
+import subprocess
+import sys
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.integration.conftest import REPO_ROOT, wait_for
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def daphne_server(env: dict, log_path: Path):
+    """daphne serving config.asgi on a free port with `env`; yields its base URL, stops it after."""
+    port = free_port()
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: answers_ok(f"{base}/healthz") or process.poll() is not None, timeout=90,
+                 message="daphne up")
+        assert process.poll() is None, log_path.read_text(errors="replace")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        print(log_path.read_text(errors="replace")[-4000:])
