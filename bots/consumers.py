@@ -12,7 +12,8 @@ from django.conf import settings
 
 from bots import rate_limits
 from bots.conversation_selectors import get_bot_for_public_key
-from bots.services import answering, conversations
+from bots.models import ConversationStatus, MessageKind
+from bots.services import answering, conversations, handoff
 from bots.visitor_tokens import VisitorIdentity, issue_visitor_token, read_visitor_token
 from tenants.errors import DomainError
 
@@ -157,6 +158,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             "bot": {"name": self.bot.name, "greeting": self.bot.greeting, "theme": theme},
         })
         for message in missed:
+            if message.kind == MessageKind.NOTE:
+                continue  # agents' internal notes never reach the visitor
             await self.deliver({**conversations.message_frame(message), "replay": True})
 
     # --- the visitor's frames --------------------------------------------------------------
@@ -175,6 +178,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.delivered.add(received.message.seq)
         await self.send_json({"type": "ack", "for": "message", "client_msg_id": client_msg_id,
                               "seq": received.message.seq, "duplicate": not received.created})
+        if received.created and received.conversation.status == ConversationStatus.WAITING:
+            await self.announce_to_agents()
         if received.needs_answer:
             chosen = content.get("intent") if isinstance(content.get("intent"), str) else None
             await self.answer(received, chosen)
@@ -209,6 +214,8 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "typing", "sender": "bot", "active": False})
             return
         await self.deliver(conversations.message_frame(reply))
+        if reply.kind == MessageKind.HANDOFF:
+            await self.announce_to_agents()
 
     async def on_ack(self, content):
         self.acked_seq = max(self.acked_seq, _int_field(content, "seq"))
@@ -232,12 +239,14 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             conversation=self.conversation, seq=seq, value=value)
         if result.handoff is not None:
             await self.deliver(conversations.message_frame(result.handoff))
+            await self.announce_to_agents()
         await self.send_json({"type": "ack", "for": "feedback", "seq": result.message.seq, "value": value})
 
     async def on_handoff(self, content):
         message = await database_sync_to_async(answering.request_person)(conversation=self.conversation)
         if message is not None:
             await self.deliver(conversations.message_frame(message))
+            await self.announce_to_agents()
         await self.send_json({"type": "ack", "for": "handoff"})
 
     async def on_csat(self, content):
@@ -258,7 +267,13 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(frame)
 
     async def conversation_message(self, event):
-        await self.deliver(event["frame"])
+        if event["frame"].get("kind") != MessageKind.NOTE:
+            await self.deliver(event["frame"])
+
+    async def announce_to_agents(self):
+        """The tenant's agent views refresh their queue (a newcomer, or a waiting visitor wrote again)."""
+        await self.channel_layer.group_send(handoff.agent_queue_group(self.bot.tenant_id), {
+            "type": "queue.changed", "conversation_id": self.conversation.pk})
 
     async def conversation_typing(self, event):
         if event["sender"] != "visitor":

@@ -266,6 +266,7 @@ def correct_intent(*, tenant: Tenant, conversation_id: int, agent, seq: int, int
     _learn(conversation, key=f"intent:{seq}", message=message.text, resolution="", intent=intent)
     _send_on_commit(agent_conversation_group(conversation.pk),
                     {"type": "conversation.note", "conversation_id": conversation.pk, "seq": message.seq})
+    announce_queue_change(tenant_id=tenant.pk, conversation_id=conversation.pk)  # guesses and pending count
     return message
 
 
