@@ -114,7 +114,9 @@ class ReliabilityBin:
     count: int
 
 
-def reliability_bins(confidences: np.ndarray, correct: np.ndarray, n_bins: int = CALIBRATION_BINS) -> list[ReliabilityBin]:
+def reliability_bins(
+    confidences: np.ndarray, correct: np.ndarray, n_bins: int = CALIBRATION_BINS
+) -> list[ReliabilityBin]:
     """Equal-width confidence bins with their accuracy: the table behind a reliability diagram."""
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     # Bin i holds (edge_i, edge_i+1]; confidence exactly 0 goes to the first bin.
@@ -140,9 +142,8 @@ def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, n_b
     total = len(confidences)
     if total == 0:
         return 0.0
-    return float(
-        sum(b.count / total * abs(b.mean_confidence - b.accuracy) for b in reliability_bins(confidences, correct, n_bins) if b.count)
-    )
+    bins = reliability_bins(confidences, correct, n_bins)
+    return float(sum(b.count / total * abs(b.mean_confidence - b.accuracy) for b in bins if b.count))
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-# Measured by bench/train.py on 2 CPU cores (384-d): exact search costs about 0.3 ms per
-# 10k vectors per query, so up to 100k vectors it stays within a few ms — below the
-# encoder's ~11 ms — and needs no training. Above that, IVF keeps query time flat.
-EXACT_INDEX_MAX_VECTORS = 100_000
-# IVF probes this share of its lists; recall@5 >= 0.95 on clustered synthetic data (bench).
-IVF_PROBE_FRACTION = 1 / 32
+# Exact search reads every vector (1.5 KB each) per query, so it is memory-bandwidth bound:
+# bench/train.py measures ~0.1-0.4 ms per 1,000 vectors on 2 busy cores. Up to 20k tickets
+# that is a few ms beside the ~11 ms encoder pass, with perfect recall and no training.
+# Above it IVF (sqrt(n) lists, at least 32 probed) keeps a query near 1 ms at recall@5
+# >= 0.97; HNSW searches as fast but builds far slower on 2 cores (bench: index table).
+EXACT_INDEX_MAX_VECTORS = 20_000
+IVF_PROBE_FRACTION = 1 / 16
+IVF_MIN_PROBES = 32
 IVF_TRAINING_POINTS_PER_LIST = 40
 
 
@@ -54,13 +56,13 @@ def build_index(
     if len(vectors) <= exact_max_vectors:
         index: faiss.Index = faiss.IndexFlatIP(dimension)
     else:
-        lists = int(4 * math.sqrt(len(vectors)))
+        lists = int(math.sqrt(len(vectors)))
         quantizer = faiss.IndexFlatIP(dimension)
         index = faiss.IndexIVFFlat(quantizer, dimension, lists, faiss.METRIC_INNER_PRODUCT)
         sample_size = min(len(vectors), lists * IVF_TRAINING_POINTS_PER_LIST)
         sample = vectors[np.random.default_rng(seed).choice(len(vectors), sample_size, replace=False)]
         index.train(sample)
-        index.nprobe = max(1, int(lists * IVF_PROBE_FRACTION))
+        index.nprobe = min(lists, max(IVF_MIN_PROBES, int(lists * IVF_PROBE_FRACTION)))
     index.add(vectors)
     return TicketIndex(faiss_index=index, ticket_ids=ids)
 

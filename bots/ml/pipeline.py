@@ -48,6 +48,9 @@ WRITE_COST = 500.0
 PROGRESS_EVERY_SECONDS = 1.0
 
 
+DEFAULT_CONFIG = TrainingConfig()
+
+
 class InsufficientTrainingData(ValueError):
     """The examples cannot make any version (for instance: there are none)."""
 
@@ -144,7 +147,9 @@ def _clean_examples(examples: Sequence[TrainingExample]) -> list[TrainingExample
 
 def _choose_mode(intent_counts: Counter[str], config: TrainingConfig) -> tuple[str, str]:
     if len(intent_counts) < 2:
-        return RETRIEVAL_ONLY, f"{len(intent_counts)} intent(s) labelled: nothing to classify, answering from nearest tickets"
+        return RETRIEVAL_ONLY, (
+            f"{len(intent_counts)} intent(s) labelled: nothing to classify, answering from nearest tickets"
+        )
     if len(intent_counts) > config.max_classifier_intents:
         return RETRIEVAL_ONLY, (
             f"{len(intent_counts)} intents exceed the classifier limit of {config.max_classifier_intents}: "
@@ -171,7 +176,7 @@ def train_bot_version(
     examples: Sequence[TrainingExample],
     version_dir: Path,
     base_model: str | Path,
-    config: TrainingConfig = TrainingConfig(),
+    config: TrainingConfig = DEFAULT_CONFIG,
     target_precision: float = 0.95,
     reference_version_dir: Path | None = None,
     on_progress: Callable[[ProgressUpdate], None] | None = None,
@@ -387,6 +392,9 @@ def _evaluate_classifier(
     eligible = nearest >= similarity_floor
     choice = threshold_for_precision(confidence, correct, target_precision, eligible)
     report = classification_report([labels[i] for i in heldout_labels], [labels[i] for i in predicted])
+    raw_confidence, raw_correct = raw.max(axis=1), raw.argmax(axis=1) == heldout_labels
+    curve = precision_coverage_curve(confidence, correct, eligible=eligible)
+    oos_recall = leave_intents_out_oos_recall(logits, heldout_labels, temperature, target_precision, seed=config.seed)
     evaluation = {
         "evaluated": True,
         "accuracy": report.accuracy,
@@ -397,15 +405,15 @@ def _evaluate_classifier(
             "matrix": report.confusion_matrix,
             "truncated": report.confusion_truncated,
         },
-        "ece_before": expected_calibration_error(raw.max(axis=1), predicted == heldout_labels),
+        "ece_before": expected_calibration_error(raw_confidence, raw_correct),
         "ece_after": expected_calibration_error(confidence, correct),
         "coverage": choice.coverage,
         "answer_precision": choice.precision,
         "target_reached": choice.target_reached,
-        "precision_coverage_curve": [asdict(p) for p in precision_coverage_curve(confidence, correct, eligible=eligible)],
+        "precision_coverage_curve": [asdict(p) for p in curve],
         "reliability": [asdict(b) for b in reliability_bins(confidence, correct)],
-        "reliability_before": [asdict(b) for b in reliability_bins(raw.max(axis=1), raw.argmax(axis=1) == heldout_labels)],
-        "oos_recall": leave_intents_out_oos_recall(logits, heldout_labels, temperature, target_precision, seed=config.seed),
+        "reliability_before": [asdict(b) for b in reliability_bins(raw_confidence, raw_correct)],
+        "oos_recall": oos_recall,
         "oos_recall_method": (
             "leave-intents-out on the trained head: each fifth of the intents is dropped from the head in turn "
             "and its held-out messages must fall below the threshold (optimistic: the encoder saw them)"

@@ -1,0 +1,37 @@
+"""Head initialisation for fine-tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bots.ml.training import TrainingConfig, class_prototypes, fine_tune_classifier, linear_probe
+
+
+def _separable_embeddings(per_class=20, classes=4, dim=16, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, dim))
+    labels = np.repeat(np.arange(classes), per_class)
+    vectors = centres[labels] + 0.4 * rng.normal(size=(len(labels), dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32), labels
+
+
+def test_class_prototypes_are_unit_length_class_means():
+    embeddings, labels = _separable_embeddings()
+    prototypes = class_prototypes(embeddings, labels, 4)
+    np.testing.assert_allclose(np.linalg.norm(prototypes, axis=1), 1.0, rtol=1e-5)
+    mean = embeddings[labels == 2].mean(axis=0)
+    np.testing.assert_allclose(prototypes[2], mean / np.linalg.norm(mean), rtol=1e-4, atol=1e-6)
+
+
+def test_linear_probe_fits_a_head_that_separates_the_training_embeddings():
+    embeddings, labels = _separable_embeddings()
+    weight, bias = linear_probe(embeddings, labels, 4, TrainingConfig())
+    assert weight.shape == (4, 16) and bias.shape == (4,)
+    assert ((embeddings @ weight.T + bias).argmax(axis=1) == labels).all()
+
+
+def test_unknown_head_initialisation_is_rejected():
+    embeddings, labels = _separable_embeddings()
+    with pytest.raises(ValueError, match="unknown head_init 'random'"):
+        fine_tune_classifier(None, None, labels, 4, embeddings, TrainingConfig(head_init="random"))
