@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from bots.console.agent import agent_view
 from tenants import views
 
 app_name = "console"
@@ -19,5 +20,6 @@ urlpatterns = [
     path("api-keys/", views.api_key_list, name="api-keys"),
     path("api-keys/new/", views.create_api_key, name="api-key-create"),
     path("api-keys/<int:api_key_id>/revoke/", views.revoke_api_key, name="api-key-revoke"),
+    path("agent/", agent_view, name="agent"),
     path("bots/", include("bots.console.urls")),
 ]

@@ -25,7 +25,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"login", "logout", "signup", "accept-invitation"}
-OPEN_TO_AGENTS = {"dashboard"}
+OPEN_TO_AGENTS = {"dashboard", "agent"}  # the agent view is for every role
 PARAM_MODELS = {"import_id": Import, "ticket_id": Ticket, "run_id": TrainingRun, "version_id": ModelVersion,
                 "membership_id": Membership, "invitation_id": Invitation, "api_key_id": ApiKey}
 

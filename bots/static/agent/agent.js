@@ -1,0 +1,219 @@
+/* The agent view: live queue, transcript, composer over /ws/agent/. Everything is rendered with textContent. */
+(function () {
+  "use strict";
+  var config = JSON.parse(document.getElementById("agent-config").textContent);
+  var snapshot = JSON.parse(document.getElementById("agent-snapshot").textContent);
+  var $ = function (id) { return document.getElementById(id); };
+  var socket = null, retry = 0, current = null, entries = {}, knownWaiting = null, typingTimer = null, typingSent = false;
+  var baseTitle = document.title;
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+  function percent(value) { return typeof value === "number" ? Math.round(value * 100) + "%" : "?"; }
+  function waited(seconds) { return seconds < 60 ? seconds + " s" : Math.floor(seconds / 60) + " min"; }
+  function guessText(guess) {
+    if (!guess) { return ""; }
+    var text = guess.intent ? "Bot's guess: " + guess.intent + " · " + percent(guess.confidence) : "Bot's guess: none";
+    if (guess.corrected_intent) { text += " · corrected to " + guess.corrected_intent; }
+    return text;
+  }
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; }
+    showError("Not connected; retrying\u2026");
+    return false;
+  }
+  function act(type, fields) {
+    if (!current) { return false; }
+    return send(Object.assign({ type: type, conversation_id: current.id }, fields || {}));
+  }
+  function showError(message) { $("agent-error").textContent = message || ""; }
+
+  // --- the queue ---------------------------------------------------------------------------------
+  function renderList(list, rows, empty) {
+    list.textContent = "";
+    if (!rows.length) { list.appendChild(el("li", { "class": "muted" }, empty)); return; }
+    rows.forEach(function (row) {
+      var button = el("button", { type: "button", "data-conversation-id": String(row.id) });
+      if (current && current.id === row.id) { button.setAttribute("aria-current", "true"); }
+      button.appendChild(el("strong", {}, "#" + row.id + " · " + row.bot));
+      button.appendChild(el("span", { "class": "reason" }, " " + (row.reason || "") + " · waiting " + waited(row.waiting_seconds)));
+      button.appendChild(el("span", { "class": "last" }, row.last_message || (row.visitor_email ? "From " + row.visitor_email : "(no message yet)")));
+      if (row.guess) { button.appendChild(el("span", { "class": "reason" }, guessText(row.guess))); }
+      button.addEventListener("click", function () { open(row.id); });
+      var item = el("li");
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+  }
+  function renderQueue(data) {
+    snapshot = data;
+    renderList($("queue-waiting"), data.waiting, "Nobody is waiting.");
+    renderList($("queue-mine"), data.mine, "You hold no conversation.");
+    $("waiting-count").textContent = String(data.waiting.length);
+    $("pending-tickets").textContent = data.pending_tickets + " pending for training";
+    var ids = data.waiting.map(function (row) { return row.id; });
+    if (knownWaiting !== null && ids.some(function (id) { return knownWaiting.indexOf(id) < 0; })) { announceNewcomer(); }
+    knownWaiting = ids;
+    document.title = (data.waiting.length ? "(" + data.waiting.length + ") " : "") + baseTitle;
+  }
+  function announceNewcomer() {
+    try {
+      var Audio = window.AudioContext || window.webkitAudioContext;
+      var audio = new Audio(), tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = 880; gain.gain.value = 0.05;
+      tone.connect(gain); gain.connect(audio.destination);
+      tone.start(); tone.stop(audio.currentTime + 0.15);
+    } catch (e) { /* no sound: the title badge still counts */ }
+  }
+
+  // --- the open conversation -----------------------------------------------------------------------
+  function open(id) {
+    entries = {};
+    $("transcript").textContent = "";
+    send({ type: "subscribe", conversation_id: id });
+  }
+  function renderConversation(conversation) {
+    current = conversation;
+    $("conversation-empty").hidden = true;
+    $("conversation").hidden = false;
+    $("conversation-title").textContent = "Conversation #" + conversation.id + " · " + conversation.bot;
+    var meta = conversation.status + (conversation.reason ? " · handed off: " + conversation.reason : "");
+    if (conversation.claimed_by) { meta += " · with " + conversation.claimed_by; }
+    if (conversation.visitor_email) { meta += " · " + conversation.visitor_email; }
+    if (conversation.resolution) { meta += " · resolved: " + conversation.resolution; }
+    $("conversation-meta").textContent = meta;
+    var mine = conversation.status === "agent" && conversation.claimed_by_id === config.me;
+    $("claim").hidden = mine || conversation.status === "agent" || conversation.status === "closed";
+    ["return-to-bot", "transfer", "transfer-to", "send", "close"].forEach(function (id) { $(id).disabled = !mine; });
+    renderList($("queue-waiting"), snapshot.waiting, "Nobody is waiting.");
+    renderList($("queue-mine"), snapshot.mine, "You hold no conversation.");
+  }
+  function renderEntry(entry) {
+    var item = el("li", { "class": entry.sender + " " + entry.kind, "data-seq": String(entry.seq) });
+    var who = entry.internal ? "Internal note · " + (entry.author || "agent")
+      : entry.sender === "visitor" ? "Customer" : entry.sender === "agent" ? (entry.author || "Agent")
+      : entry.sender === "bot" ? "Bot" : "System";
+    item.appendChild(el("span", { "class": "who" }, who));
+    item.appendChild(el("span", { "class": "text" }, entry.text));
+    if (entry.sender === "visitor") {
+      item.appendChild(el("span", { "class": "guess" }, guessText(entry.guess)));
+      if (entry.suggestions && entry.suggestions.length) {
+        var box = el("div", { "class": "suggestions", "aria-label": "Suggested replies" });
+        entry.suggestions.forEach(function (suggestion) {
+          var button = el("button", { type: "button", "class": "suggestion", title: "Ticket #" + suggestion.ticket_id }, suggestion.text);
+          button.addEventListener("click", function () { $("composer-text").value = suggestion.text; $("composer-text").focus(); });
+          box.appendChild(button);
+        });
+        item.appendChild(box);
+      }
+      item.appendChild(correctionForm(entry));
+    }
+    var existing = $("transcript").querySelector("[data-seq='" + entry.seq + "']");
+    if (existing) { existing.replaceWith(item); return; }
+    var after = null;
+    Object.keys(entries).map(Number).sort(function (a, b) { return a - b; }).forEach(function (seq) { if (seq > entry.seq && after === null) { after = seq; } });
+    entries[entry.seq] = true;
+    var next = after === null ? null : $("transcript").querySelector("[data-seq='" + after + "']");
+    $("transcript").insertBefore(item, next);
+    $("transcript").scrollTop = $("transcript").scrollHeight;
+  }
+  function correctionForm(entry) {
+    var form = el("form", { "class": "correction" });
+    var input = el("input", { type: "text", maxlength: "100", "aria-label": "Correct intent", placeholder: "correct intent" });
+    var label = el("label", {}), check = el("input", { type: "checkbox" });
+    label.appendChild(check); label.appendChild(document.createTextNode(" new intent"));
+    form.appendChild(input); form.appendChild(label); form.appendChild(el("button", { type: "submit" }, "Save"));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (input.value.trim()) { act("correct_intent", { seq: entry.seq, intent: input.value.trim(), new_intent: check.checked }); }
+    });
+    return form;
+  }
+
+  // --- composer and actions ----------------------------------------------------------------------------
+  $("composer").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = $("composer-text").value.trim();
+    if (text && act("message", { text: text })) { $("composer-text").value = ""; stopTyping(); }
+  });
+  $("add-note").addEventListener("click", function () {
+    var text = $("composer-text").value.trim();
+    if (text && act("note", { text: text })) { $("composer-text").value = ""; }
+  });
+  $("composer-text").addEventListener("input", function () {
+    if (!current || current.claimed_by_id !== config.me) { return; }
+    if (!typingSent) { typingSent = act("typing", { active: true }); }
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 3000);
+  });
+  function stopTyping() {
+    clearTimeout(typingTimer);
+    if (typingSent) { act("typing", { active: false }); typingSent = false; }
+  }
+  $("claim").addEventListener("click", function () { act("claim"); });
+  $("return-to-bot").addEventListener("click", function () { act("return_to_bot"); });
+  $("transfer").addEventListener("click", function () {
+    var to = parseInt($("transfer-to").value, 10);
+    if (to) { act("transfer", { to_user_id: to }); }
+  });
+  $("close-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var resolution = $("resolution").value.trim();
+    if (!resolution) { showError("Write the resolution first: it is kept and learned from."); return; }
+    if (act("close", { resolution: resolution })) { $("resolution").value = ""; }
+  });
+  config.members.forEach(function (member) {
+    $("transfer-to").appendChild(el("option", { value: String(member.id) }, member.name));
+  });
+
+  // --- the socket ----------------------------------------------------------------------------------------
+  function handle(frame) {
+    if (frame.type === "queue_update") { renderQueue(frame); return; }
+    if (frame.type === "conversation_update") {
+      if (frame.transcript) { entries = {}; $("transcript").textContent = ""; showError(""); }
+      if (!frame.transcript && (!current || current.id !== frame.conversation.id)) { return; }
+      renderConversation(frame.conversation);
+      (frame.transcript || []).forEach(renderEntry);
+      return;
+    }
+    if (frame.type === "message") { if (current && frame.conversation_id === current.id) { renderEntry(frame.message); } return; }
+    if (frame.type === "typing") {
+      $("visitor-typing").textContent = frame.active ? "The customer is typing\u2026" : "";
+      return;
+    }
+    if (frame.type === "ack") {
+      showError("");
+      if (frame["for"] === "claim" && (!current || current.id !== frame.conversation_id)) { open(frame.conversation_id); }
+      return;
+    }
+    if (frame.type === "error") { showError(frame.message); }
+  }
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + config.socket_path);
+    socket.onopen = function () {
+      retry = 0;
+      $("agent-status").textContent = "Live.";
+      showError("");
+      if (current) { send({ type: "subscribe", conversation_id: current.id }); }
+    };
+    socket.onmessage = function (event) {
+      try { handle(JSON.parse(event.data)); } catch (e) { showError("Could not read an update."); }
+    };
+    socket.onclose = function (event) {
+      socket = null;
+      $("agent-status").textContent = event.code === 4401 || event.code === 1006 && retry > 5 ? "Disconnected; sign in again." : "Reconnecting\u2026";
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, 250 * Math.pow(2, retry));
+    };
+  }
+  setInterval(function () {
+    if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify({ type: "ping" })); socket.send(JSON.stringify({ type: "queue" })); }
+  }, 30000);
+  renderQueue(snapshot);
+  connect();
+})();
