@@ -87,7 +87,9 @@
     if (conversation.resolution) { meta += " · resolved: " + conversation.resolution; }
     $("conversation-meta").textContent = meta;
     var mine = conversation.status === "agent" && conversation.claimed_by_id === config.me;
-    $("claim").hidden = mine || conversation.status === "agent" || conversation.status === "closed";
+    var claimable = conversation.status === "waiting" || conversation.status === "bot";
+    $("claim").hidden = !claimable;
+    $("claim").style.display = claimable ? "" : "none";  // button styles would override [hidden]
     ["return-to-bot", "transfer", "transfer-to", "send", "close"].forEach(function (id) { $(id).disabled = !mine; });
     renderList($("queue-waiting"), snapshot.waiting, "Nobody is waiting.");
     renderList($("queue-mine"), snapshot.mine, "You hold no conversation.");
