@@ -1,0 +1,71 @@
+"""The visitor on one web process, the agent on another: they talk live through the Redis channel layer."""
+
+import asyncio
+import json
+import os
+
+import pytest
+from django.test import Client
+
+from tenants.models import Role
+from tests.bots.widget_socket_support import ORIGIN
+from tests.factories import BotFactory, MembershipFactory
+from tests.integration.conftest import database_url
+from tests.live_servers import daphne_server
+
+websockets = pytest.importorskip("websockets", reason="websockets (dev dependency) is needed for the real-socket test")
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def two_servers(transactional_db, settings, tmp_path):
+    if not settings.REDIS_URL:
+        pytest.skip("two web processes share live events only through Redis: set REDIS_URL (and DATABASE_URL)")
+    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with daphne_server(env, tmp_path / "a.log") as first, daphne_server(env, tmp_path / "b.log") as second:
+        yield first, second
+
+
+async def until(ws, frame_type):
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        if frame["type"] == frame_type:
+            return frame
+
+
+def test_visitor_and_agent_on_different_processes_talk_live(two_servers, tenant):
+    visitor_server, agent_server = two_servers
+    bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN])
+    user = MembershipFactory(tenant=tenant, role=Role.AGENT, user__first_name="Alice").user
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+
+    async def scenario():
+        agent_url = agent_server.replace("http://", "ws://") + "/ws/agent/"
+        visitor_url = visitor_server.replace("http://", "ws://") + f"/ws/widget/{bot.public_key}/"
+        async with websockets.connect(agent_url, origin="http://127.0.0.1",
+                                      additional_headers={"Cookie": cookie}) as agent, \
+                websockets.connect(visitor_url, origin=ORIGIN) as visitor:
+            assert (await until(agent, "queue_update"))["waiting"] == []
+            await visitor.send(json.dumps({"type": "hello"}))
+            conversation_id = (await until(visitor, "welcome"))["conversation_id"]
+            await visitor.send(json.dumps({"type": "handoff"}))
+            while not (await until(agent, "queue_update"))["waiting"]:
+                pass
+            await agent.send(json.dumps({"type": "subscribe", "conversation_id": conversation_id}))
+            await until(agent, "conversation_update")
+            await agent.send(json.dumps({"type": "claim", "conversation_id": conversation_id}))
+            assert (await until(visitor, "notice"))["text"] == "Alice joined the conversation."
+            await agent.send(json.dumps({"type": "message", "conversation_id": conversation_id, "text": "Hi, Alice"}))
+            assert (await until(visitor, "agent_message"))["text"] == "Hi, Alice"
+            await visitor.send(json.dumps({"type": "typing", "active": True}))
+            assert (await until(agent, "typing"))["sender"] == "visitor"
+            await visitor.send(json.dumps({"type": "message", "text": "thanks!", "client_msg_id": "c1"}))
+            while True:
+                entry = (await until(agent, "message"))["message"]
+                if entry["sender"] == "visitor" and entry["text"] == "thanks!":
+                    break
+
+    asyncio.run(scenario())
