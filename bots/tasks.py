@@ -4,30 +4,22 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
-from bots.services import handoff, imports
-
-
-def _training():
-    """The training service, imported on first use: it brings torch (~300 MB), which a worker
-    that only imports tickets never needs."""
-    from bots.services import training
-
-    return training
+from bots.services import handoff, imports, training
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def run_training_task(run_id: int) -> None:
-    _training().execute_training_run(run_id=run_id)
+    training.execute_training_run(run_id=run_id)
 
 
 @shared_task
 def fail_abandoned_training_runs_task() -> int:
-    return _training().fail_abandoned_training_runs()
+    return training.fail_abandoned_training_runs()
 
 
 @worker_ready.connect
 def _reap_runs_lost_by_a_previous_worker(**kwargs) -> None:
-    _training().fail_abandoned_training_runs()
+    training.fail_abandoned_training_runs()
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=10)

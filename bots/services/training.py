@@ -1,24 +1,31 @@
-"""Training runs: start, execute (in the worker), cancel, reap lost ones; versions: activate, prune."""
+"""Training runs: start, execute (in the worker), cancel, reap lost ones; versions: activate, prune.
+
+`bots.ml` is imported where it is used: it brings torch (~300 MB), and this module is imported by
+every process (URL checks included), also by workers that only ever import tickets.
+"""
+
+from __future__ import annotations
 
 import logging
 import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from bots.ml.encoder import default_base_model_path
-from bots.ml.pipeline import InsufficientTrainingData, ProgressUpdate, TrainingExample, train_bot_version
-from bots.ml.training import TrainingCancelled, TrainingConfig
-from bots.ml.versions import CorruptVersionError, verify_version
 from bots.models import UNFINISHED_TRAINING, Bot, ModelVersion, TrainingRun, TrainingStatus
 from bots.selectors import tickets_for_bot
 from tenants.errors import Conflict, DomainError, NotFound
 from tenants.models import Tenant
+
+if TYPE_CHECKING:
+    from bots.ml.pipeline import ProgressUpdate, TrainingExample, TrainingOutcome
+    from bots.ml.training import TrainingConfig
 
 logger = logging.getLogger(__name__)
 CANCEL_CHECK_EVERY_SECONDS = 2.0
@@ -42,10 +49,14 @@ def version_directory(run: TrainingRun) -> Path:
 
 
 def base_model_path() -> str:
+    from bots.ml.encoder import default_base_model_path
+
     return settings.BOTS_BASE_MODEL or default_base_model_path()
 
 
 def training_config() -> TrainingConfig:
+    from bots.ml.training import TrainingConfig
+
     return TrainingConfig(**settings.TRAINING_CONFIG_OVERRIDES)
 
 
@@ -154,6 +165,8 @@ class _RunRecorder:
 
 
 def _training_examples(run: TrainingRun) -> list[TrainingExample]:
+    from bots.ml.pipeline import TrainingExample
+
     rows = tickets_for_bot(tenant=run.tenant, bot=run.bot).order_by("pk").values_list(
         "pk", "message", "intent", "resolution"
     )
@@ -164,6 +177,8 @@ def _training_examples(run: TrainingRun) -> list[TrainingExample]:
 
 
 def _usable_active_version_dir(bot: Bot) -> Path | None:
+    from bots.ml.versions import CorruptVersionError, verify_version
+
     version = bot.active_version
     if version is None or version.pruned_at is not None:
         return None
@@ -177,6 +192,9 @@ def _usable_active_version_dir(bot: Bot) -> Path | None:
 
 def execute_training_run(*, run_id: int) -> TrainingRun | None:
     """The worker's side: train, evaluate, write the version, record it, maybe activate it."""
+    from bots.ml.pipeline import InsufficientTrainingData, train_bot_version
+    from bots.ml.training import TrainingCancelled
+
     run = _claim(run_id)
     if run is None:
         return None
@@ -210,7 +228,7 @@ def execute_training_run(*, run_id: int) -> TrainingRun | None:
 
 
 @transaction.atomic
-def _record_version(run: TrainingRun, outcome) -> TrainingRun:
+def _record_version(run: TrainingRun, outcome: TrainingOutcome) -> TrainingRun:
     metrics = outcome.metrics
     version = ModelVersion.objects.create(
         tenant_id=run.tenant_id, bot_id=run.bot_id, run=run, number=run.number, path=str(outcome.version_dir),
@@ -241,6 +259,8 @@ def _switch_active_version(bot: Bot, version: ModelVersion) -> None:
 @transaction.atomic
 def activate_version(*, tenant: Tenant, bot: Bot, version_id: int) -> ModelVersion:
     """Make a version the one that answers (by hand, or as a rollback); it must still load."""
+    from bots.ml.versions import CorruptVersionError, verify_version
+
     bot = Bot.objects.for_tenant(tenant).select_for_update().get(pk=bot.pk)
     version = ModelVersion.objects.for_tenant(tenant).filter(bot=bot, pk=version_id).first()
     if version is None:
