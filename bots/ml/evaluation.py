@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from sklearn.metrics import precision_recall_fscore_support
 
+from bots.ml.index import nearest_similarities
+
 DEFAULT_TARGET_PRECISION = 0.95
 CALIBRATION_BINS = 15
 # A confusion matrix over thousands of intents is unreadable and huge; keep the busiest ones.
@@ -285,16 +287,23 @@ def leave_intents_out_oos_recall(
     *,
     folds: int = 5,
     seed: int = 0,
+    heldout_embeddings: np.ndarray | None = None,
+    train_embeddings: np.ndarray | None = None,
+    train_labels: np.ndarray | None = None,
+    similarity_floor: float | None = None,
 ) -> float | None:
-    """Cheap out-of-scope recall estimate from the trained head alone.
+    """Cheap out-of-scope recall estimate from the trained model alone.
 
     For each fold of intents, drop their columns from the head (as if never trained), fit
     the threshold on the remaining intents' held-out messages, and count how many of the
-    dropped intents' messages fall below it. Optimistic: the encoder did see those intents.
+    dropped intents' messages fall below it, or (given embeddings and a floor) are less
+    similar than the floor to every training ticket of the remaining intents.
+    Optimistic: the encoder did see those intents.
     """
     present = np.unique(heldout_labels)
     if len(present) < 3:
         return None
+    use_floor = similarity_floor is not None and heldout_embeddings is not None and train_embeddings is not None
     rng = np.random.default_rng(seed)
     shuffled = rng.permutation(present)
     caught = total = 0
@@ -305,9 +314,13 @@ def leave_intents_out_oos_recall(
         confidence = probabilities.max(axis=1)
         predicted = known_columns[probabilities.argmax(axis=1)]
         known = ~unknown
+        rejected = np.zeros(len(heldout_labels), dtype=bool)
+        if use_floor:
+            known_train = train_embeddings[~np.isin(train_labels, fold)]
+            rejected = nearest_similarities(heldout_embeddings, known_train) < similarity_floor
         choice = threshold_for_precision(
-            confidence[known], predicted[known] == heldout_labels[known], target_precision
+            confidence[known], predicted[known] == heldout_labels[known], target_precision, eligible=~rejected[known]
         )
-        caught += int((confidence[unknown] < choice.threshold).sum())
+        caught += int(((confidence[unknown] < choice.threshold) | rejected[unknown]).sum())
         total += int(unknown.sum())
     return caught / total if total else None

@@ -23,7 +23,7 @@ from bots.ml.evaluation import (
     stratified_heldout_split,
     threshold_for_precision,
 )
-from bots.ml.index import build_index
+from bots.ml.index import build_index, nearest_similarities
 from bots.ml.serving import LoadedBotModel
 from bots.ml.training import TrainingCancelled, TrainingConfig, TrainingStep, fine_tune_classifier
 from bots.ml.versions import CLASSIFIER, RETRIEVAL_ONLY, BotVersion, CorruptVersionError, VersionSettings, write_version
@@ -38,9 +38,6 @@ __all__ = [
     "train_bot_version",
 ]
 
-# In-scope held-out messages whose nearest training ticket is less similar than this
-# quantile are treated as unlike anything seen; the floor then also rejects real OOS text.
-SIMILARITY_FLOOR_QUANTILE = 0.01
 # Relative costs of the stages, in "encoder forward passes of one ticket".
 TRAINING_COST_PER_EXAMPLE = 3.5
 LOAD_COST = 800.0
@@ -164,13 +161,6 @@ def _choose_mode(intent_counts: Counter[str], config: TrainingConfig) -> tuple[s
     return CLASSIFIER, f"fine-tuned classifier over {len(intent_counts)} intents"
 
 
-def _nearest_similarity(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
-    if len(references) == 0:
-        return np.full(len(queries), -1.0, dtype=np.float32)
-    index = build_index(references, np.arange(len(references)))
-    return index.faiss_index.search(np.ascontiguousarray(queries, dtype=np.float32), 1)[0][:, 0]
-
-
 def train_bot_version(
     *,
     examples: Sequence[TrainingExample],
@@ -268,7 +258,7 @@ def train_bot_version(
         progress.stage("evaluating", f"scoring {len(heldout)} held-out tickets")
         train_embeddings = encoder.encode_tokenized(tokenized)
         evaluation, threshold, similarity_floor = _evaluate_classifier(
-            logits, heldout_labels, labels, temperature, heldout_embeddings, train_embeddings,
+            logits, heldout_labels, labels, temperature, heldout_embeddings, train_embeddings, train_labels,
             target_precision, config,
         )
         if reference_version_dir is not None:
@@ -376,6 +366,7 @@ def _evaluate_classifier(
     temperature: float,
     heldout_embeddings: np.ndarray,
     train_embeddings: np.ndarray,
+    train_labels: np.ndarray,
     target_precision: float,
     config: TrainingConfig,
 ) -> tuple[dict, float, float]:
@@ -387,14 +378,20 @@ def _evaluate_classifier(
     predicted = calibrated.argmax(axis=1)
     correct = predicted == heldout_labels
     confidence = calibrated.max(axis=1)
-    nearest = _nearest_similarity(heldout_embeddings, train_embeddings)
-    similarity_floor = float(np.quantile(nearest, SIMILARITY_FLOOR_QUANTILE))
+    nearest = nearest_similarities(heldout_embeddings, train_embeddings)
+    # In-scope held-out tickets this far from any training ticket are rare; OOS messages
+    # mostly are (config.similarity_floor_quantile).
+    similarity_floor = float(np.quantile(nearest, config.similarity_floor_quantile))
     eligible = nearest >= similarity_floor
     choice = threshold_for_precision(confidence, correct, target_precision, eligible)
     report = classification_report([labels[i] for i in heldout_labels], [labels[i] for i in predicted])
     raw_confidence, raw_correct = raw.max(axis=1), raw.argmax(axis=1) == heldout_labels
     curve = precision_coverage_curve(confidence, correct, eligible=eligible)
-    oos_recall = leave_intents_out_oos_recall(logits, heldout_labels, temperature, target_precision, seed=config.seed)
+    oos_recall = leave_intents_out_oos_recall(
+        logits, heldout_labels, temperature, target_precision, seed=config.seed,
+        heldout_embeddings=heldout_embeddings, train_embeddings=train_embeddings, train_labels=train_labels,
+        similarity_floor=similarity_floor,
+    )
     evaluation = {
         "evaluated": True,
         "accuracy": report.accuracy,
@@ -415,8 +412,9 @@ def _evaluate_classifier(
         "reliability_before": [asdict(b) for b in reliability_bins(raw_confidence, raw_correct)],
         "oos_recall": oos_recall,
         "oos_recall_method": (
-            "leave-intents-out on the trained head: each fifth of the intents is dropped from the head in turn "
-            "and its held-out messages must fall below the threshold (optimistic: the encoder saw them)"
+            "leave-intents-out on the trained model: each fifth of the intents is dropped from the head and the "
+            "index in turn; its held-out messages must fall below the threshold or the similarity floor "
+            "(optimistic: the encoder saw them)"
         ),
     }
     return evaluation, choice.threshold, similarity_floor

@@ -46,6 +46,10 @@ class TrainingConfig:
     max_classifier_intents: int = 2000
     # Retrieval-only versions call a message out of scope below this nearest-ticket cosine.
     retrieval_similarity_floor: float = 0.5
+    # Classifier versions: the floor is this quantile of held-out tickets' nearest-ticket
+    # similarity. On BANKING77 with 10 unseen intents, 0.01 -> 0.05 raised OOS recall from
+    # 0.51 to 0.69 for 3.7 points of coverage; a higher confidence threshold costs more.
+    similarity_floor_quantile: float = 0.05
     seed: int = 0
 
     def as_dict(self) -> dict:
