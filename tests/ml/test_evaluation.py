@@ -158,3 +158,23 @@ def test_leave_intents_out_estimate_catches_messages_of_dropped_intents():
     logits[np.arange(300), labels] += 8.0
     recall = leave_intents_out_oos_recall(logits, labels, temperature=1.0, target_precision=0.95)
     assert recall > 0.9
+
+
+def test_leave_intents_out_estimate_uses_the_similarity_floor_when_given_embeddings():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(6), 20)
+    # The head nearly confuses each intent with a twin (label ^ 1): with one dropped, its messages
+    # go confidently to the twin. Their embeddings are far from every other intent's tickets.
+    logits = np.zeros((120, 6))
+    logits[np.arange(120), labels] = 6.0
+    logits[np.arange(120), labels ^ 1] = 5.9
+    centres = np.eye(6, 8)
+    embeddings = centres[labels] + 0.05 * rng.normal(size=(120, 8))
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    threshold_only = leave_intents_out_oos_recall(logits, labels, 1.0, 0.95)
+    with_floor = leave_intents_out_oos_recall(
+        logits, labels, 1.0, 0.95, heldout_embeddings=embeddings.astype(np.float32),
+        train_embeddings=embeddings.astype(np.float32), train_labels=labels, similarity_floor=0.9,
+    )
+    assert with_floor > threshold_only
+    assert with_floor == pytest.approx(1.0)
