@@ -10,11 +10,13 @@ import faiss
 import numpy as np
 
 # Exact search reads every vector (1.5 KB each) per query, so it is memory-bandwidth bound:
-# bench/train.py measures ~0.1-0.4 ms per 1,000 vectors on 2 busy cores. Up to 20k tickets
-# that is a few ms beside the ~11 ms encoder pass, with perfect recall and no training.
-# Above it IVF (sqrt(n) lists, at least 32 probed) keeps a query near 1 ms at recall@5
-# >= 0.97; HNSW searches as fast but builds far slower on 2 cores (bench: index table).
-EXACT_INDEX_MAX_VECTORS = 20_000
+# bench/train.py measured 0.3 ms at 10k, 7 ms at 100k and 68 ms at 1M vectors (one thread,
+# 2 shared cores). Up to 50k tickets that is <= ~3.5 ms beside the ~11 ms encoder pass, with
+# perfect recall and no training; below ~50k, IVF lists are small and its recall@5 drops
+# (0.91 at 10k). Above it IVF (sqrt(n) lists, at least 32 probed) answers in 0.8 ms at 100k
+# and 4 ms at 1M with recall@5 >= 0.99; HNSW searches as fast but took 8 s to build 100k
+# vectors against IVF's 0.4 s (20x), so the bench does not build it at 1M.
+EXACT_INDEX_MAX_VECTORS = 50_000
 IVF_PROBE_FRACTION = 1 / 16
 IVF_MIN_PROBES = 32
 IVF_TRAINING_POINTS_PER_LIST = 40
