@@ -140,7 +140,7 @@ def test_an_agent_sees_only_conversations_and_gets_403_and_other_tenants_ids_404
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Conversations")).to_be_visible()
     nav = page.get_by_role("navigation", name="Console")
-    expect(nav.get_by_role("link")).to_have_count(1)
+    expect(nav.get_by_role("link")).to_have_text(["Conversations", "Agent view"])
     expect(nav).not_to_contain_text("API keys")
     screenshot(page, "console-agent-conversations")
     for path in (f"/console/bots/{bot.pk}/data/", f"/console/bots/{bot.pk}/settings/", "/console/api-keys/",
