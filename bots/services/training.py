@@ -194,6 +194,7 @@ def execute_training_run(*, run_id: int) -> TrainingRun | None:
     """The worker's side: train, evaluate, write the version, record it, maybe activate it."""
     from bots.ml.pipeline import InsufficientTrainingData, train_bot_version
     from bots.ml.training import TrainingCancelled
+    from bots.ml.versions import CorruptVersionError, verify_version
 
     run = _claim(run_id)
     if run is None:
@@ -212,6 +213,7 @@ def execute_training_run(*, run_id: int) -> TrainingRun | None:
             on_progress=recorder.on_progress,
             should_stop=recorder.should_stop,
         )
+        verify_version(outcome.version_dir)  # what serving loads must verify before it can become active
     except TrainingCancelled:
         run.status, run.finished_at = TrainingStatus.CANCELLED, timezone.now()
         _append_log(run, "cancelled", "Cancelled; no version was written.")
@@ -219,6 +221,10 @@ def execute_training_run(*, run_id: int) -> TrainingRun | None:
         return run
     except InsufficientTrainingData as error:
         _fail(run, str(error))
+        return run
+    except CorruptVersionError as error:
+        shutil.rmtree(version_directory(run), ignore_errors=True)
+        _fail(run, f"The version written does not verify ({error}); the active version keeps serving.")
         return run
     except Exception as error:
         logger.exception("training run %s failed", run.pk)

@@ -180,3 +180,23 @@ def test_a_missing_version_directory_cannot_be_activated(bot, django_capture_on_
         verify_version(Path(version.path))
     with pytest.raises(training.VersionUnavailable):
         training.activate_version(tenant=bot.tenant, bot=bot, version_id=version.pk)
+
+
+def test_a_written_version_that_does_not_verify_fails_the_run_and_the_active_version_keeps_serving(
+    bot, monkeypatch, django_capture_on_commit_callbacks
+):
+    _tickets(bot)
+    active = _train(bot, django_capture_on_commit_callbacks).version
+
+    def disk_corrupted_it(version_dir):
+        raise CorruptVersionError(f"{version_dir}/manifest.json: hash mismatch")
+
+    monkeypatch.setattr("bots.ml.versions.verify_version", disk_corrupted_it)
+    run = _train(bot, django_capture_on_commit_callbacks)
+
+    assert run.status == TrainingStatus.FAILED
+    assert "does not verify" in run.error and "keeps serving" in run.error
+    assert not training.version_directory(run).exists()
+    assert not ModelVersion.objects.filter(run=run).exists()
+    bot.refresh_from_db()
+    assert bot.active_version == active
