@@ -12,22 +12,16 @@ Server -> client: `queue_update` {waiting, mine, pending_tickets}, `conversation
 A socket without a signed-in member is refused at the handshake (close 4401 before accept).
 """
 
-import json
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
 from bots import agent_selectors
+from bots.json_frames import FrameError, JsonFrameConsumer
 from bots.models import Message
 from bots.services import handoff
 from bots.services.conversations import conversation_group
 from tenants.access import membership_for_session
 from tenants.errors import DomainError, NotFound
-
-
-class FrameError(DomainError):
-    code = "invalid_frame"
 
 
 def _conversation_id(content: dict) -> int:
@@ -37,8 +31,10 @@ def _conversation_id(content: dict) -> int:
     return value
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class AgentConsumer(JsonFrameConsumer):
     """A member of a tenant (any role) working the handoff queue."""
+
+    max_frame_bytes_setting = "HANDOFF_MAX_FRAME_BYTES"
 
     async def connect(self):
         self.user = self.scope.get("user")
@@ -60,21 +56,6 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.leave_conversation()
         await database_sync_to_async(handoff.agent_disconnected)(tenant=self.tenant, agent=self.user)
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        raw = text_data if text_data is not None else bytes_data
-        if raw is None or len(raw) > settings.HANDOFF_MAX_FRAME_BYTES:
-            await self.send_error("frame_too_large", f"Frames are limited to {settings.HANDOFF_MAX_FRAME_BYTES} bytes.")
-            return
-        try:
-            content = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            await self.send_error("invalid_json", "The frame is not valid JSON.")
-            return
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_error("invalid_frame", "A frame is a JSON object with a 'type'.")
-            return
-        await self.receive_json(content)
-
     async def receive_json(self, content, **kwargs):
         handler = {
             "subscribe": self.on_subscribe, "claim": self.on_claim, "message": self.on_message, "note": self.on_note,
@@ -88,15 +69,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         try:
             await handler(content)
         except DomainError as error:
-            await self.send_error(error.code, error.message, error.details, content.get("conversation_id"))
-
-    async def send_error(self, code: str, message: str, details: dict | None = None, conversation_id=None):
-        frame = {"type": "error", "code": code, "message": message}
-        if details:
-            frame["details"] = details
-        if isinstance(conversation_id, int):
-            frame["conversation_id"] = conversation_id
-        await self.send_json(frame)
+            conversation_id = content.get("conversation_id")
+            await self.send_error(error.code, error.message, error.details,
+                                  conversation_id=conversation_id if isinstance(conversation_id, int) else None)
 
     async def send_queue(self):
         snapshot = await database_sync_to_async(agent_selectors.queue_snapshot)(tenant=self.tenant, agent=self.user)

@@ -1,17 +1,16 @@
 """The widget's websocket: /ws/widget/<public key>/ (protocol in docs/widget-protocol.md)."""
 
 import asyncio
-import json
 import logging
 import time
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from bots import rate_limits
 from bots.conversation_selectors import get_bot_for_public_key
+from bots.json_frames import FrameError, JsonFrameConsumer
 from bots.models import ConversationStatus, MessageKind
 from bots.services import answering, conversations, handoff
 from bots.visitor_tokens import VisitorIdentity, issue_visitor_token, read_visitor_token
@@ -23,10 +22,6 @@ CLOSE_UNKNOWN_BOT = 4404
 CLOSE_ORIGIN_NOT_ALLOWED = 4403
 CLOSE_IDLE = 4408
 ACK_PERSIST_EVERY_SECONDS = 1.0
-
-
-class FrameError(DomainError):
-    """A frame the protocol does not allow; answered with an error frame, the socket stays open."""
 
 
 def _visitor_bucket() -> rate_limits.Bucket:
@@ -44,8 +39,10 @@ def _int_field(content: dict, name: str, default: int | None = None) -> int:
     return value
 
 
-class WidgetConsumer(AsyncJsonWebsocketConsumer):
+class WidgetConsumer(JsonFrameConsumer):
     """Authenticates by public key and origin, then speaks the widget protocol for one visitor."""
+
+    max_frame_bytes_setting = "WIDGET_MAX_FRAME_BYTES"
 
     async def connect(self):
         self.bot = await database_sync_to_async(get_bot_for_public_key)(self.scope["url_route"]["kwargs"]["public_key"])
@@ -68,7 +65,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
         self.idle_task = asyncio.create_task(self.close_when_idle())
 
     async def refuse(self, code: str, message: str, close_code: int):
-        await self.send_json({"type": "error", "code": code, "message": message})
+        await self.send_error(code, message)
         await self.close(code=close_code)
 
     async def disconnect(self, code):
@@ -92,19 +89,7 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         self.last_activity = time.monotonic()
-        raw = text_data if text_data is not None else bytes_data
-        if raw is None or len(raw) > settings.WIDGET_MAX_FRAME_BYTES:
-            await self.send_error("frame_too_large", f"Frames are limited to {settings.WIDGET_MAX_FRAME_BYTES} bytes.")
-            return
-        try:
-            content = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            await self.send_error("invalid_json", "The frame is not valid JSON.")
-            return
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_error("invalid_frame", "A frame is a JSON object with a 'type'.")
-            return
-        await self.receive_json(content)
+        await super().receive(text_data, bytes_data, **kwargs)
 
     async def receive_json(self, content, **kwargs):
         handler = {
@@ -124,12 +109,6 @@ class WidgetConsumer(AsyncJsonWebsocketConsumer):
             await handler(content)
         except DomainError as error:
             await self.send_error(error.code, error.message, error.details)
-
-    async def send_error(self, code: str, message: str, details: dict | None = None):
-        frame = {"type": "error", "code": code, "message": message}
-        if details:
-            frame["details"] = details
-        await self.send_json(frame)
 
     # --- starting ------------------------------------------------------------------------
     async def on_hello(self, content):
