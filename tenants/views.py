@@ -4,7 +4,9 @@ Every console page goes through `console_page`: it resolves the member's tenant 
 role that may not see the page and renders 404 as a console page (another tenant's ids look missing).
 """
 
+from collections.abc import Callable
 from functools import wraps
+from typing import TypeVar
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -20,6 +22,8 @@ from tenants.errors import DomainError
 from tenants.forms import AcceptInvitationForm, ApiKeyForm, InvitationForm, RoleForm, SignUpForm
 from tenants.models import ALL_ROLES, MANAGER_ROLES, ApiKey, Invitation, Membership, Role
 from tenants.services import accounts, api_keys
+
+T = TypeVar("T")
 
 OWNER_ONLY = frozenset({Role.OWNER})
 SHOWN_ONCE_KEY = "console_shown_once"
@@ -61,6 +65,16 @@ def console_render(request, template: str, context: dict | None = None, *, statu
     console = request.console
     nav_bots = list(Bot.objects.for_tenant(console.tenant).order_by("created_at").only("id", "name"))
     return render(request, template, {"console": console, "nav_bots": nav_bots, **(context or {})}, status=status)
+
+
+def flash_outcome(request, action: Callable[[], T], success: Callable[[T], str]) -> None:
+    """Run a console button's service call: its refusal, or its success, becomes the next page's message."""
+    try:
+        result = action()
+    except DomainError as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, success(result))
 
 
 def remember_shown_once(request, **secret) -> None:
@@ -177,13 +191,12 @@ def change_member_role(request, membership_id: int):
     if not form.is_valid():
         messages.error(request, "Choose owner, admin or agent.")
         return redirect("console:team")
-    try:
-        accounts.change_member_role(tenant=request.console.tenant, membership_id=membership.pk,
-                                    role=Role(form.cleaned_data["role"]))
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{membership.user.email} is now {Role(form.cleaned_data['role']).label}.")
+    role = Role(form.cleaned_data["role"])
+    flash_outcome(
+        request,
+        lambda: accounts.change_member_role(tenant=request.console.tenant, membership_id=membership.pk, role=role),
+        lambda _: f"{membership.user.email} is now {role.label}.",
+    )
     return redirect("console:team")
 
 
@@ -191,12 +204,11 @@ def change_member_role(request, membership_id: int):
 @require_POST
 def remove_member(request, membership_id: int):
     membership = get_object_or_404(Membership.objects.for_tenant(request.console.tenant), pk=membership_id)
-    try:
-        accounts.remove_member(tenant=request.console.tenant, membership_id=membership.pk)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{membership.user.email} was removed from the team.")
+    flash_outcome(
+        request,
+        lambda: accounts.remove_member(tenant=request.console.tenant, membership_id=membership.pk),
+        lambda _: f"{membership.user.email} was removed from the team.",
+    )
     return redirect("console:team")
 
 

@@ -1,6 +1,5 @@
 """Training pages: start and follow runs, compare versions, read one version's metrics, activate, roll back."""
 
-from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
@@ -9,8 +8,7 @@ from bots.console.access import bot_for
 from bots.models import UNFINISHED_TRAINING, ModelVersion, TrainingRun
 from bots.selectors import tickets_for_bot
 from bots.services import training
-from tenants.errors import DomainError
-from tenants.views import console_page, console_render
+from tenants.views import console_page, console_render, flash_outcome
 
 RUNS_SHOWN = 20
 
@@ -35,12 +33,11 @@ def training_page(request, bot_id: int):
 @require_POST
 def start_run(request, bot_id: int):
     bot = bot_for(request, bot_id)
-    try:
-        run = training.start_training_run(tenant=request.console.tenant, bot=bot, requested_by=request.user)
-    except DomainError as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, f"Training run {run.number} is queued.")
+    flash_outcome(
+        request,
+        lambda: training.start_training_run(tenant=request.console.tenant, bot=bot, requested_by=request.user),
+        lambda run: f"Training run {run.number} is queued.",
+    )
     return redirect("console:bot-training", bot.pk)
 
 
@@ -49,12 +46,11 @@ def start_run(request, bot_id: int):
 def cancel_run(request, bot_id: int, run_id: int):
     bot = bot_for(request, bot_id)
     run = get_object_or_404(TrainingRun.objects.for_tenant(request.console.tenant), bot=bot, pk=run_id)
-    try:
-        training.cancel_training_run(tenant=request.console.tenant, run_id=run.pk)
-    except DomainError as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, f"Run {run.number} is being cancelled.")
+    flash_outcome(
+        request,
+        lambda: training.cancel_training_run(tenant=request.console.tenant, run_id=run.pk),
+        lambda _: f"Run {run.number} is being cancelled.",
+    )
     return redirect("console:bot-training", bot.pk)
 
 
@@ -83,12 +79,11 @@ def version_detail(request, bot_id: int, version_id: int):
 def activate_version(request, bot_id: int, version_id: int):
     bot = bot_for(request, bot_id)
     version = get_object_or_404(ModelVersion.objects.for_tenant(request.console.tenant), bot=bot, pk=version_id)
-    try:
-        training.activate_version(tenant=request.console.tenant, bot=bot, version_id=version.pk)
-    except DomainError as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, f"Version {version.number} now answers your customers.")
+    flash_outcome(
+        request,
+        lambda: training.activate_version(tenant=request.console.tenant, bot=bot, version_id=version.pk),
+        lambda _: f"Version {version.number} now answers your customers.",
+    )
     return redirect("console:bot-training", bot.pk)
 
 
@@ -96,10 +91,9 @@ def activate_version(request, bot_id: int, version_id: int):
 @require_POST
 def rollback(request, bot_id: int):
     bot = bot_for(request, bot_id)
-    try:
-        version = training.rollback_version(tenant=request.console.tenant, bot=bot)
-    except DomainError as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, f"Rolled back: version {version.number} answers again.")
+    flash_outcome(
+        request,
+        lambda: training.rollback_version(tenant=request.console.tenant, bot=bot),
+        lambda version: f"Rolled back: version {version.number} answers again.",
+    )
     return redirect("console:bot-training", bot.pk)
