@@ -3,7 +3,7 @@ from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from tenants.models import Role
-from tests.factories import BotFactory, MembershipFactory, TenantFactory, api_key_for
+from tests.factories import BotFactory, TenantFactory, api_key_for, signed_in_member
 
 
 @pytest.fixture(autouse=True)
@@ -30,27 +30,19 @@ def other_tenant(db):
     return TenantFactory(name="Globex", slug="globex")
 
 
-def _member_client(tenant, role):
-    membership = MembershipFactory(tenant=tenant, role=role)
-    client = APIClient()
-    client.force_login(membership.user)
-    client.membership = membership
-    return client
-
-
 @pytest.fixture
 def owner_client(tenant):
-    return _member_client(tenant, Role.OWNER)
+    return signed_in_member(APIClient(), tenant, Role.OWNER)
 
 
 @pytest.fixture
 def admin_client(tenant):
-    return _member_client(tenant, Role.ADMIN)
+    return signed_in_member(APIClient(), tenant, Role.ADMIN)
 
 
 @pytest.fixture
 def agent_client(tenant):
-    return _member_client(tenant, Role.AGENT)
+    return signed_in_member(APIClient(), tenant, Role.AGENT)
 
 
 @pytest.fixture

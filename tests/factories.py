@@ -164,6 +164,13 @@ class MessageFactory(factory.django.DjangoModelFactory):
         return self.conversation.last_seq
 
 
+def signed_in_member(client, tenant, role):
+    """`client` signed in as a new member of `tenant` with `role`; the membership rides on `client.membership`."""
+    client.membership = MembershipFactory(tenant=tenant, role=role)
+    client.force_login(client.membership.user)
+    return client
+
+
 def api_key_for(tenant, **kwargs) -> str:
     """A plain API key for `tenant`, as a client would present it."""
     return create_api_key(tenant=tenant, created_by=None, name=kwargs.pop("name", "test key"), **kwargs).plain_key

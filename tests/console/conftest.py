@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 
 from tenants.models import Role
-from tests.factories import MembershipFactory
+from tests.factories import signed_in_member
 
 
 class ConsoleClient(Client):
@@ -21,11 +21,7 @@ class ConsoleClient(Client):
 
 
 def console_client_for(tenant, role) -> ConsoleClient:
-    membership = MembershipFactory(tenant=tenant, role=role)
-    client = ConsoleClient()
-    client.force_login(membership.user)
-    client.membership = membership
-    return client
+    return signed_in_member(ConsoleClient(), tenant, role)
 
 
 @pytest.fixture
