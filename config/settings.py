@@ -252,3 +252,18 @@ HANDOFF_MAX_FRAME_BYTES = env.int("HANDOFF_MAX_FRAME_BYTES", default=32 * 1024)
 # An agent whose socket dropped keeps their conversations this long, then they go back to the queue.
 HANDOFF_CLAIM_GRACE_SECONDS = env.int("HANDOFF_CLAIM_GRACE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE["release-lapsed-claims"] = {"task": "bots.tasks.release_lapsed_claims_task", "schedule": 30}
+
+# --- Tenant webhooks --------------------------------------------------------------------
+# Each attempt waits this long for the endpoint (connect, then each read).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Seconds to wait after failed attempt 1, 2, …; one attempt more than entries, then the delivery fails.
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [
+    int(seconds) for seconds in env.list("WEBHOOK_RETRY_SCHEDULE_SECONDS", default=[60, 300, 1800, 7200, 21600])
+]
+# Endpoints on loopback, private or link-local addresses are refused unless allowed (local development, tests).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["requeue-due-webhook-deliveries"] = {
+    "task": "tenants.tasks.requeue_due_webhook_deliveries_task",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+}
