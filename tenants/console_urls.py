@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from bots.console.agent import agent_view
-from tenants import views
+from tenants import console_webhooks, views
 
 app_name = "console"
 
@@ -20,6 +20,12 @@ urlpatterns = [
     path("api-keys/", views.api_key_list, name="api-keys"),
     path("api-keys/new/", views.create_api_key, name="api-key-create"),
     path("api-keys/<int:api_key_id>/revoke/", views.revoke_api_key, name="api-key-revoke"),
+    path("webhooks/", console_webhooks.webhook_list, name="webhooks"),
+    path("webhooks/new/", console_webhooks.create_webhook, name="webhook-create"),
+    path("webhooks/<int:endpoint_id>/", console_webhooks.webhook_deliveries, name="webhook-deliveries"),
+    path("webhooks/<int:endpoint_id>/test/", console_webhooks.send_webhook_test, name="webhook-test"),
+    path("webhooks/<int:endpoint_id>/active/", console_webhooks.set_webhook_active, name="webhook-active"),
+    path("webhooks/<int:endpoint_id>/delete/", console_webhooks.delete_webhook, name="webhook-delete"),
     path("agent/", agent_view, name="agent"),
     path("bots/", include("bots.console.urls")),
 ]
