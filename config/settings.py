@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and auth: a refused request costs nothing more.
+    "tenants.api.throttling.ApiRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,12 +137,21 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.IsTenantMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }
+# Rate limits (token buckets, apart from plan quotas): a burst of BURST requests, refilled at RATE
+# per second; per client address on every /api/v1 request, and per API key.
+API_RATE_LIMIT_ADDRESS_RATE = env.float("API_RATE_LIMIT_ADDRESS_RATE", default=20.0)
+API_RATE_LIMIT_ADDRESS_BURST = env.int("API_RATE_LIMIT_ADDRESS_BURST", default=200)
+API_RATE_LIMIT_KEY_RATE = env.float("API_RATE_LIMIT_KEY_RATE", default=10.0)
+API_RATE_LIMIT_KEY_BURST = env.int("API_RATE_LIMIT_KEY_BURST", default=100)
+# Proxies in front of the web processes that append to X-Forwarded-For (0: use REMOTE_ADDR).
+API_RATE_LIMIT_TRUSTED_PROXIES = env.int("API_RATE_LIMIT_TRUSTED_PROXIES", default=0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "ReplyDesk API",
     "DESCRIPTION": "Tenants, members, API keys, bots, ticket imports, training and answers.",
