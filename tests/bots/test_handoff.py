@@ -294,11 +294,11 @@ def test_queue_position_counts_who_waited_longer(bot):
 def test_a_claim_lapses_after_the_grace_period_without_the_agent(bot, agent, settings):
     settings.HANDOFF_CLAIM_GRACE_SECONDS = 60
     conversation = claimed(bot, agent)
-    handoff.agent_disconnected(tenant=bot.tenant, agent=agent)
+    handoff.agent_disconnected(tenant=bot.tenant, agent=agent, socket_id="tab")
     assert handoff.release_lapsed_claims(now=timezone.now() + timedelta(seconds=30)) == []
-    handoff.agent_connected(tenant=bot.tenant, agent=agent)
+    handoff.agent_connected(tenant=bot.tenant, agent=agent, socket_id="tab")
     assert handoff.release_lapsed_claims(now=timezone.now() + timedelta(seconds=90)) == []
-    handoff.agent_disconnected(tenant=bot.tenant, agent=agent)
+    handoff.agent_disconnected(tenant=bot.tenant, agent=agent, socket_id="tab")
     assert handoff.release_lapsed_claims(now=timezone.now() + timedelta(seconds=90)) == [conversation.pk]
     conversation.refresh_from_db()
     assert conversation.status == ConversationStatus.WAITING and conversation.claimed_by is None

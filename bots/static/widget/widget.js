@@ -14,7 +14,7 @@
   var FATAL = { 4403: true, 4404: true };
 
   var state = load();
-  var socket = null, connected = false, retry = 0, seen = {}, rendered = {}, csatShown = false;
+  var socket = null, connected = false, retry = 0, seen = {}, rendered = {}, csatShown = false, contactId = null;
 
   function load() {
     try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
@@ -73,8 +73,16 @@
     ".actions{display:flex;gap:6px;padding:6px 12px;border-top:1px solid #e3e6ea;font-size:13px}",
     ".actions button{font-size:13px;padding:4px 8px}",
     ".csat{padding:8px 12px;border-top:1px solid #e3e6ea;text-align:center}",
+    ".queue{padding:8px 12px;border-top:1px solid #e3e6ea;background:#eef4ff;font-size:13px}",
+    "form.offline{flex-direction:column;gap:6px;background:#fff}",
+    "form.offline label{font-size:13px;font-weight:600}",
+    "form.offline input{border:1px solid #cfd4da;border-radius:8px;padding:8px;color:#111;background:#fff}",
+    "form.offline textarea{height:64px}",
+    "form.offline [aria-invalid=true]{border-color:#d33}",
+    ".form-error{color:#b00020;font-size:13px;min-height:0}",
     ".csat div{display:flex;justify-content:center;gap:6px;margin-top:6px}",
     "form{display:flex;gap:8px;padding:10px 12px;border-top:1px solid #e3e6ea}",
+    "form[hidden],.queue[hidden]{display:none}",
     "textarea{flex:1;resize:none;height:42px;border:1px solid #cfd4da;border-radius:8px;padding:8px;color:#111;background:#fff}",
     "form button{background:var(--rd-colour);color:#fff}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}",
@@ -100,12 +108,25 @@
   actions.append(personButton, endButton);
   var csat = el("div", { "class": "csat", role: "group", "aria-label": "Rate this conversation" });
   csat.hidden = true;
+  // Waiting for a person: the place in the queue, or (no one available) a form for an email and a message.
+  var queueBar = el("div", { "class": "queue", role: "status", "aria-live": "polite" });
+  queueBar.hidden = true;
+  var offline = el("form", { "class": "offline", novalidate: "", "aria-label": "Leave a message for our team" });
+  offline.hidden = true;
+  var offlineIntro = el("p", {}, "Leave your email and a message; we will reply as soon as we are back.");
+  var emailLabel = el("label", { "for": "rd-offline-email" }, "Your email");
+  var emailInput = el("input", { id: "rd-offline-email", type: "email", autocomplete: "email", maxlength: "254", "aria-describedby": "rd-offline-error" });
+  var offlineLabel = el("label", { "for": "rd-offline-text" }, "Your message");
+  var offlineText = el("textarea", { id: "rd-offline-text", maxlength: "2000", "aria-describedby": "rd-offline-error" });
+  var offlineError = el("p", { "class": "form-error", id: "rd-offline-error", role: "alert" });
+  var offlineSend = el("button", { type: "submit" }, "Send message");
+  offline.append(offlineIntro, emailLabel, emailInput, offlineLabel, offlineText, offlineError, offlineSend);
   var form = el("form");
   var label = el("label", { "class": "sr", "for": "rd-input" }, "Your message");
   var input = el("textarea", { id: "rd-input", rows: "1", maxlength: "2000", placeholder: "Type your message\u2026" });
   var send = el("button", { type: "submit" }, "Send");
   form.append(label, input, send);
-  panel.append(header, log, typing, quick, actions, csat, form);
+  panel.append(header, log, typing, quick, queueBar, offline, actions, csat, form);
   root.append(panel, launcher);
 
   function setOpen(open) {
@@ -124,6 +145,13 @@
   });
   form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
   personButton.addEventListener("click", function () { sendFrame({ type: "handoff" }); });
+  offline.addEventListener("submit", function (event) {
+    event.preventDefault();
+    contactId = uid();
+    showContactError("", null);
+    var frame = { type: "contact", email: emailInput.value.trim(), text: offlineText.value, client_msg_id: contactId };
+    if (!sendFrame(frame)) { showContactError("Not connected; try again in a moment.", null); }
+  });
   endButton.addEventListener("click", showCsat);
 
   function theme(bot) {
@@ -153,7 +181,7 @@
       if (!bubble) { bubble = addBubble("visitor", frame.text); }
       setStatus(bubble, "Sent");
     } else if (frame.type === "agent_message") {
-      bubble = addBubble("agent", frame.text, "Agent");
+      bubble = addBubble("agent", frame.text, frame.agent_name || "Agent");
     } else if (frame.type === "handoff" || frame.type === "notice") {
       bubble = addBubble("notice", frame.text);
     } else {
@@ -165,6 +193,27 @@
     quick.textContent = "";
     if (!frame.replay && frame.quick_replies && frame.quick_replies.length) { showQuickReplies(frame.quick_replies); }
     if (frame.sender !== "visitor") { typing.textContent = ""; }
+  }
+  function showQueue(frame) {
+    queueBar.hidden = !frame.waiting;
+    if (!frame.waiting) { offline.hidden = true; return; }
+    if (frame.agents_available) {
+      queueBar.textContent = (frame.position === 1 ? "You are next in the queue." : "You are number " + frame.position + " in the queue.") +
+        " Expected wait: " + frame.expected_wait + ".";
+    } else if (frame.contact_left) {
+      queueBar.textContent = "Thank you: we have your message and will reply by email.";
+    } else {
+      queueBar.textContent = frame.offline_reason === "outside_business_hours" ? "We are outside our business hours right now." : "No one from our team is online right now.";
+    }
+    var untouched = !emailInput.value && !offlineText.value;
+    if (frame.contact_left || (frame.agents_available && untouched)) { offline.hidden = true; }
+    else if (!frame.agents_available && offline.hidden) { offline.hidden = false; emailInput.focus(); }
+  }
+  function showContactError(message, field) {
+    offlineError.textContent = message;
+    emailInput.setAttribute("aria-invalid", String(field === "email"));
+    offlineText.setAttribute("aria-invalid", String(field === "text"));
+    if (field) { (field === "email" ? emailInput : offlineText).focus(); }
   }
   function cssEscape(value) { return window.CSS && CSS.escape ? CSS.escape(value) : value.replace(/[^\w-]/g, ""); }
   function setStatus(bubble, text) {
@@ -266,6 +315,8 @@
       state.token = frame.token;
       save();
       theme(frame.bot);
+      queueBar.hidden = true;  // a waiting conversation's place follows the welcome
+      if (frame.status !== "waiting") { offline.hidden = true; }
       if (!frame.resumed) {
         log.textContent = ""; rendered = {}; state.lastSeq = 0;
         addBubble("bot", frame.bot.greeting, title.textContent);
@@ -284,13 +335,17 @@
     }
     if (frame.type === "ack") {
       if (frame["for"] === "message") { settle(frame.client_msg_id, frame.seq, "Sent"); track(frame.seq); }
+      if (frame["for"] === "contact" && frame.client_msg_id === contactId) {
+        contactId = null; emailInput.value = ""; offlineText.value = ""; offline.hidden = true; track(frame.seq);
+      }
       if (frame["for"] === "csat") { csat.textContent = ""; csat.appendChild(el("p", {}, "Thank you for your feedback!")); }
       return;
     }
     if (frame.type === "typing") {
-      typing.textContent = frame.active ? (frame.sender === "agent" ? "An agent is typing\u2026" : title.textContent + " is typing\u2026") : "";
+      typing.textContent = frame.active ? (frame.sender === "agent" ? (frame.name || "An agent") + " is typing\u2026" : title.textContent + " is typing\u2026") : "";
       return;
     }
+    if (frame.type === "queue_status") { showQueue(frame); return; }
     if (frame.type === "error") { return handleError(frame); }
     if (frame.type === "pong") { return; }
     if (typeof frame.seq === "number") {
@@ -318,6 +373,7 @@
       sendFrame({ type: "resume", token: state.token, last_seq: 0 });
       return;
     }
+    if (contactId && (details.field || details.client_msg_id === contactId)) { showContactError(frame.message, details.field || null); return; }
     if (details.client_msg_id) { settle(details.client_msg_id, null, "Not sent: " + frame.message); typing.textContent = ""; return; }
     addBubble("error", frame.message);
     typing.textContent = "";
