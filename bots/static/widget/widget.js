@@ -108,25 +108,17 @@
   actions.append(personButton, endButton);
   var csat = el("div", { "class": "csat", role: "group", "aria-label": "Rate this conversation" });
   csat.hidden = true;
-  // Waiting for a person: the place in the queue, or (no one available) a form for an email and a message.
+  // Waiting for a person: the place in the queue; when no one is available, a form for an email and a message
+  // (built the first time it is needed).
   var queueBar = el("div", { "class": "queue", role: "status", "aria-live": "polite" });
   queueBar.hidden = true;
-  var offline = el("form", { "class": "offline", novalidate: "", "aria-label": "Leave a message for our team" });
-  offline.hidden = true;
-  var offlineIntro = el("p", {}, "Leave your email and a message; we will reply as soon as we are back.");
-  var emailLabel = el("label", { "for": "rd-offline-email" }, "Your email");
-  var emailInput = el("input", { id: "rd-offline-email", type: "email", autocomplete: "email", maxlength: "254", "aria-describedby": "rd-offline-error" });
-  var offlineLabel = el("label", { "for": "rd-offline-text" }, "Your message");
-  var offlineText = el("textarea", { id: "rd-offline-text", maxlength: "2000", "aria-describedby": "rd-offline-error" });
-  var offlineError = el("p", { "class": "form-error", id: "rd-offline-error", role: "alert" });
-  var offlineSend = el("button", { type: "submit" }, "Send message");
-  offline.append(offlineIntro, emailLabel, emailInput, offlineLabel, offlineText, offlineError, offlineSend);
+  var offline = null, emailInput = null, offlineText = null, offlineError = null;
   var form = el("form");
   var label = el("label", { "class": "sr", "for": "rd-input" }, "Your message");
   var input = el("textarea", { id: "rd-input", rows: "1", maxlength: "2000", placeholder: "Type your message\u2026" });
   var send = el("button", { type: "submit" }, "Send");
   form.append(label, input, send);
-  panel.append(header, log, typing, quick, queueBar, offline, actions, csat, form);
+  panel.append(header, log, typing, quick, queueBar, actions, csat, form);
   root.append(panel, launcher);
 
   function setOpen(open) {
@@ -145,13 +137,6 @@
   });
   form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
   personButton.addEventListener("click", function () { sendFrame({ type: "handoff" }); });
-  offline.addEventListener("submit", function (event) {
-    event.preventDefault();
-    contactId = uid();
-    showContactError("", null);
-    var frame = { type: "contact", email: emailInput.value.trim(), text: offlineText.value, client_msg_id: contactId };
-    if (!sendFrame(frame)) { showContactError("Not connected; try again in a moment.", null); }
-  });
   endButton.addEventListener("click", showCsat);
 
   function theme(bot) {
@@ -194,9 +179,30 @@
     if (!frame.replay && frame.quick_replies && frame.quick_replies.length) { showQuickReplies(frame.quick_replies); }
     if (frame.sender !== "visitor") { typing.textContent = ""; }
   }
+  function offlineForm() {
+    if (offline) { return offline; }
+    offline = el("form", { "class": "offline", novalidate: "", "aria-label": "Leave a message for our team" });
+    emailInput = el("input", { id: "rd-offline-email", type: "email", autocomplete: "email", maxlength: "254", "aria-describedby": "rd-offline-error" });
+    offlineText = el("textarea", { id: "rd-offline-text", maxlength: "2000", "aria-describedby": "rd-offline-error" });
+    offlineError = el("p", { "class": "form-error", id: "rd-offline-error", role: "alert" });
+    offline.append(el("p", {}, "Leave your email and a message; we will reply as soon as we are back."),
+                   el("label", { "for": "rd-offline-email" }, "Your email"), emailInput,
+                   el("label", { "for": "rd-offline-text" }, "Message for our team"), offlineText,
+                   offlineError, el("button", { type: "submit" }, "Send message"));
+    offline.addEventListener("submit", function (event) {
+      event.preventDefault();
+      contactId = uid();
+      showContactError("", null);
+      var frame = { type: "contact", email: emailInput.value.trim(), text: offlineText.value, client_msg_id: contactId };
+      if (!sendFrame(frame)) { showContactError("Not connected; try again in a moment.", null); }
+    });
+    panel.insertBefore(offline, actions);
+    return offline;
+  }
+  function hideOffline() { if (offline) { offline.hidden = true; } }
   function showQueue(frame) {
     queueBar.hidden = !frame.waiting;
-    if (!frame.waiting) { offline.hidden = true; return; }
+    if (!frame.waiting) { hideOffline(); return; }
     if (frame.agents_available) {
       queueBar.textContent = (frame.position === 1 ? "You are next in the queue." : "You are number " + frame.position + " in the queue.") +
         " Expected wait: " + frame.expected_wait + ".";
@@ -205,9 +211,9 @@
     } else {
       queueBar.textContent = frame.offline_reason === "outside_business_hours" ? "We are outside our business hours right now." : "No one from our team is online right now.";
     }
-    var untouched = !emailInput.value && !offlineText.value;
-    if (frame.contact_left || (frame.agents_available && untouched)) { offline.hidden = true; }
-    else if (!frame.agents_available && offline.hidden) { offline.hidden = false; emailInput.focus(); }
+    var untouched = !offline || (!emailInput.value && !offlineText.value);
+    if (frame.contact_left || (frame.agents_available && untouched)) { hideOffline(); }
+    else if (!frame.agents_available && (!offline || offline.hidden)) { offlineForm().hidden = false; emailInput.focus(); }
   }
   function showContactError(message, field) {
     offlineError.textContent = message;
@@ -316,7 +322,7 @@
       save();
       theme(frame.bot);
       queueBar.hidden = true;  // a waiting conversation's place follows the welcome
-      if (frame.status !== "waiting") { offline.hidden = true; }
+      if (frame.status !== "waiting") { hideOffline(); }
       if (!frame.resumed) {
         log.textContent = ""; rendered = {}; state.lastSeq = 0;
         addBubble("bot", frame.bot.greeting, title.textContent);
@@ -336,7 +342,7 @@
     if (frame.type === "ack") {
       if (frame["for"] === "message") { settle(frame.client_msg_id, frame.seq, "Sent"); track(frame.seq); }
       if (frame["for"] === "contact" && frame.client_msg_id === contactId) {
-        contactId = null; emailInput.value = ""; offlineText.value = ""; offline.hidden = true; track(frame.seq);
+        contactId = null; emailInput.value = ""; offlineText.value = ""; hideOffline(); track(frame.seq);
       }
       if (frame["for"] === "csat") { csat.textContent = ""; csat.appendChild(el("p", {}, "Thank you for your feedback!")); }
       return;
