@@ -49,6 +49,9 @@ def test_visitor_and_agent_on_different_processes_talk_live(two_servers, tenant)
                                       additional_headers={"Cookie": cookie}) as agent, \
                 websockets.connect(visitor_url, origin=ORIGIN) as visitor:
             assert (await until(agent, "queue_update"))["waiting"] == []
+            # Both sockets idle longer than redis-py's default read timeout (5 s since redis-py 8) while their
+            # consumers block on the channel layer: they must still be there after it.
+            await asyncio.sleep(7)
             await visitor.send(json.dumps({"type": "hello"}))
             conversation_id = (await until(visitor, "welcome"))["conversation_id"]
             await visitor.send(json.dumps({"type": "handoff"}))
