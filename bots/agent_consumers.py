@@ -45,7 +45,7 @@ class AgentConsumer(JsonFrameConsumer):
         if membership is None:
             await self.close(code=4401)
             return
-        self.tenant, self.subscribed = membership.tenant, None
+        self.tenant, self.subscribed, self.presence_task = membership.tenant, None, None
         self.queue_group = handoff.agent_queue_group(self.tenant.pk)
         await self.channel_layer.group_add(self.queue_group, self.channel_name)
         await self.accept()
@@ -64,7 +64,8 @@ class AgentConsumer(JsonFrameConsumer):
     async def disconnect(self, code):
         if getattr(self, "tenant", None) is None:
             return
-        self.presence_task.cancel()
+        if self.presence_task is not None:
+            self.presence_task.cancel()
         await self.channel_layer.group_discard(self.queue_group, self.channel_name)
         await self.leave_conversation()
         await database_sync_to_async(handoff.agent_disconnected)(tenant=self.tenant, agent=self.user,

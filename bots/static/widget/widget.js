@@ -11,10 +11,11 @@
   var BASE = new URL(script.src, location.href);
   var WS_URL = (BASE.protocol === "https:" ? "wss://" : "ws://") + BASE.host + "/ws/widget/" + encodeURIComponent(KEY) + "/";
   var STORE = "replydesk:" + KEY;
+  var KEEPALIVE_MS = 120000;  // while a person is (to be) on the line: the server closes sockets idle for 10 min
   var FATAL = { 4403: true, 4404: true };
 
   var state = load();
-  var socket = null, connected = false, retry = 0, seen = {}, rendered = {}, csatShown = false, contactId = null;
+  var socket = null, connected = false, retry = 0, seen = {}, rendered = {}, csatShown = false, contactId = null, withPerson = false;
 
   function load() {
     try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
@@ -166,6 +167,7 @@
       if (!bubble) { bubble = addBubble("visitor", frame.text); }
       setStatus(bubble, "Sent");
     } else if (frame.type === "agent_message") {
+      withPerson = true;
       bubble = addBubble("agent", frame.text, frame.agent_name || "Agent");
     } else if (frame.type === "handoff" || frame.type === "notice") {
       bubble = addBubble("notice", frame.text);
@@ -201,6 +203,7 @@
   }
   function hideOffline() { if (offline) { offline.hidden = true; } }
   function showQueue(frame) {
+    withPerson = withPerson || frame.waiting;
     queueBar.hidden = !frame.waiting;
     if (!frame.waiting) { hideOffline(); return; }
     if (frame.agents_available) {
@@ -322,6 +325,7 @@
       save();
       theme(frame.bot);
       queueBar.hidden = true;  // a waiting conversation's place follows the welcome
+      withPerson = frame.status === "waiting" || frame.status === "agent";
       if (frame.status !== "waiting") { hideOffline(); }
       if (!frame.resumed) {
         log.textContent = ""; rendered = {}; state.lastSeq = 0;
@@ -384,6 +388,10 @@
     addBubble("error", frame.message);
     typing.textContent = "";
   }
+
+  // Waiting for (or talking with) a person without typing must not let the socket idle out: live updates
+  // (the place in the queue, the agent joining, their answers) would stop.
+  setInterval(function () { if (withPerson && socket && connected) { socket.send(JSON.stringify({ type: "ping" })); } }, KEEPALIVE_MS);
 
   function mount() {
     document.body.appendChild(host);
