@@ -10,16 +10,19 @@ Client -> server, each naming `conversation_id` except `queue` and `ping`: `subs
 Server -> client: `queue_update` {waiting, mine, pending_tickets}, `conversation_update`, `message`
 {conversation_id, message: a transcript entry}, `typing` {sender: "visitor"}, `ack`, `error`, `pong`.
 A socket without a signed-in member is refused at the handshake (close 4401 before accept).
+While the socket is open its agent counts as online (bots.agent_presence), renewed from here.
 """
 
+import asyncio
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
-from bots import agent_selectors
+from bots import agent_presence, agent_selectors
 from bots.json_frames import FrameError, JsonFrameConsumer
 from bots.models import Message
 from bots.services import handoff
-from bots.services.conversations import conversation_group
+from bots.services.conversations import conversation_group, display_name
 from tenants.access import membership_for_session
 from tenants.errors import DomainError, NotFound
 
@@ -42,19 +45,31 @@ class AgentConsumer(JsonFrameConsumer):
         if membership is None:
             await self.close(code=4401)
             return
-        self.tenant, self.subscribed = membership.tenant, None
+        self.tenant, self.subscribed, self.presence_task = membership.tenant, None, None
         self.queue_group = handoff.agent_queue_group(self.tenant.pk)
         await self.channel_layer.group_add(self.queue_group, self.channel_name)
         await self.accept()
-        await database_sync_to_async(handoff.agent_connected)(tenant=self.tenant, agent=self.user)
+        await database_sync_to_async(handoff.agent_connected)(tenant=self.tenant, agent=self.user,
+                                                               socket_id=self.channel_name)
+        self.presence_task = asyncio.create_task(self.stay_present())
         await self.send_queue()
+
+    async def stay_present(self):
+        """Renew this socket's presence while it is open (a process that dies stops, and its agents lapse)."""
+        while True:
+            await asyncio.sleep(agent_presence.PRESENCE_REFRESH_SECONDS)
+            await sync_to_async(agent_presence.mark_online, thread_sensitive=False)(
+                tenant_id=self.tenant.pk, user_id=self.user.pk, socket_id=self.channel_name)
 
     async def disconnect(self, code):
         if getattr(self, "tenant", None) is None:
             return
+        if self.presence_task is not None:
+            self.presence_task.cancel()
         await self.channel_layer.group_discard(self.queue_group, self.channel_name)
         await self.leave_conversation()
-        await database_sync_to_async(handoff.agent_disconnected)(tenant=self.tenant, agent=self.user)
+        await database_sync_to_async(handoff.agent_disconnected)(tenant=self.tenant, agent=self.user,
+                                                                  socket_id=self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         handler = {
@@ -144,13 +159,15 @@ class AgentConsumer(JsonFrameConsumer):
             raise FrameError("Subscribe to the conversation first.", code="not_subscribed")
         await self.channel_layer.group_send(conversation_group(conversation_id), {
             "type": "conversation.typing", "sender": "agent", "active": bool(content.get("active", True)),
+            "name": display_name(self.user),
         })
 
     async def on_queue(self, content):
         await self.send_queue()
 
     async def on_ping(self, content):
-        await database_sync_to_async(handoff.agent_connected)(tenant=self.tenant, agent=self.user)
+        await database_sync_to_async(handoff.agent_connected)(tenant=self.tenant, agent=self.user,
+                                                               socket_id=self.channel_name)
         await self.send_json({"type": "pong"})
 
     # --- events ------------------------------------------------------------------------------------

@@ -5,15 +5,22 @@ Everything takes the member's tenant; the shapes returned are JSON-ready (the so
 
 from __future__ import annotations
 
-from django.db.models import Q
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender, Ticket, TicketSource
 from bots.models.training import TrainingRun, TrainingStatus
-from bots.services.handoff import display_name
+from bots.services.conversations import display_name
 from tenants.models import Tenant
 
 SUGGESTIONS_PER_MESSAGE = 3
+RECENT_WAITS = 20  # the expected wait is the median of the tenant's last RECENT_WAITS queue waits ...
+RECENT_WAITS_DAYS = 7  # ... within this many days
+WAITING_LINE_LIMIT = 1000
 
 
 def conversation_for_member(*, tenant: Tenant, conversation_id) -> Conversation | None:
@@ -45,6 +52,7 @@ def _queue_row(conversation: Conversation, last: Message | None, guess: dict | N
         "id": conversation.pk, "status": conversation.status, "bot": conversation.bot.name,
         "reason": conversation.handoff_reason, "waiting_seconds": max(0, int((now - started).total_seconds())),
         "handed_off_at": started.isoformat(), "visitor_email": conversation.visitor_email,
+        "contact_left": conversation.contact_left_at is not None,
         "last_message": last.text[:280] if last else "",
         "guess": _guess(guess, last.corrected_intent if last else ""),
         "claimed_by": display_name(conversation.claimed_by) if conversation.claimed_by_id else None,
@@ -67,11 +75,36 @@ def _rows(tenant: Tenant, conversations: list[Conversation]) -> list[dict]:
             for c in conversations]
 
 
+def _waiting(tenant: Tenant):
+    """The queue in the order agents see it and visitors are told: longest wait first."""
+    return Conversation.objects.for_tenant(tenant).filter(status=ConversationStatus.WAITING).order_by(
+        "handed_off_at", "pk")
+
+
 def waiting_queue(*, tenant: Tenant, limit: int = 100) -> list[dict]:
     """Conversations waiting for a person, longest wait first."""
-    waiting = Conversation.objects.for_tenant(tenant).select_related("bot", "claimed_by").filter(
-        status=ConversationStatus.WAITING).order_by("handed_off_at", "pk")[:limit]
-    return _rows(tenant, list(waiting))
+    return _rows(tenant, list(_waiting(tenant).select_related("bot", "claimed_by")[:limit]))
+
+
+def expected_wait_seconds(*, tenant: Tenant, now: datetime | None = None) -> int | None:
+    """The median of the tenant's recent queue waits (claim time minus handoff time); None without any."""
+    since = (now or timezone.now()) - timedelta(days=RECENT_WAITS_DAYS)
+    waits = list(Conversation.objects.for_tenant(tenant).filter(
+        claimed_at__gte=since, queue_wait_seconds__isnull=False,
+    ).order_by("-claimed_at").values_list("queue_wait_seconds", flat=True)[:RECENT_WAITS])
+    return round(statistics.median(waits)) if waits else None
+
+
+def waiting_line(*, tenant: Tenant) -> dict:
+    """What every waiting visitor of the tenant needs to know their place: the queue's ids in order (the
+    first WAITING_LINE_LIMIT), those who left an email, and the expected wait."""
+    rows = list(_waiting(tenant).values_list("pk", "contact_left_at")[:WAITING_LINE_LIMIT + 1])
+    return {
+        "waiting": [pk for pk, _ in rows[:WAITING_LINE_LIMIT]],
+        "contact_left": [pk for pk, left in rows[:WAITING_LINE_LIMIT] if left is not None],
+        "truncated": len(rows) > WAITING_LINE_LIMIT,
+        "expected_wait_seconds": expected_wait_seconds(tenant=tenant),
+    }
 
 
 def conversations_of_agent(*, tenant: Tenant, agent) -> list[dict]:
@@ -91,12 +124,41 @@ def queue_position(*, tenant: Tenant, conversation: Conversation) -> int | None:
     return ahead.count() + 1
 
 
+def _last_trained(tenant: Tenant):
+    """The start of the bot's last successful training run (a subquery on the ticket's bot)."""
+    return Subquery(TrainingRun.objects.for_tenant(tenant).filter(
+        bot_id=OuterRef("bot_id"), status=TrainingStatus.SUCCEEDED).order_by("-started_at").values("started_at")[:1])
+
+
+def _pending_tickets(tenant: Tenant):
+    """Agent tickets (corrections, resolved handoffs) written since their bot's last successful training run."""
+    return Ticket.objects.for_tenant(tenant).filter(source=TicketSource.AGENT).annotate(
+        last_trained=_last_trained(tenant)).filter(Q(last_trained__isnull=True) | Q(imported_at__gt=F("last_trained")))
+
+
 def pending_agent_tickets(*, tenant: Tenant) -> int:
-    """Agent tickets (corrections, resolved handoffs) written since each bot's last successful training run."""
-    last_runs = {bot_id: started for bot_id, started in TrainingRun.objects.for_tenant(tenant).filter(
-        status=TrainingStatus.SUCCEEDED).order_by("bot_id", "started_at").values_list("bot_id", "started_at")}
-    tickets = Ticket.objects.for_tenant(tenant).filter(source=TicketSource.AGENT).values_list("bot_id", "imported_at")
-    return sum(1 for bot_id, at in tickets if last_runs.get(bot_id) is None or at > last_runs[bot_id])
+    """How many agent tickets of all the tenant's bots the next training runs will learn from."""
+    return _pending_tickets(tenant).count()
+
+
+@dataclass(frozen=True)
+class PendingExamples:
+    corrections: int  # customer messages an agent relabelled
+    resolutions: int  # handoffs closed as resolved: the question and the agent's resolution
+    last_trained_at: datetime | None
+
+    @property
+    def total(self) -> int:
+        return self.corrections + self.resolutions
+
+
+def pending_learning_examples(*, tenant: Tenant, bot) -> PendingExamples:
+    """What the bot's next training run will learn from agents that the last successful one did not."""
+    pending = _pending_tickets(tenant).filter(bot=bot)
+    resolutions = pending.filter(external_id__endswith=":resolution").count()
+    last = TrainingRun.objects.for_tenant(tenant).filter(bot=bot, status=TrainingStatus.SUCCEEDED).order_by(
+        "-started_at").values_list("started_at", flat=True).first()
+    return PendingExamples(corrections=pending.count() - resolutions, resolutions=resolutions, last_trained_at=last)
 
 
 def queue_snapshot(*, tenant: Tenant, agent) -> dict:
@@ -154,4 +216,4 @@ def conversation_summary(conversation: Conversation) -> dict:
             "reason": conversation.handoff_reason, "visitor_email": conversation.visitor_email,
             "claimed_by_id": conversation.claimed_by_id,
             "claimed_by": display_name(conversation.claimed_by) if conversation.claimed_by_id else None,
-            "resolution": conversation.resolution}
+            "contact_left": conversation.contact_left_at is not None, "resolution": conversation.resolution}

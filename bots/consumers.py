@@ -53,6 +53,7 @@ class WidgetConsumer(JsonFrameConsumer):
         self.last_ack_persist = 0.0
         self.last_activity = time.monotonic()
         self.idle_task = None
+        self.following_queue, self.last_queue_status = False, None
         await self.accept()
         if self.bot is None:
             await self.refuse("unknown_bot", "No bot has this public key.", CLOSE_UNKNOWN_BOT)
@@ -75,6 +76,7 @@ class WidgetConsumer(JsonFrameConsumer):
             await self.channel_layer.group_discard(conversations.conversation_group(self.conversation.pk),
                                                    self.channel_name)
             await self.persist_ack(force=True)
+        await self.leave_queue()
 
     async def close_when_idle(self):
         timeout = settings.WIDGET_IDLE_TIMEOUT_SECONDS
@@ -95,7 +97,7 @@ class WidgetConsumer(JsonFrameConsumer):
         handler = {
             "hello": self.on_hello, "resume": self.on_resume, "message": self.on_message, "ack": self.on_ack,
             "typing": self.on_typing, "feedback": self.on_feedback, "handoff": self.on_handoff,
-            "csat": self.on_csat, "ping": self.on_ping,
+            "csat": self.on_csat, "contact": self.on_contact, "ping": self.on_ping,
         }.get(content["type"])
         if handler is None:
             await self.send_error("unknown_type", f"Unknown frame type {content['type'][:40]!r}.")
@@ -126,6 +128,7 @@ class WidgetConsumer(JsonFrameConsumer):
         if self.conversation is not None and self.conversation.pk != conversation.pk:
             await self.channel_layer.group_discard(conversations.conversation_group(self.conversation.pk),
                                                    self.channel_name)
+        await self.leave_queue()
         self.conversation = conversation
         self.delivered = set()
         self.identity = VisitorIdentity(conversation.visitor_id, self.bot.pk, conversation.pk)
@@ -140,6 +143,8 @@ class WidgetConsumer(JsonFrameConsumer):
             if message.kind == MessageKind.NOTE:
                 continue  # agents' internal notes never reach the visitor
             await self.deliver({**conversations.message_frame(message), "replay": True})
+        if conversation.status == ConversationStatus.WAITING:
+            await self.enter_queue()
 
     # --- the visitor's frames --------------------------------------------------------------
     async def on_message(self, content):
@@ -194,7 +199,7 @@ class WidgetConsumer(JsonFrameConsumer):
             return
         await self.deliver(conversations.message_frame(reply))
         if reply.kind == MessageKind.HANDOFF:
-            await self.announce_to_agents()
+            await self.handed_off()
 
     async def on_ack(self, content):
         self.acked_seq = max(self.acked_seq, _int_field(content, "seq"))
@@ -218,14 +223,14 @@ class WidgetConsumer(JsonFrameConsumer):
             conversation=self.conversation, seq=seq, value=value)
         if result.handoff is not None:
             await self.deliver(conversations.message_frame(result.handoff))
-            await self.announce_to_agents()
+            await self.handed_off()
         await self.send_json({"type": "ack", "for": "feedback", "seq": result.message.seq, "value": value})
 
     async def on_handoff(self, content):
         message = await database_sync_to_async(answering.request_person)(conversation=self.conversation)
         if message is not None:
             await self.deliver(conversations.message_frame(message))
-            await self.announce_to_agents()
+            await self.handed_off()
         await self.send_json({"type": "ack", "for": "handoff"})
 
     async def on_csat(self, content):
@@ -233,6 +238,22 @@ class WidgetConsumer(JsonFrameConsumer):
         conversation = await database_sync_to_async(conversations.rate_conversation)(
             conversation=self.conversation, rating=rating)
         await self.send_json({"type": "ack", "for": "csat", "rating": conversation.csat})
+        if self.waiting():  # the visitor left the queue: the places behind them move up
+            await database_sync_to_async(handoff.announce_queue_change)(tenant_id=self.bot.tenant_id,
+                                                                        conversation_id=self.conversation.pk)
+
+    async def on_contact(self, content):
+        """The offline form: an email address and a message for the team, kept on the waiting conversation."""
+        client_msg_id = content.get("client_msg_id") or ""
+        if not isinstance(client_msg_id, str) or len(client_msg_id) > 64:
+            raise FrameError("'client_msg_id' is a string of 64 characters at most.", code="invalid_message")
+        await self.check_rate_limits(client_msg_id)
+        message = await database_sync_to_async(handoff.leave_offline_message)(
+            conversation=self.conversation, email=content.get("email"), text=content.get("text"),
+            client_msg_id=client_msg_id)
+        await self.deliver(conversations.message_frame(message))
+        await self.send_json({"type": "ack", "for": "contact", "client_msg_id": client_msg_id, "seq": message.seq})
+        await self.enter_queue()
 
     async def on_ping(self, content):
         await self.send_json({"type": "pong"})
@@ -249,6 +270,45 @@ class WidgetConsumer(JsonFrameConsumer):
         if event["frame"].get("kind") != MessageKind.NOTE:
             await self.deliver(event["frame"])
 
+    async def handed_off(self):
+        """The conversation now waits for a person: the agents hear of it, the visitor learns their place."""
+        await self.announce_to_agents()
+        await self.enter_queue()
+
+    def waiting(self) -> bool:
+        return bool(self.last_queue_status and self.last_queue_status["waiting"])
+
+    async def enter_queue(self):
+        """Follow the tenant's queue (joined before reading, so no change is missed) and send the place in it.
+
+        The socket follows it until it closes: a claim that lapses puts the conversation back in the queue."""
+        if not self.following_queue:
+            self.following_queue = True
+            await self.channel_layer.group_add(handoff.visitor_queue_group(self.bot.tenant_id), self.channel_name)
+        status = await database_sync_to_async(handoff.queue_status_for)(bot=self.bot,
+                                                                        conversation_id=self.conversation.pk)
+        await self.send_queue_status(status)
+
+    async def leave_queue(self):
+        if self.following_queue:
+            self.following_queue, self.last_queue_status = False, None
+            await self.channel_layer.group_discard(handoff.visitor_queue_group(self.bot.tenant_id), self.channel_name)
+
+    async def send_queue_status(self, status: dict):
+        if status != self.last_queue_status and (status["waiting"] or self.waiting()):
+            await self.send_json(status)
+        self.last_queue_status = status
+
+    async def visitor_queue(self, event):
+        """The queue changed (a claim, someone left, agents came or went): this visitor's place, from the line."""
+        if not self.following_queue:
+            return
+        status = handoff.queue_status_in_line(bot=self.bot, conversation_id=self.conversation.pk, line=event["line"])
+        if status is None:  # the line was cut short before this conversation
+            status = await database_sync_to_async(handoff.queue_status_for)(bot=self.bot,
+                                                                            conversation_id=self.conversation.pk)
+        await self.send_queue_status(status)
+
     async def announce_to_agents(self):
         """The tenant's agent views refresh their queue (a newcomer, or a waiting visitor wrote again)."""
         await self.channel_layer.group_send(handoff.agent_queue_group(self.bot.tenant_id), {
@@ -256,4 +316,7 @@ class WidgetConsumer(JsonFrameConsumer):
 
     async def conversation_typing(self, event):
         if event["sender"] != "visitor":
-            await self.send_json({"type": "typing", "sender": event["sender"], "active": event["active"]})
+            frame = {"type": "typing", "sender": event["sender"], "active": event["active"]}
+            if event.get("name"):
+                frame["name"] = event["name"]
+            await self.send_json(frame)

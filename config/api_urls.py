@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from bots.api.answer import BotAnswerView
 from bots.api.imports import ImportViewSet, TicketViewSet
+from bots.api.learning import PendingExamplesView
 from bots.api.training import ModelVersionViewSet, TrainingRunViewSet
 from bots.api.views import BotViewSet
 from tenants.api import views as tenant_views
@@ -27,5 +28,6 @@ urlpatterns = [
     path("tenants/me/", tenant_views.TenantMeView.as_view(), name="tenant-me"),
     path("invitations/accept/", tenant_views.AcceptInvitationView.as_view(), name="invitation-accept"),
     path("bots/<int:pk>/answer/", BotAnswerView.as_view(), name="bot-answer"),
+    path("bots/<int:bot_pk>/pending-examples/", PendingExamplesView.as_view(), name="bot-pending-examples"),
     *router.urls,
 ]

@@ -99,7 +99,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNELS_PREFIX", default="replydesk")},
+            # No client read timeout: a consumer blocks on the layer (BZPOPMIN, 5 s) and redis-py 8's default
+            # 5 s socket timeout would kill idle sockets with "Timeout reading" (django/channels_redis#422).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                       "prefix": env("CHANNELS_PREFIX", default="replydesk")},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -3,7 +3,7 @@
 from django.views.decorators.http import require_GET
 
 from bots.agent_selectors import queue_snapshot
-from bots.services.handoff import display_name
+from bots.services.conversations import display_name
 from tenants.models import ALL_ROLES, Membership
 from tenants.views import console_page, console_render
 

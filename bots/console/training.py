@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from bots.agent_selectors import pending_learning_examples
 from bots.console import charts
 from bots.console.access import bot_for
 from bots.models import UNFINISHED_TRAINING, ModelVersion, TrainingRun
@@ -23,6 +24,7 @@ def training_page(request, bot_id: int):
     return console_render(request, "console/bots/training.html", {
         "bot": bot, "section": "training", "runs": runs, "versions": versions,
         "has_tickets": tickets_for_bot(tenant=tenant, bot=bot).exists(),
+        "pending": pending_learning_examples(tenant=tenant, bot=bot),
         "unfinished": next((run for run in runs if run.status in UNFINISHED_TRAINING), None),
         "older_usable": versions.filter(pruned_at=None).exclude(pk=bot.active_version_id)
                                 .filter(number__lt=bot.active_version.number if bot.active_version else 0).exists(),

@@ -39,16 +39,22 @@ class Conversation(TenantOwnedModel):
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     # Handoff: when the agent took it, when their last socket dropped (the claim lapses after a grace
-    # period), the visitor's email left while no one was online, and how it was resolved.
+    # period), the visitor's email and message left while no one was available, and how it was resolved.
     claimed_at = models.DateTimeField(null=True, blank=True)
     agent_disconnected_at = models.DateTimeField(null=True, blank=True)
     visitor_email = models.EmailField(blank=True)
+    contact_left_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    # How long the visitor waited in the queue before their last live claim: the expected-wait estimate
+    # reads the tenant's recent ones.
+    queue_wait_seconds = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["bot", "status", "-updated_at"], name="conversation_bot_status"),
             models.Index(fields=["bot", "visitor_id"], name="conversation_bot_visitor"),
+            models.Index(fields=["tenant", "status", "handed_off_at"], name="conversation_queue"),
+            models.Index(fields=["tenant", "-claimed_at"], name="conversation_claims"),
         ]
 
     def __str__(self) -> str:
@@ -69,6 +75,7 @@ class MessageKind(models.TextChoices):
     HANDOFF = "handoff", "Handoff notice"
     NOTICE = "notice", "Notice"
     NOTE = "note", "Internal note"  # agents only: never sent to the visitor
+    OFFLINE = "offline", "Left while no one was available"  # the visitor's message with their email
 
 
 class Feedback(models.TextChoices):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from bots import agent_presence
 from bots.conversation_selectors import ticket_facts
 from bots.ml import answer_policy
 from bots.ml.answer_policy import BotPolicy, Decision, ModelFacts, Reading
@@ -81,11 +82,16 @@ def agents_available(bot_settings: dict, now: datetime | None = None) -> bool:
     return any(start <= clock < end for start, end in days.get(today, []))
 
 
+def agents_reachable(bot: Bot) -> bool:
+    """A person can take over now: within the bot's business hours and an agent of the tenant online."""
+    return agents_available(bot.settings) and agent_presence.any_agent_online(tenant_id=bot.tenant_id)
+
+
 def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_streak: int = 0,
                   chosen_intent: str | None = None) -> Decision:
     """The policy's decision for `text` given the model's reading (None: no trained version)."""
     policy = BotPolicy.from_settings(bot.settings)
-    available = agents_available(bot.settings)
+    available = agents_reachable(bot)
     version = serving_version(bot)
     if inference is None or version is None:
         return answer_policy.decide(text=text, reading=None, model=None, tickets={}, policy=policy,
@@ -102,7 +108,7 @@ def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_st
 
 def model_unavailable(bot: Bot) -> Decision:
     return answer_policy.handoff(RULE_MODEL_UNAVAILABLE, BotPolicy.from_settings(bot.settings),
-                                 agents_available=agents_available(bot.settings),
+                                 agents_available=agents_reachable(bot),
                                  prefix="I can't answer right now.")
 
 
@@ -166,7 +172,7 @@ def give_feedback(*, conversation: Conversation, seq: int, value: str) -> conver
     bot = conversation.bot
     reaction = answer_policy.decide_after_feedback(
         helpful=value == "up", policy=BotPolicy.from_settings(bot.settings),
-        agents_available=agents_available(bot.settings),
+        agents_available=agents_reachable(bot),
     )
     return conversations.give_feedback(conversation=conversation, seq=seq, value=value, handoff=reaction)
 
@@ -175,5 +181,5 @@ def request_person(*, conversation: Conversation) -> Message | None:
     """The visitor asked for a person (the widget's button): hand off with the tenant's message."""
     bot = conversation.bot
     decision = answer_policy.handoff(answer_policy.RULE_EXPLICIT, BotPolicy.from_settings(bot.settings),
-                                     agents_available=agents_available(bot.settings))
+                                     agents_available=agents_reachable(bot))
     return conversations.request_handoff(conversation=conversation, decision=decision)

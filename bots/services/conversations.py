@@ -41,6 +41,14 @@ def conversation_group(conversation_id: int) -> str:
     return f"conversation_{conversation_id}"
 
 
+def display_name(user) -> str:
+    """How a visitor sees an agent: the first name, else the part of the email before the @; never an email."""
+    if user is None:
+        return "An agent"
+    name = (user.first_name or "").strip() or (user.email or "").split("@")[0]
+    return name.split("@")[0].strip() or "An agent"
+
+
 def message_frame(message: Message) -> dict:
     """The socket frame for a stored message (the same live and when replayed on resume)."""
     frame_type = {
@@ -64,6 +72,8 @@ def message_frame(message: Message) -> dict:
         frame["confidence"] = message.decision.get("confidence")
     if message.kind == MessageKind.HANDOFF:
         frame["reason"] = message.decision.get("rule")
+    if message.sender == MessageSender.AGENT:
+        frame["agent_name"] = display_name(message.sent_by)
     return frame
 
 
@@ -111,7 +121,8 @@ def resume_conversation(*, bot: Bot, conversation_id: int, visitor_id: str, afte
             f"Sequence number {after_seq} is ahead of this conversation (last is {conversation.last_seq}); "
             "resume from 0 to reload it.", code="seq_from_future", details={"last_seq": conversation.last_seq},
         )
-    return conversation, list(messages_after(tenant=bot.tenant, conversation=conversation, seq=after_seq))
+    missed = messages_after(tenant=bot.tenant, conversation=conversation, seq=after_seq).select_related("sent_by")
+    return conversation, list(missed)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Handoff to a person: claim, answer, notes, transfer, back to the bot, close, intent corrections.
+"""Handoff to a person: claim, answer, notes, transfer, back to the bot, close, intent corrections, and the
+visitor's side of waiting: their place in the queue, the expected wait, and a message left while no one is there.
 
 Each action locks the conversation row, checks who holds it, stores what it says with the
 conversation's next sequence number and sends its events only after the transaction commits:
 visitor-visible messages to the conversation's group, notes to the agents' group of the
-conversation only, and a "queue changed" nudge to the tenant's agents.
+conversation only, and a "queue changed" nudge to the tenant's agents and waiting visitors.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from datetime import timedelta
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bots import agent_presence, agent_selectors
 from bots.importing.dedup import fingerprint
 from bots.importing.redaction import redact
 from bots.models import (
+    Bot,
     Conversation,
     ConversationStatus,
     Message,
@@ -27,12 +32,17 @@ from bots.models import (
     Ticket,
     TicketSource,
 )
-from bots.services.conversations import conversation_group, message_frame
+from bots.services.answering import agents_available
+from bots.services.conversations import conversation_group, display_name, message_frame
 from tenants.errors import Conflict, DomainError, NotFound
 from tenants.models import Membership, Tenant
 
 CLAIMABLE = (ConversationStatus.WAITING, ConversationStatus.BOT)
 MAX_INTENT_CHARS = 100
+MAX_EMAIL_CHARS = 254
+OUTSIDE_BUSINESS_HOURS = "outside_business_hours"
+NO_AGENT_ONLINE = "no_agent_online"
+RULE_OFFLINE_MESSAGE = "offline_message"
 
 
 class HandoffRejected(DomainError):
@@ -43,19 +53,21 @@ class AlreadyClaimed(Conflict):
     code = "already_claimed"
 
 
+class OfflineMessageRejected(DomainError):
+    code = "invalid_message"
+
+
 def agent_queue_group(tenant_id: int) -> str:
     return f"agent_queue_{tenant_id}"
 
 
+def visitor_queue_group(tenant_id: int) -> str:
+    """The tenant's waiting visitors: told their new place whenever the queue changes."""
+    return f"visitor_queue_{tenant_id}"
+
+
 def agent_conversation_group(conversation_id: int) -> str:
     return f"agent_conversation_{conversation_id}"
-
-
-def display_name(user) -> str:
-    """How a visitor sees an agent: the first name, else the part of the email before the @."""
-    if user is None:
-        return "An agent"
-    return (user.first_name or user.get_full_name() or user.email.split("@")[0] or "An agent").strip()
 
 
 def _send_on_commit(group: str, event: dict) -> None:
@@ -65,11 +77,127 @@ def _send_on_commit(group: str, event: dict) -> None:
 
 
 def announce_queue_change(*, tenant_id: int, conversation_id: int) -> None:
-    """Tell the tenant's agent views that the queue changed (after the current transaction, if any)."""
+    """Tell the tenant's agent views and waiting visitors that the queue changed (after the transaction commits)."""
     _send_on_commit(agent_queue_group(tenant_id), {"type": "queue.changed", "conversation_id": conversation_id})
+    transaction.on_commit(lambda: announce_waiting_line(tenant_id=tenant_id))
 
 
-def _locked(tenant: Tenant, conversation_id: int) -> Conversation:
+def announce_waiting_line(*, tenant_id: int) -> None:
+    """Send the tenant's waiting visitors the queue as it is now: each finds its own place in it."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    line = agent_selectors.waiting_line(tenant=tenant_id)
+    line["agents_online"] = agent_presence.any_agent_online(tenant_id=tenant_id)
+    async_to_sync(layer.group_send)(visitor_queue_group(tenant_id), {"type": "visitor.queue", "line": line})
+
+
+# --- the visitor's side of waiting -----------------------------------------------------------------------------
+
+
+def offline_reason(bot: Bot, *, agents_online: bool | None = None) -> str | None:
+    """Why no person can take over now: outside the bot's business hours, or no agent of the tenant online."""
+    if not agents_available(bot.settings):
+        return OUTSIDE_BUSINESS_HOURS
+    if agents_online is None:
+        agents_online = agent_presence.any_agent_online(tenant_id=bot.tenant_id)
+    return None if agents_online else NO_AGENT_ONLINE
+
+
+def expected_wait_text(seconds: int | None) -> str:
+    """The expected wait as a person would say it."""
+    if seconds is None:
+        return "a few minutes"
+    if seconds < 60:
+        return "less than a minute"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return "about a minute" if minutes == 1 else f"about {minutes} minutes"
+    hours = round(minutes / 60)
+    return "about an hour" if hours == 1 else f"about {hours} hours"
+
+
+def queue_status(*, position: int | None, expected_wait_seconds: int | None, reason: str | None,
+                 contact_left: bool) -> dict:
+    """The widget's `queue_status` frame (position None: the conversation no longer waits)."""
+    if position is None:
+        return {"type": "queue_status", "waiting": False}
+    return {"type": "queue_status", "waiting": True, "position": position,
+            "expected_wait_seconds": expected_wait_seconds, "expected_wait": expected_wait_text(expected_wait_seconds),
+            "agents_available": reason is None, "offline_reason": reason, "contact_left": contact_left}
+
+
+def queue_status_in_line(*, bot: Bot, conversation_id: int, line: dict) -> dict | None:
+    """A waiting visitor's status from an announced line; None when the line was cut short before it."""
+    try:
+        position = line["waiting"].index(conversation_id) + 1
+    except ValueError:
+        return None if line["truncated"] else queue_status(position=None, expected_wait_seconds=None, reason=None,
+                                                           contact_left=False)
+    return queue_status(position=position, expected_wait_seconds=line["expected_wait_seconds"],
+                        reason=offline_reason(bot, agents_online=line["agents_online"]),
+                        contact_left=conversation_id in line["contact_left"])
+
+
+def queue_status_for(*, bot: Bot, conversation_id: int) -> dict:
+    """A visitor's place in the queue, read afresh (on joining the queue, on resume)."""
+    conversation = Conversation.objects.for_tenant(bot.tenant_id).filter(pk=conversation_id).first()
+    position = None if conversation is None else agent_selectors.queue_position(tenant=bot.tenant,
+                                                                                conversation=conversation)
+    if position is None:
+        return queue_status(position=None, expected_wait_seconds=None, reason=None, contact_left=False)
+    return queue_status(position=position, expected_wait_seconds=agent_selectors.expected_wait_seconds(
+        tenant=bot.tenant), reason=offline_reason(bot), contact_left=conversation.contact_left_at is not None)
+
+
+def _clean_email(email) -> str:
+    email = email.strip() if isinstance(email, str) else ""
+    try:
+        if len(email) > MAX_EMAIL_CHARS:
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        raise OfflineMessageRejected("Enter a valid email address, like name@example.com, so we can reply.",
+                                     code="invalid_email", details={"field": "email"}) from None
+    return email
+
+
+def _clean_offline_text(text) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise OfflineMessageRejected("Write your message for our team.", details={"field": "text"})
+    if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
+        raise OfflineMessageRejected(f"Messages are limited to {settings.WIDGET_MAX_MESSAGE_CHARS} characters.",
+                                     code="message_too_long", details={"field": "text"})
+    return text.strip()
+
+
+@transaction.atomic
+def leave_offline_message(*, conversation: Conversation, email, text, client_msg_id: str = "") -> Message:
+    """While no person can take over, the visitor leaves an email and a message: both are kept on the
+    conversation, which waits in the agents' queue until someone takes it (stored once per client_msg_id)."""
+    email, text = _clean_email(email), _clean_offline_text(text)
+    conversation = _locked(conversation.tenant_id, conversation.pk)
+    if client_msg_id:
+        existing = Message.objects.for_tenant(conversation.tenant_id).filter(
+            conversation=conversation, client_msg_id=client_msg_id).first()
+        if existing is not None:
+            return existing
+    message = _append(conversation, sender=MessageSender.VISITOR, kind=MessageKind.OFFLINE, text=text,
+                      client_msg_id=client_msg_id)
+    now = timezone.now()
+    conversation.visitor_email, conversation.contact_left_at = email, now
+    if conversation.status in (ConversationStatus.BOT, ConversationStatus.CLOSED):
+        conversation.status, conversation.closed_at = ConversationStatus.WAITING, None
+        conversation.handed_off_at, conversation.handoff_reason = now, RULE_OFFLINE_MESSAGE
+    _save(conversation, "visitor_email", "contact_left_at", "status", "closed_at", "handed_off_at", "handoff_reason")
+    announce_queue_change(tenant_id=conversation.tenant_id, conversation_id=conversation.pk)
+    return message
+
+
+# --- agents --------------------------------------------------------------------------------------------------
+
+
+def _locked(tenant: Tenant | int, conversation_id: int) -> Conversation:
     conversation = (Conversation.objects.for_tenant(tenant).select_for_update(of=("self",))
                     .select_related("bot", "claimed_by").filter(pk=conversation_id).first())
     if conversation is None:
@@ -116,8 +244,11 @@ def _save(conversation: Conversation, *fields: str) -> None:
 def claim_conversation(*, tenant: Tenant, conversation_id: int, agent) -> Conversation:
     """Take a waiting (or bot) conversation; of two agents claiming at once exactly one wins."""
     now = timezone.now()
-    won = Conversation.objects.for_tenant(tenant).filter(pk=conversation_id, status__in=CLAIMABLE).update(
-        status=ConversationStatus.AGENT, claimed_by=agent, claimed_at=now, agent_disconnected_at=None, updated_at=now)
+    before = _locked(tenant, conversation_id)
+    claimable = Conversation.objects.for_tenant(tenant).filter(pk=conversation_id)
+    fields = {"status": ConversationStatus.AGENT, "claimed_by": agent, "claimed_at": now,
+              "agent_disconnected_at": None, "updated_at": now}
+    won = before.status in CLAIMABLE and claimable.filter(status=before.status).update(**fields)
     conversation = _locked(tenant, conversation_id)
     if not won:
         if conversation.status == ConversationStatus.CLOSED:
@@ -128,10 +259,20 @@ def claim_conversation(*, tenant: Tenant, conversation_id: int, agent) -> Conver
                              details={"claimed_by": display_name(conversation.claimed_by)})
     if not conversation.handed_off_at:
         conversation.handed_off_at, conversation.handoff_reason = now, conversation.handoff_reason or "agent_took_over"
+    conversation.queue_wait_seconds = _live_wait(before, now)
     _notice(conversation, f"{display_name(agent)} joined the conversation.", agent)
-    _save(conversation, "handed_off_at", "handoff_reason")
+    _save(conversation, "handed_off_at", "handoff_reason", "queue_wait_seconds")
     announce_queue_change(tenant_id=tenant.pk, conversation_id=conversation.pk)
     return conversation
+
+
+def _live_wait(before: Conversation, now) -> int | None:
+    """How long a visitor waited live for this claim: from a waiting conversation's handoff (not one that was
+    claimed since, nor one where the visitor left a message for later); None when it says nothing about waits."""
+    fresh = before.claimed_at is None or before.claimed_at < before.handed_off_at
+    if before.status != ConversationStatus.WAITING or before.contact_left_at is not None or not fresh:
+        return None
+    return max(0, int((now - before.handed_off_at).total_seconds()))
 
 
 @transaction.atomic
@@ -266,21 +407,33 @@ def correct_intent(*, tenant: Tenant, conversation_id: int, agent, seq: int, int
     _learn(conversation, key=f"intent:{seq}", message=message.text, resolution="", intent=intent)
     _send_on_commit(agent_conversation_group(conversation.pk),
                     {"type": "conversation.note", "conversation_id": conversation.pk, "seq": message.seq})
-    announce_queue_change(tenant_id=tenant.pk, conversation_id=conversation.pk)  # guesses and pending count
+    # the agents' queue shows guesses and the pending count; the waiting visitors' places did not change
+    _send_on_commit(agent_queue_group(tenant.pk), {"type": "queue.changed", "conversation_id": conversation.pk})
     return message
 
 
-def agent_connected(*, tenant: Tenant, agent) -> None:
-    """An agent socket opened: their claims are no longer lapsing."""
+def agent_connected(*, tenant: Tenant, agent, socket_id: str) -> None:
+    """An agent socket opened (or pinged): the agent counts as online on every web process, and their claims
+    are no longer lapsing. Waiting visitors hear of it when the first agent of the tenant comes online."""
+    was_online = agent_presence.any_agent_online(tenant_id=tenant.pk)
+    agent_presence.mark_online(tenant_id=tenant.pk, user_id=agent.pk, socket_id=socket_id)
     Conversation.objects.for_tenant(tenant).filter(
         status=ConversationStatus.AGENT, claimed_by=agent).update(agent_disconnected_at=None)
+    if not was_online:
+        announce_waiting_line(tenant_id=tenant.pk)
 
 
-def agent_disconnected(*, tenant: Tenant, agent) -> None:
-    """The agent's socket dropped: their claims lapse after HANDOFF_CLAIM_GRACE_SECONDS unless they return."""
+def agent_disconnected(*, tenant: Tenant, agent, socket_id: str) -> None:
+    """The agent's socket dropped: their claims lapse after HANDOFF_CLAIM_GRACE_SECONDS unless they return.
+    Waiting visitors hear of it when no agent of the tenant is left online."""
+    agent_presence.mark_offline(tenant_id=tenant.pk, user_id=agent.pk, socket_id=socket_id)
+    if agent.pk in agent_presence.online_agent_ids(tenant_id=tenant.pk):
+        return  # another tab of the same agent is still open
     Conversation.objects.for_tenant(tenant).filter(
         status=ConversationStatus.AGENT, claimed_by=agent, agent_disconnected_at__isnull=True,
     ).update(agent_disconnected_at=timezone.now())
+    if not agent_presence.any_agent_online(tenant_id=tenant.pk):
+        announce_waiting_line(tenant_id=tenant.pk)
 
 
 def release_lapsed_claims(*, now=None) -> list[int]:

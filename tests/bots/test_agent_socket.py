@@ -4,18 +4,15 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
-from django.test import Client
 
 from bots.models import Conversation, ConversationStatus, Message, MessageKind
-from config.asgi import application
 from tenants.models import Role
+from tests.bots.agent_socket_support import agent_socket, member, next_of, open_agent
 from tests.bots.widget_socket_support import ORIGIN, frames_until, open_socket, start
-from tests.factories import BotFactory, MembershipFactory, UserFactory
+from tests.factories import BotFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-CONSOLE_ORIGIN = b"http://testserver"
 
 
 @pytest.fixture(autouse=True)
@@ -28,34 +25,6 @@ def widget_bot(tenant):
     return BotFactory(tenant=tenant, allowed_origins=[ORIGIN])
 
 
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-def member(tenant, role=Role.AGENT, name="Alice"):
-    return MembershipFactory(tenant=tenant, role=role, user__first_name=name).user
-
-
-async def open_agent(user=None, origin=CONSOLE_ORIGIN):
-    headers = [(b"origin", origin)] if origin else []
-    if user is not None:
-        cookie = await database_sync_to_async(session_cookie)(user)
-        headers.append((b"cookie", f"sessionid={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, "/ws/agent/", headers=headers)
-    connected, _ = await communicator.connect(timeout=10)
-    return communicator, connected
-
-
-async def agent_socket(user):
-    socket, connected = await open_agent(user)
-    assert connected
-    queue = await socket.receive_json_from(timeout=10)
-    assert queue["type"] == "queue_update"
-    return socket, queue
-
-
 async def visitor_asking_for_a_person(bot):
     visitor, connected = await open_socket(bot.public_key)
     assert connected
@@ -63,10 +32,6 @@ async def visitor_asking_for_a_person(bot):
     await visitor.send_json_to({"type": "handoff"})
     await frames_until(visitor, "ack")
     return visitor, welcome
-
-
-async def next_of(socket, frame_type, timeout=10):
-    return (await frames_until(socket, frame_type, timeout))[-1]
 
 
 # --- who may connect ------------------------------------------------------------------------------------------
@@ -125,7 +90,7 @@ async def test_claim_then_talk_live_with_typing_both_ways_and_notes_kept_from_th
     assert joined["text"] == "Alice joined the conversation."
 
     await agent.send_json_to({"type": "typing", "conversation_id": conversation_id, "active": True})
-    assert await next_of(visitor, "typing") == {"type": "typing", "sender": "agent", "active": True}
+    assert await next_of(visitor, "typing") == {"type": "typing", "sender": "agent", "active": True, "name": "Alice"}
     await visitor.send_json_to({"type": "typing", "active": True})
     typing = await next_of(agent, "typing")
     assert typing == {"type": "typing", "conversation_id": conversation_id, "sender": "visitor", "active": True}

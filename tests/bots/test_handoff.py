@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.test import Client
 from django.utils import timezone
 
 from bots.agent_selectors import pending_agent_tickets, queue_position, transcript
@@ -20,6 +21,7 @@ from tests.factories import (
     MessageFactory,
     TicketFactory,
     TrainingRunFactory,
+    signed_in_member,
 )
 
 pytestmark = pytest.mark.django_db
@@ -280,6 +282,50 @@ def test_pending_tickets_count_agent_tickets_since_the_last_successful_run(bot, 
     assert pending_agent_tickets(tenant=bot.tenant) == 2  # claimed() made a (factory, agent) suggestion ticket
 
 
+def learned_from(bot, agent):
+    """After the bot's last successful run, an agent corrects one message and closes the handoff as resolved."""
+    conversation = claimed(bot, agent)
+    TrainingRunFactory(bot=bot, status="succeeded", started_at=timezone.now())
+    handoff.correct_intent(tenant=bot.tenant, conversation_id=conversation.pk, agent=agent, seq=1,
+                           intent="lost_parcel", new_intent=True)
+    handoff.close_conversation(tenant=bot.tenant, conversation_id=conversation.pk, agent=agent,
+                               resolution="Resent the parcel by express.")
+
+
+def test_pending_examples_api_counts_corrections_and_resolutions_since_the_last_successful_run(
+    owner_client, bot, agent
+):
+    learned_from(bot, agent)
+    TicketFactory(bot=BotFactory(tenant=bot.tenant), source=TicketSource.AGENT)  # another bot's
+    TicketFactory(bot=bot, source=TicketSource.IMPORT)  # imported, not from an agent
+    response = owner_client.get(f"/api/v1/bots/{bot.pk}/pending-examples/")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["bot_id"], body["corrections"], body["resolutions"], body["total"]) == (bot.pk, 1, 1, 2)
+    assert body["last_trained_at"] is not None
+
+
+def test_a_bot_never_trained_has_every_agent_ticket_pending(owner_client, bot):
+    TicketFactory(bot=bot, source=TicketSource.AGENT, external_id="conversation:1:resolution")
+    body = owner_client.get(f"/api/v1/bots/{bot.pk}/pending-examples/").json()
+    assert (body["corrections"], body["resolutions"], body["last_trained_at"]) == (0, 1, None)
+
+
+def test_pending_examples_are_for_managers_and_another_tenants_bot_is_not_found(agent_client, owner_client, bot,
+                                                                               other_bot):
+    refused = agent_client.get(f"/api/v1/bots/{bot.pk}/pending-examples/")
+    assert refused.status_code == 403 and "cannot do this" in refused.json()["error"]["message"]
+    response = owner_client.get(f"/api/v1/bots/{other_bot.pk}/pending-examples/")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_the_training_page_shows_what_is_pending_from_agents(bot, agent):
+    learned_from(bot, agent)
+    console = signed_in_member(Client(), bot.tenant, Role.ADMIN)
+    page = console.get(f"/console/bots/{bot.pk}/training/").content.decode()
+    assert "2 pending from agents" in page and "1 intent correction and 1 resolved handoff" in page
+
+
 # --- the queue and lapsed claims -------------------------------------------------------------------------------
 
 
@@ -294,11 +340,11 @@ def test_queue_position_counts_who_waited_longer(bot):
 def test_a_claim_lapses_after_the_grace_period_without_the_agent(bot, agent, settings):
     settings.HANDOFF_CLAIM_GRACE_SECONDS = 60
     conversation = claimed(bot, agent)
-    handoff.agent_disconnected(tenant=bot.tenant, agent=agent)
+    handoff.agent_disconnected(tenant=bot.tenant, agent=agent, socket_id="tab")
     assert handoff.release_lapsed_claims(now=timezone.now() + timedelta(seconds=30)) == []
-    handoff.agent_connected(tenant=bot.tenant, agent=agent)
+    handoff.agent_connected(tenant=bot.tenant, agent=agent, socket_id="tab")
     assert handoff.release_lapsed_claims(now=timezone.now() + timedelta(seconds=90)) == []
-    handoff.agent_disconnected(tenant=bot.tenant, agent=agent)
+    handoff.agent_disconnected(tenant=bot.tenant, agent=agent, socket_id="tab")
     assert handoff.release_lapsed_claims(now=timezone.now() + timedelta(seconds=90)) == [conversation.pk]
     conversation.refresh_from_db()
     assert conversation.status == ConversationStatus.WAITING and conversation.claimed_by is None

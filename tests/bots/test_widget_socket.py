@@ -3,10 +3,12 @@
 import asyncio
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core import signing
 from django.core.cache import cache
 
+from bots import agent_presence
 from bots.models import Conversation, ConversationStatus, Message, MessageSender
 from bots.visitor_tokens import SALT
 from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS, ask, frames_until, open_socket, send_raw, start
@@ -207,9 +209,11 @@ async def test_html_and_script_in_a_message_are_stored_and_sent_back_as_plain_te
 
 
 async def test_asking_for_a_person_hands_off_and_the_bot_stops_answering(shop_bot):
+    await sync_to_async(agent_presence.mark_online)(tenant_id=shop_bot.tenant_id, user_id=1, socket_id="agent-tab")
     socket, _ = await open_socket(shop_bot.public_key)
     welcome = await start(socket)
-    handoff = (await ask(socket, "I want to talk to a human", "c1", reply_type="handoff"))[-1]
+    *_, handoff, place = await ask(socket, "I want to talk to a human", "c1", reply_type="queue_status")
+    assert place["position"] == 1 and place["agents_available"]
     assert handoff["reason"] == "explicit_request" and handoff["text"] == "A person from our team will take over."
     await socket.send_json_to({"type": "message", "text": "hello?", "client_msg_id": "c2"})
     assert (await socket.receive_json_from())["type"] == "ack"
@@ -222,8 +226,10 @@ async def test_asking_for_a_person_hands_off_and_the_bot_stops_answering(shop_bo
 async def test_the_talk_to_a_person_button_hands_off_once(shop_bot):
     socket, _ = await open_socket(shop_bot.public_key)
     await start(socket)
-    frames = [await send_raw(socket, {"type": "handoff"}), await socket.receive_json_from()]
-    assert [f["type"] for f in frames] == ["handoff", "ack"] and frames[0]["reason"] == "explicit_request"
+    frames = [await send_raw(socket, {"type": "handoff"}), await socket.receive_json_from(),
+              await socket.receive_json_from()]
+    assert [f["type"] for f in frames] == ["handoff", "queue_status", "ack"]
+    assert frames[0]["reason"] == "explicit_request"
     assert await send_raw(socket, {"type": "handoff"}) == {"type": "ack", "for": "handoff"}
     await socket.disconnect()
 

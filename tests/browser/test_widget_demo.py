@@ -1,4 +1,5 @@
-"""The demo page as a visitor sees it: ask, get the right answer, ask for a person, reload, same conversation."""
+"""The demo page as a visitor sees it: ask, get the right answer, ask for a person while no one is online and
+leave an email and a message, reload, same conversation."""
 
 import pytest
 from playwright.sync_api import expect
@@ -46,19 +47,43 @@ def test_visitor_asks_gets_the_answer_asks_for_a_person_and_keeps_the_conversati
 
     page.get_by_role("button", name="Talk to a person").click()
     notice = log.locator(".msg.notice").last
-    expect(notice).to_contain_text("person", timeout=30_000)
-    screenshot(page, "widget-handoff")
+    expect(notice).to_contain_text("offline", timeout=30_000)  # no agent is online: the visitor is told so
+    widget = page.locator("#replydesk-widget")
+    expect(widget.locator(".queue")).to_have_text("No one from our team is online right now.")
+    form = widget.locator("form.offline")
+    expect(form).to_be_visible()
+    expect(widget.get_by_label("Your email")).to_be_focused()
+    screenshot(page, "widget-offline-form")
 
     conversation = Conversation.objects.get(bot=demo_bot)
+    widget.get_by_label("Your email").fill("jo@example")
+    form.get_by_label("Message for our team").fill("My parcel never came, order 1234.")
+    form.get_by_role("button", name="Send message").click()
+    expect(form.locator(".form-error")).to_have_text(
+        "Enter a valid email address, like name@example.com, so we can reply.")
+    expect(widget.get_by_label("Your email")).to_have_attribute("aria-invalid", "true")
+    conversation.refresh_from_db()
+    assert conversation.visitor_email == "" and conversation.contact_left_at is None
+    widget.get_by_label("Your email").fill("jo@example.com")
+    form.get_by_role("button", name="Send message").click()
+    expect(form).to_be_hidden(timeout=15_000)
+    expect(widget.locator(".queue")).to_have_text("Thank you: we have your message and will reply by email.")
+    expect(log.locator(".msg.visitor .text").last).to_have_text("My parcel never came, order 1234.")
+    screenshot(page, "widget-offline-message-left")
+
+    conversation.refresh_from_db()
     expected = list(Message.objects.filter(conversation=conversation).order_by("seq").values_list("text", flat=True))
-    assert conversation.status == ConversationStatus.WAITING
-    assert Message.objects.filter(conversation=conversation, sender=MessageSender.VISITOR).count() == 2
+    assert conversation.status == ConversationStatus.WAITING and conversation.visitor_email == "jo@example.com"
+    assert Message.objects.filter(conversation=conversation, sender=MessageSender.VISITOR).count() == 3
 
     page.reload()
     log = page.locator("#replydesk-widget .log")
     expect(log.locator(".msg[data-seq]")).to_have_count(len(expected), timeout=30_000)
     shown = [text.strip() for text in log.locator(".msg[data-seq] .text").all_inner_texts()]
     assert shown == expected
+    expect(page.locator("#replydesk-widget .queue")).to_have_text(
+        "Thank you: we have your message and will reply by email.")
+    expect(page.locator("#replydesk-widget form.offline")).to_be_hidden()
     assert Conversation.objects.filter(bot=demo_bot).count() == 1
     screenshot(page, "widget-after-reload")
 

@@ -43,6 +43,7 @@
       button.appendChild(el("span", { "class": "reason" }, " " + (row.reason || "") + " · waiting " + waited(row.waiting_seconds)));
       button.appendChild(el("span", { "class": "last" }, row.last_message || (row.visitor_email ? "From " + row.visitor_email : "(no message yet)")));
       if (row.guess) { button.appendChild(el("span", { "class": "reason" }, guessText(row.guess))); }
+      if (row.contact_left) { button.appendChild(el("span", { "class": "reason contact" }, "Left a message while no one was available · reply to " + row.visitor_email)); }
       button.addEventListener("click", function () { open(row.id); });
       var item = el("li");
       item.appendChild(button);
@@ -83,7 +84,7 @@
     $("conversation-title").textContent = "Conversation #" + conversation.id + " · " + conversation.bot;
     var meta = conversation.status + (conversation.reason ? " · handed off: " + conversation.reason : "");
     if (conversation.claimed_by) { meta += " · with " + conversation.claimed_by; }
-    if (conversation.visitor_email) { meta += " · " + conversation.visitor_email; }
+    if (conversation.visitor_email) { meta += " · " + (conversation.contact_left ? "reply by email to " : "") + conversation.visitor_email; }
     if (conversation.resolution) { meta += " · resolved: " + conversation.resolution; }
     $("conversation-meta").textContent = meta;
     var mine = conversation.status === "agent" && conversation.claimed_by_id === config.me;
@@ -97,7 +98,7 @@
   function renderEntry(entry) {
     var item = el("li", { "class": entry.sender + " " + entry.kind, "data-seq": String(entry.seq) });
     var who = entry.internal ? "Internal note · " + (entry.author || "agent")
-      : entry.sender === "visitor" ? "Customer" : entry.sender === "agent" ? (entry.author || "Agent")
+      : entry.sender === "visitor" ? (entry.kind === "offline" ? "Customer · left while no one was available" : "Customer") : entry.sender === "agent" ? (entry.author || "Agent")
       : entry.sender === "bot" ? "Bot" : "System";
     item.appendChild(el("span", { "class": "who" }, who));
     item.appendChild(el("span", { "class": "text" }, entry.text));

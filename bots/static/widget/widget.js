@@ -11,10 +11,11 @@
   var BASE = new URL(script.src, location.href);
   var WS_URL = (BASE.protocol === "https:" ? "wss://" : "ws://") + BASE.host + "/ws/widget/" + encodeURIComponent(KEY) + "/";
   var STORE = "replydesk:" + KEY;
+  var KEEPALIVE_MS = 120000;  // while a person is (to be) on the line: the server closes sockets idle for 10 min
   var FATAL = { 4403: true, 4404: true };
 
   var state = load();
-  var socket = null, connected = false, retry = 0, seen = {}, rendered = {}, csatShown = false;
+  var socket = null, connected = false, retry = 0, seen = {}, rendered = {}, csatShown = false, contactId = null, withPerson = false;
 
   function load() {
     try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
@@ -73,8 +74,16 @@
     ".actions{display:flex;gap:6px;padding:6px 12px;border-top:1px solid #e3e6ea;font-size:13px}",
     ".actions button{font-size:13px;padding:4px 8px}",
     ".csat{padding:8px 12px;border-top:1px solid #e3e6ea;text-align:center}",
+    ".queue{padding:8px 12px;border-top:1px solid #e3e6ea;background:#eef4ff;font-size:13px}",
+    "form.offline{flex-direction:column;gap:6px;background:#fff}",
+    "form.offline label{font-size:13px;font-weight:600}",
+    "form.offline input{border:1px solid #cfd4da;border-radius:8px;padding:8px;color:#111;background:#fff}",
+    "form.offline textarea{height:64px}",
+    "form.offline [aria-invalid=true]{border-color:#d33}",
+    ".form-error{color:#b00020;font-size:13px;min-height:0}",
     ".csat div{display:flex;justify-content:center;gap:6px;margin-top:6px}",
     "form{display:flex;gap:8px;padding:10px 12px;border-top:1px solid #e3e6ea}",
+    "form[hidden],.queue[hidden]{display:none}",
     "textarea{flex:1;resize:none;height:42px;border:1px solid #cfd4da;border-radius:8px;padding:8px;color:#111;background:#fff}",
     "form button{background:var(--rd-colour);color:#fff}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}",
@@ -100,12 +109,17 @@
   actions.append(personButton, endButton);
   var csat = el("div", { "class": "csat", role: "group", "aria-label": "Rate this conversation" });
   csat.hidden = true;
+  // Waiting for a person: the place in the queue; when no one is available, a form for an email and a message
+  // (built the first time it is needed).
+  var queueBar = el("div", { "class": "queue", role: "status", "aria-live": "polite" });
+  queueBar.hidden = true;
+  var offline = null, emailInput = null, offlineText = null, offlineError = null;
   var form = el("form");
   var label = el("label", { "class": "sr", "for": "rd-input" }, "Your message");
   var input = el("textarea", { id: "rd-input", rows: "1", maxlength: "2000", placeholder: "Type your message\u2026" });
   var send = el("button", { type: "submit" }, "Send");
   form.append(label, input, send);
-  panel.append(header, log, typing, quick, actions, csat, form);
+  panel.append(header, log, typing, quick, queueBar, actions, csat, form);
   root.append(panel, launcher);
 
   function setOpen(open) {
@@ -153,7 +167,8 @@
       if (!bubble) { bubble = addBubble("visitor", frame.text); }
       setStatus(bubble, "Sent");
     } else if (frame.type === "agent_message") {
-      bubble = addBubble("agent", frame.text, "Agent");
+      withPerson = true;
+      bubble = addBubble("agent", frame.text, frame.agent_name || "Agent");
     } else if (frame.type === "handoff" || frame.type === "notice") {
       bubble = addBubble("notice", frame.text);
     } else {
@@ -165,6 +180,49 @@
     quick.textContent = "";
     if (!frame.replay && frame.quick_replies && frame.quick_replies.length) { showQuickReplies(frame.quick_replies); }
     if (frame.sender !== "visitor") { typing.textContent = ""; }
+  }
+  function offlineForm() {
+    if (offline) { return offline; }
+    offline = el("form", { "class": "offline", novalidate: "", "aria-label": "Leave a message for our team" });
+    emailInput = el("input", { id: "rd-offline-email", type: "email", autocomplete: "email", maxlength: "254", "aria-describedby": "rd-offline-error" });
+    offlineText = el("textarea", { id: "rd-offline-text", maxlength: "2000", "aria-describedby": "rd-offline-error" });
+    offlineError = el("p", { "class": "form-error", id: "rd-offline-error", role: "alert" });
+    offline.append(el("p", {}, "Leave your email and a message; we will reply as soon as we are back."),
+                   el("label", { "for": "rd-offline-email" }, "Your email"), emailInput,
+                   el("label", { "for": "rd-offline-text" }, "Message for our team"), offlineText,
+                   offlineError, el("button", { type: "submit" }, "Send message"));
+    offline.addEventListener("submit", function (event) {
+      event.preventDefault();
+      contactId = uid();
+      showContactError("", null);
+      var frame = { type: "contact", email: emailInput.value.trim(), text: offlineText.value, client_msg_id: contactId };
+      if (!sendFrame(frame)) { showContactError("Not connected; try again in a moment.", null); }
+    });
+    panel.insertBefore(offline, actions);
+    return offline;
+  }
+  function hideOffline() { if (offline) { offline.hidden = true; } }
+  function showQueue(frame) {
+    withPerson = withPerson || frame.waiting;
+    queueBar.hidden = !frame.waiting;
+    if (!frame.waiting) { hideOffline(); return; }
+    if (frame.agents_available) {
+      queueBar.textContent = (frame.position === 1 ? "You are next in the queue." : "You are number " + frame.position + " in the queue.") +
+        " Expected wait: " + frame.expected_wait + ".";
+    } else if (frame.contact_left) {
+      queueBar.textContent = "Thank you: we have your message and will reply by email.";
+    } else {
+      queueBar.textContent = frame.offline_reason === "outside_business_hours" ? "We are outside our business hours right now." : "No one from our team is online right now.";
+    }
+    var untouched = !offline || (!emailInput.value && !offlineText.value);
+    if (frame.contact_left || (frame.agents_available && untouched)) { hideOffline(); }
+    else if (!frame.agents_available && (!offline || offline.hidden)) { offlineForm().hidden = false; emailInput.focus(); }
+  }
+  function showContactError(message, field) {
+    offlineError.textContent = message;
+    emailInput.setAttribute("aria-invalid", String(field === "email"));
+    offlineText.setAttribute("aria-invalid", String(field === "text"));
+    if (field) { (field === "email" ? emailInput : offlineText).focus(); }
   }
   function cssEscape(value) { return window.CSS && CSS.escape ? CSS.escape(value) : value.replace(/[^\w-]/g, ""); }
   function setStatus(bubble, text) {
@@ -266,6 +324,9 @@
       state.token = frame.token;
       save();
       theme(frame.bot);
+      queueBar.hidden = true;  // a waiting conversation's place follows the welcome
+      withPerson = frame.status === "waiting" || frame.status === "agent";
+      if (frame.status !== "waiting") { hideOffline(); }
       if (!frame.resumed) {
         log.textContent = ""; rendered = {}; state.lastSeq = 0;
         addBubble("bot", frame.bot.greeting, title.textContent);
@@ -284,13 +345,17 @@
     }
     if (frame.type === "ack") {
       if (frame["for"] === "message") { settle(frame.client_msg_id, frame.seq, "Sent"); track(frame.seq); }
+      if (frame["for"] === "contact" && frame.client_msg_id === contactId) {
+        contactId = null; emailInput.value = ""; offlineText.value = ""; hideOffline(); track(frame.seq);
+      }
       if (frame["for"] === "csat") { csat.textContent = ""; csat.appendChild(el("p", {}, "Thank you for your feedback!")); }
       return;
     }
     if (frame.type === "typing") {
-      typing.textContent = frame.active ? (frame.sender === "agent" ? "An agent is typing\u2026" : title.textContent + " is typing\u2026") : "";
+      typing.textContent = frame.active ? (frame.sender === "agent" ? (frame.name || "An agent") + " is typing\u2026" : title.textContent + " is typing\u2026") : "";
       return;
     }
+    if (frame.type === "queue_status") { showQueue(frame); return; }
     if (frame.type === "error") { return handleError(frame); }
     if (frame.type === "pong") { return; }
     if (typeof frame.seq === "number") {
@@ -318,10 +383,15 @@
       sendFrame({ type: "resume", token: state.token, last_seq: 0 });
       return;
     }
+    if (contactId && (details.field || details.client_msg_id === contactId)) { showContactError(frame.message, details.field || null); return; }
     if (details.client_msg_id) { settle(details.client_msg_id, null, "Not sent: " + frame.message); typing.textContent = ""; return; }
     addBubble("error", frame.message);
     typing.textContent = "";
   }
+
+  // Waiting for (or talking with) a person without typing must not let the socket idle out: live updates
+  // (the place in the queue, the agent joining, their answers) would stop.
+  setInterval(function () { if (withPerson && socket && connected) { socket.send(JSON.stringify({ type: "ping" })); } }, KEEPALIVE_MS);
 
   function mount() {
     document.body.appendChild(host);

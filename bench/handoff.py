@@ -1,0 +1,314 @@
+"""Handoff delivery latency: an agent's message on one web process -> the visitor's frame on another.
+
+Two daphne processes share PostgreSQL and Redis (the channel layer and the cache), as when scaled out: the
+visitor's widget socket is on process A, the agent's socket on process B. Each sample is the time from the
+agent's `message` frame being sent to the visitor's `agent_message` frame being received (the agent's
+message is stored, committed, then relayed through Redis). Measured idle, then loaded: 50 agents and 500
+visitors connected across both processes, 100 of the visitors waiting in the queue and 49 in live chats
+whose agents keep writing (BENCH_BACKGROUND_RATE messages per second in all). The load runs in a separate
+client process so that its 550 sockets do not share the measuring client's event loop.
+
+Environment: DATABASE_URL names the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/test);
+the bench creates, migrates and finally drops a database of its own beside it, `<name>_bench_handoff`.
+REDIS_URL (default redis://127.0.0.1:6379/15); channel names get a prefix of their own. BENCH_MESSAGES
+(200 per phase), BENCH_AGENTS (50), BENCH_VISITORS (500), BENCH_WAITING (100), BENCH_BACKGROUND_RATE (20).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_URL = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/test")
+BENCH_DATABASE = f"{SERVER_URL.path.lstrip('/') or 'postgres'}_bench_handoff"
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+os.environ.update({
+    "DATABASE_URL": urlunsplit(SERVER_URL._replace(path=f"/{BENCH_DATABASE}")), "REDIS_URL": REDIS_URL,
+    "CHANNELS_PREFIX": os.environ.get("CHANNELS_PREFIX") or f"bench-handoff-{os.getpid()}",
+    "REPLYDESK_VAR_DIR": os.environ.get("REPLYDESK_VAR_DIR") or tempfile.mkdtemp(prefix="replydesk-bench-handoff-"),
+    "DJANGO_SETTINGS_MODULE": "config.settings", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+})
+sys.path.insert(0, str(ROOT))
+
+import websockets  # noqa: E402
+
+from bench._report import print_report  # noqa: E402
+
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "200"))
+AGENTS = int(os.environ.get("BENCH_AGENTS", "50"))
+VISITORS = int(os.environ.get("BENCH_VISITORS", "500"))
+WAITING = int(os.environ.get("BENCH_WAITING", "100"))
+BACKGROUND_RATE = float(os.environ.get("BENCH_BACKGROUND_RATE", "20"))
+ORIGIN = "https://shop.example.com"
+AGENT_ORIGIN = "http://127.0.0.1"
+GAP_S = 0.01  # between samples: one message in flight at a time
+FRAME_TIMEOUT_S = 15
+
+
+class Peer:
+    """One client socket whose frames are read as they come; `expect` awaits the first frame that matches."""
+
+    def __init__(self, ws):
+        self.ws, self.waiters, self.frames, self.errors = ws, [], 0, 0
+        self.task = asyncio.create_task(self.read())
+
+    @classmethod
+    async def connect(cls, url: str, origin: str, cookie: str | None = None) -> Peer:
+        headers = {"Cookie": cookie} if cookie else None
+        return cls(await websockets.connect(url, origin=origin, additional_headers=headers, max_queue=None,
+                                            open_timeout=60))
+
+    async def read(self):
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in self.ws:
+                received = time.perf_counter()
+                frame = json.loads(raw)
+                self.frames += 1
+                self.errors += frame["type"] == "error"
+                for waiter in [w for w in self.waiters if w[0](frame)]:
+                    self.waiters.remove(waiter)
+                    if not waiter[1].done():
+                        waiter[1].set_result((received, frame))
+
+    def expect(self, predicate) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.waiters.append((predicate, future))
+        return future
+
+    async def send(self, frame: dict):
+        await self.ws.send(json.dumps(frame))
+
+    async def ask(self, frame: dict, predicate) -> dict:
+        reply = self.expect(predicate)
+        await self.send(frame)
+        return (await asyncio.wait_for(reply, FRAME_TIMEOUT_S))[1]
+
+    async def close(self):
+        await self.ws.close()
+        self.task.cancel()
+
+
+def of_type(frame_type: str):
+    return lambda frame: frame["type"] == frame_type
+
+
+async def visitor_waiting(url: str) -> tuple[Peer, int]:
+    """A visitor who said hello and asked for a person: (their socket, the conversation id)."""
+    visitor = await Peer.connect(url, ORIGIN)
+    conversation_id = (await visitor.ask({"type": "hello"}, of_type("welcome")))["conversation_id"]
+    await visitor.ask({"type": "handoff"}, of_type("queue_status"))
+    return visitor, conversation_id
+
+
+async def agent_holding(url: str, cookie: str, conversation_id: int, visitor: Peer | None = None) -> Peer:
+    """An agent who claimed `conversation_id` (and, given the visitor, once the visitor heard of it)."""
+    agent = await Peer.connect(url, AGENT_ORIGIN, cookie)
+    await asyncio.wait_for(agent.expect(of_type("queue_update")), FRAME_TIMEOUT_S)
+    joined = visitor.expect(lambda f: f["type"] == "notice" and "joined" in f["text"]) if visitor else None
+    await agent.ask({"type": "claim", "conversation_id": conversation_id},
+                    lambda f: f["type"] in ("ack", "error") and f.get("conversation_id") == conversation_id)
+    if joined is not None:
+        await asyncio.wait_for(joined, FRAME_TIMEOUT_S)
+    return agent
+
+
+async def measure(visitor_url: str, agent_url: str, cookie: str, phase: str) -> dict:
+    """MESSAGES agent messages, one at a time: latency from send to the visitor's frame."""
+    visitor, conversation_id = await visitor_waiting(visitor_url)
+    agent = await agent_holding(agent_url, cookie, conversation_id, visitor)
+    latencies, lost = [], 0
+    for n in range(MESSAGES):
+        text = f"{phase} reply {n}"
+        delivered = visitor.expect(lambda f, text=text: f["type"] == "agent_message" and f["text"] == text)
+        sent = time.perf_counter()
+        await agent.send({"type": "message", "conversation_id": conversation_id, "text": text})
+        try:
+            received, _ = await asyncio.wait_for(delivered, FRAME_TIMEOUT_S)
+            latencies.append((received - sent) * 1000)
+        except TimeoutError:
+            lost += 1
+        await asyncio.sleep(GAP_S)
+    errors = agent.errors + visitor.errors
+    await agent.close()
+    await visitor.close()
+    return {"latencies": latencies, "lost": lost, "errors": errors}
+
+
+# --- the load: its own process -------------------------------------------------------------------------------
+
+
+def run_load(servers: list[str], bot_key: str, cookies: list[str], ready, stop, report) -> None:
+    asyncio.run(_load(servers, bot_key, cookies, ready, stop, report))
+
+
+async def _load(servers, bot_key, cookies, ready, stop, report):
+    widget_urls = [f"{server}/ws/widget/{bot_key}/" for server in servers]
+    agent_urls = [f"{server}/ws/agent/" for server in servers]
+    gate = asyncio.Semaphore(25)
+
+    async def visitor(n: int):
+        async with gate:
+            if n < WAITING:
+                return await visitor_waiting(widget_urls[n % 2])
+            peer = await Peer.connect(widget_urls[n % 2], ORIGIN)
+            await peer.ask({"type": "hello"}, of_type("welcome"))
+            return peer, None
+
+    visitors = await asyncio.gather(*[visitor(n) for n in range(VISITORS)])
+    waiting_ids = [conversation_id for _, conversation_id in visitors if conversation_id is not None]
+    agents = []
+    for n, cookie in enumerate(cookies):  # one claim at a time: each changes every agent's queue
+        agents.append(await agent_holding(agent_urls[(n + 1) % 2], cookie, waiting_ids[n]))
+    await asyncio.sleep(3)  # the queue updates of the claims settle
+    ready.set()
+
+    async def keep_writing(agent: Peer, conversation_id: int, offset: float):
+        period = len(agents) / BACKGROUND_RATE if BACKGROUND_RATE > 0 else None
+        if period is None:
+            return
+        await asyncio.sleep(offset * period)
+        n = 0
+        while True:
+            await agent.send({"type": "message", "conversation_id": conversation_id, "text": f"background {n}"})
+            n += 1
+            await asyncio.sleep(period)
+
+    writers = [asyncio.create_task(keep_writing(agent, waiting_ids[n], n / max(1, len(agents))))
+               for n, agent in enumerate(agents)]
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+    for writer in writers:
+        writer.cancel()
+    peers = agents + [peer for peer, _ in visitors]
+    report.put({"frames": sum(p.frames for p in peers), "errors": sum(p.errors for p in peers),
+                "closed": sum(p.task.done() for p in peers)})
+    await asyncio.gather(*[peer.close() for peer in peers], return_exceptions=True)
+
+
+# --- setting up ---------------------------------------------------------------------------------------------------
+
+
+def recreate_database(drop_only: bool = False) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(urlunsplit(SERVER_URL._replace(path="/postgres")), autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE)))
+        if not drop_only:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
+
+
+def create_tenant() -> tuple[str, list[str]]:
+    """The bench tenant: a bot on the shop's origin and AGENTS agents; (the bot's key, the agents' cookies)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from bots.services.bots import create_bot
+    from tenants.models import Membership, Role, Tenant
+
+    tenant = Tenant.objects.create(name="Bench", slug="bench")
+    bot = create_bot(tenant=tenant, name="Bench bot", allowed_origins=[ORIGIN])
+    cookies = []
+    for n in range(AGENTS):
+        user = get_user_model().objects.create(username=f"agent{n}@bench.example.com", first_name=f"Agent {n}",
+                                               email=f"agent{n}@bench.example.com")
+        Membership.objects.create(tenant=tenant, user=user, role=Role.AGENT)
+        client = Client()
+        client.force_login(user)
+        cookies.append(f"sessionid={client.cookies['sessionid'].value}")
+    return bot.public_key, cookies
+
+
+def percentile(values: list[float], q: int) -> float | None:
+    if not values:
+        return None
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def row(phase: str, result: dict) -> dict:
+    latencies = result["latencies"]
+    return {"phase": phase, "messages": MESSAGES, "p50_ms": percentile(latencies, 50),
+            "p95_ms": percentile(latencies, 95), "p99_ms": percentile(latencies, 99),
+            "max_ms": max(latencies) if latencies else None, "lost": result["lost"], "errors": result["errors"]}
+
+
+def main() -> None:
+    import django
+
+    recreate_database()
+    server_log = io.StringIO()
+    try:
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connections
+
+        from tests.live_servers import daphne_server
+
+        call_command("migrate", verbosity=0)
+        bot_key, cookies = create_tenant()
+        connections.close_all()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(contextlib.redirect_stdout(server_log))  # daphne_server prints its log at exit
+            logs = Path(os.environ["REPLYDESK_VAR_DIR"])
+            servers = [stack.enter_context(daphne_server(dict(os.environ), logs / f"daphne-{name}.log"))
+                       .replace("http://", "ws://") for name in "AB"]
+            visitor_url, agent_url = f"{servers[0]}/ws/widget/{bot_key}/", f"{servers[1]}/ws/agent/"
+            asyncio.run(measure(visitor_url, agent_url, cookies[0], "warm-up"))
+            idle = asyncio.run(measure(visitor_url, agent_url, cookies[0], "idle"))
+
+            spawn = multiprocessing.get_context("spawn")
+            ready, stop, report = spawn.Event(), spawn.Event(), spawn.Queue()
+            load = spawn.Process(target=run_load, args=(servers, bot_key, cookies[1:], ready, stop, report))
+            started = time.perf_counter()
+            load.start()
+            if not ready.wait(timeout=240):
+                load.terminate()
+                raise SystemExit("the load (agents and visitors) did not connect in 240 s")
+            connect_s = time.perf_counter() - started
+            loaded = asyncio.run(measure(visitor_url, agent_url, cookies[0], "loaded"))
+            stop.set()
+            load_report = report.get(timeout=60)
+            load.join(timeout=60)
+    except BaseException:
+        sys.stderr.write(server_log.getvalue()[-8000:])
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        recreate_database(drop_only=True)
+
+    idle_row, loaded_row = row("idle", idle), row("loaded", loaded)
+    loaded_row.update({"agents": AGENTS, "visitors": VISITORS, "waiting": WAITING,
+                       "background_msg_per_s": BACKGROUND_RATE})
+    print_report([
+        ("Agent message (process B) -> visitor frame (process A), over Redis, PostgreSQL", [idle_row, loaded_row]),
+        ("The load", [{"agents": AGENTS, "visitors": VISITORS, "waiting": WAITING, "live_chats": len(cookies) - 1,
+                       "background_msg_per_s": BACKGROUND_RATE, "connect_and_claim_s": connect_s,
+                       "frames_received": load_report["frames"], "error_frames": load_report["errors"],
+                       "sockets_closed_early": load_report["closed"]}]),
+    ], {
+        "bench": "handoff", "p50_ms": round(idle_row["p50_ms"], 2), "p95_ms": round(idle_row["p95_ms"], 2),
+        "loaded_p50_ms": round(loaded_row["p50_ms"], 2), "loaded_p95_ms": round(loaded_row["p95_ms"], 2),
+        "loaded_p99_ms": round(loaded_row["p99_ms"], 2), "messages": MESSAGES, "agents": AGENTS,
+        "visitors": VISITORS, "waiting": WAITING, "background_msg_per_s": BACKGROUND_RATE,
+        "lost": idle["lost"] + loaded["lost"], "errors": idle["errors"] + loaded["errors"] + load_report["errors"],
+        "database": "postgresql", "channel_layer": "redis",
+    })
+
+
+if __name__ == "__main__":
+    main()
