@@ -5,6 +5,7 @@ import re
 from django import forms
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
+from bots.analytics_selectors import DEFAULT_PERIOD_DAYS, PERIOD_DAYS, period_of
 from bots.bot_settings import (
     TIME_OF_DAY,
     WEEKDAYS,
@@ -13,7 +14,9 @@ from bots.bot_settings import (
     opening_periods_problems,
     validate_origin,
 )
+from bots.history_selectors import NOT_RATED, RATED, RATED_NEGATIVELY, ConversationFilters
 from bots.importing.column_mapping import FIELDS, REQUIRED_FIELD
+from bots.models import ConversationStatus
 
 NO_COLUMN = "__none__"
 FIELD_LABELS = {
@@ -289,3 +292,64 @@ class CannedPreviewForm(forms.Form):
 
     def clean_placeholders(self):
         return parse_placeholders(self.cleaned_data["placeholders"])
+
+
+class AnalyticsForm(forms.Form):
+    """Which bot and which period the dashboard shows (query parameters; the defaults when absent)."""
+
+    bot = forms.TypedChoiceField(label="Bot", coerce=int, required=False, empty_value=None)
+    days = forms.TypedChoiceField(label="Period", coerce=int, required=False, empty_value=DEFAULT_PERIOD_DAYS,
+                                  choices=[(days, f"Last {days} days") for days in PERIOD_DAYS],
+                                  initial=DEFAULT_PERIOD_DAYS)
+
+    def __init__(self, *args, bots: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bots = bots
+        self.fields["bot"].choices = [(bot.pk, bot.name) for bot in bots]
+
+    def chosen(self) -> tuple[object | None, int]:
+        """The bot and the number of days to show: each as asked when valid, else the first bot and 30 days."""
+        data = {}
+        if self.is_bound:
+            self.is_valid()  # cleaned_data then holds the fields that are valid
+            data = self.cleaned_data
+        bot_id = data.get("bot")
+        bot = next((bot for bot in self.bots if bot.pk == bot_id), self.bots[0] if self.bots else None)
+        return bot, data.get("days") or DEFAULT_PERIOD_DAYS
+
+
+YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+
+
+class ConversationSearchForm(forms.Form):
+    """The conversation history's search and filters (query parameters)."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words in any message"}))
+    bot = forms.TypedChoiceField(label="Bot", coerce=int, required=False, empty_value=None)
+    status = forms.ChoiceField(label="Status", required=False,
+                               choices=[("", "Any status"), *ConversationStatus.choices])
+    handed_off = forms.ChoiceField(label="Handed off", required=False, choices=YES_NO)
+    rated = forms.ChoiceField(label="Rated", required=False, choices=[
+        ("", "Any"), (RATED, "Rated"), (NOT_RATED, "Not rated"), (RATED_NEGATIVELY, "Rated 1–2 stars")])
+    intent = forms.ChoiceField(label="Intent", required=False)
+    days = forms.TypedChoiceField(label="Started", coerce=int, required=False, empty_value=None,
+                                  choices=[("", "Any time"), *((days, f"Last {days} days") for days in PERIOD_DAYS)])
+
+    def __init__(self, *args, bots: list, intents: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bot"].choices = [("", "All bots"), *((bot.pk, bot.name) for bot in bots)]
+        self.fields["intent"].choices = [("", "All intents"), *((i, i) for i in intents)]
+        self.several_bots = len(bots) > 1
+
+    def filters(self) -> ConversationFilters:
+        data = self.cleaned_data
+        return ConversationFilters(
+            query=data["q"].strip(), bot_id=data["bot"], status=data["status"] or None,
+            handed_off={"yes": True, "no": False}.get(data["handed_off"]), rated=data["rated"] or None,
+            intent=data["intent"] or None, period=period_of(data["days"]) if data["days"] else None,
+        )
+
+    def filter_fields(self):
+        return [self[name] for name in ("bot", "status", "handed_off", "rated", "intent", "days")
+                if name != "bot" or self.several_bots]

@@ -8,12 +8,12 @@ from django.apps import apps
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from bots.models import Import, ModelVersion, Ticket, TrainingRun
-from tenants.models import ApiKey, Invitation, Membership, Role, TenantOwnedModel
+from tenants.models import Role, TenantOwnedModel
 from tenants.services.api_keys import create_api_key
 from tests.console.conftest import ConsoleClient
 from tests.factories import (
     BotFactory,
+    ConversationFactory,
     ImportFactory,
     InvitationFactory,
     MembershipFactory,
@@ -25,9 +25,10 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"login", "logout", "signup", "accept-invitation"}
-OPEN_TO_AGENTS = {"dashboard", "agent"}  # the agent view is for every role
-PARAM_MODELS = {"import_id": Import, "ticket_id": Ticket, "run_id": TrainingRun, "version_id": ModelVersion,
-                "membership_id": Membership, "invitation_id": Invitation, "api_key_id": ApiKey}
+NOT_A_PAGE = {"not-found"}  # the catch-all that answers the console's 404 (tested below)
+# The agent view and the conversation history are for every role; the dashboard sends agents to the history.
+OPEN_TO_AGENTS = {"dashboard", "agent", "conversations", "conversations-export", "conversation",
+                  "conversation-export"}
 
 
 def _console_routes(resolver=None, prefix=""):
@@ -57,6 +58,7 @@ def _world(tenant):
         "membership_id": MembershipFactory(tenant=tenant, role=Role.ADMIN),
         "invitation_id": InvitationFactory(tenant=tenant),
         "api_key_id": create_api_key(tenant=tenant, created_by=None, name="k").api_key,
+        "conversation_id": ConversationFactory(bot=bot),
     }
 
 
@@ -65,7 +67,7 @@ def _path(route: str, world: dict) -> str:
 
 
 def _protected_routes():
-    routes = [(route, name) for route, name in _console_routes() if name not in PUBLIC]
+    routes = [(route, name) for route, name in _console_routes() if name not in PUBLIC | NOT_A_PAGE]
     assert len(routes) > 20, routes
     return routes
 
@@ -116,7 +118,9 @@ def test_every_form_refuses_a_post_without_the_csrf_token(tenant):
     world = _world(tenant)
     before = _objects_of(tenant)
     posted = 0
-    for route, _name in _console_routes():
+    for route, name in _console_routes():
+        if name in NOT_A_PAGE:
+            continue
         response = client.post(_path(route, {**world, "token": SimpleNamespace(pk="some-token")}), {})
         assert response.status_code in (403, 405), f"POST {route}: {response.status_code}"
         posted += response.status_code == 403
@@ -124,10 +128,12 @@ def test_every_form_refuses_a_post_without_the_csrf_token(tenant):
     assert _objects_of(tenant) == before
 
 
-def test_an_agent_sees_only_conversations_in_the_menu(agent, tenant):
+def test_an_agent_opening_the_console_lands_on_the_conversations_and_sees_only_those_in_the_menu(agent, tenant):
     BotFactory(tenant=tenant, name="Shop bot")
-    page = agent.get("/console/").content.decode()
-    assert "Conversations" in page
+    response = agent.get("/console/")
+    assert response.status_code == 302 and response["Location"] == "/console/conversations/"
+    page = agent.get(response["Location"]).content.decode()
+    assert "<h1>Conversations</h1>" in page and 'href="/console/agent/"' in page
     for hidden in ("API keys", "Members", "Shop bot", "/data/"):
         assert hidden not in page
 
@@ -138,3 +144,22 @@ def test_a_member_without_a_team_gets_a_clear_403(client, django_user_model):
     response = client.get("/console/")
     assert response.status_code == 403
     assert "No team yet" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/console/no-such-page/", "/console/bots/1/nothing/here/", "/console/bots/x/data/"])
+def test_an_address_in_the_console_that_names_no_page_gets_the_consoles_404(owner, path):
+    response = owner.get(path)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "<h1>Not found</h1>" in page and 'aria-label="Console"' in page
+
+
+def test_an_unknown_console_address_without_the_slash_gets_it_then_the_404(owner):
+    response = owner.get("/console/no-such-page", follow=True)
+    assert response.redirect_chain == [("/console/no-such-page/", 301)]
+    assert response.status_code == 404 and "<h1>Not found</h1>" in response.content.decode()
+
+
+def test_signed_out_the_consoles_404_asks_to_sign_in_first(client):
+    response = client.get("/console/no-such-page/")
+    assert response.status_code == 302 and response["Location"].startswith("/console/login/")
