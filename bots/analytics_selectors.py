@@ -146,9 +146,9 @@ def bot_analytics(*, tenant: Tenant, bot: Bot, period: Period) -> BotAnalytics:
     messages = Message.objects.for_tenant(tenant).filter(
         conversation__bot=bot, created_at__gte=period.start, created_at__lte=period.end).exclude(kind=MessageKind.NOTE)
     flagged = conversations.annotate(
-        automated=ExpressionWrapper(automated_resolution(tenant), output_field=BooleanField()))
+        is_automated=ExpressionWrapper(automated_resolution(tenant), output_field=BooleanField()))
     totals = flagged.aggregate(
-        conversations=Count("pk"), automated=Count("pk", filter=Q(automated=True)),
+        conversations=Count("pk"), automated=Count("pk", filter=Q(is_automated=True)),
         handed_off=Count("pk", filter=Q(handed_off_at__isnull=False)),
     )
     message_totals = messages.aggregate(all=Count("pk"), visitor=Count("pk", filter=Q(sender=MessageSender.VISITOR)))
@@ -199,7 +199,7 @@ def _top_intents(messages: QuerySet[Message]) -> list[IntentCount]:
 
 def _days(conversations: QuerySet[Conversation], messages: QuerySet[Message], period: Period) -> list[DayCounts]:
     per_day = {row["day"]: row for row in conversations.annotate(day=TruncDate("created_at")).values("day").annotate(
-        conversations=Count("pk"), automated=Count("pk", filter=Q(automated=True)),
+        conversations=Count("pk"), automated=Count("pk", filter=Q(is_automated=True)),
         handed_off=Count("pk", filter=Q(handed_off_at__isnull=False)),
     )}
     messages_per_day = dict(messages.annotate(day=TruncDate("created_at")).values_list("day").annotate(n=Count("pk")))
@@ -242,8 +242,8 @@ def unanswered_questions(*, tenant: Tenant, bot: Bot, period: Period) -> Unanswe
     texts = [text for _, text in latest]
     version = serving_version(bot)
     if version is not None and texts:
-        key = "unanswered-groups:" + hashlib.sha256(
-            f"{bot.pk}:{version.pk}:{[pk for pk, _ in latest]}".encode()).hexdigest()
+        # The grouping depends only on the model and the texts: cache it under exactly those.
+        key = "unanswered-groups:" + hashlib.sha256("\n".join([version.path, *texts]).encode()).hexdigest()
         groups = cache.get(key)
         if groups is None:
             try:

@@ -332,14 +332,16 @@ class ConversationSearchForm(forms.Form):
     handed_off = forms.ChoiceField(label="Handed off", required=False, choices=YES_NO)
     rated = forms.ChoiceField(label="Rated", required=False, choices=[
         ("", "Any"), (RATED, "Rated"), (NOT_RATED, "Not rated"), (RATED_NEGATIVELY, "Rated 1–2 stars")])
-    intent = forms.ChoiceField(label="Intent", required=False)
+    intent = forms.CharField(label="Intent", required=False, max_length=100,
+                             widget=forms.TextInput(attrs={"list": "known-intents", "placeholder": "Any intent",
+                                                           "autocomplete": "off", "spellcheck": "false"}))
     days = forms.TypedChoiceField(label="Started", coerce=int, required=False, empty_value=None,
                                   choices=[("", "Any time"), *((days, f"Last {days} days") for days in PERIOD_DAYS)])
 
     def __init__(self, *args, bots: list, intents: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["bot"].choices = [("", "All bots"), *((bot.pk, bot.name) for bot in bots)]
-        self.fields["intent"].choices = [("", "All intents"), *((i, i) for i in intents)]
+        self.known_intents = intents  # suggested; an intent an older version read is still found
         self.several_bots = len(bots) > 1
 
     def filters(self) -> ConversationFilters:
@@ -347,7 +349,7 @@ class ConversationSearchForm(forms.Form):
         return ConversationFilters(
             query=data["q"].strip(), bot_id=data["bot"], status=data["status"] or None,
             handed_off={"yes": True, "no": False}.get(data["handed_off"]), rated=data["rated"] or None,
-            intent=data["intent"] or None, period=period_of(data["days"]) if data["days"] else None,
+            intent=data["intent"].strip() or None, period=period_of(data["days"]) if data["days"] else None,
         )
 
     def filter_fields(self):
