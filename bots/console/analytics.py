@@ -11,7 +11,7 @@ from tenants.models import Tenant
 CONVERSATION_SERIES = [
     ("automated", "Resolved by the bot", charts.GOOD),
     ("handed_off", "Handed to a person", charts.WARN),
-    ("other_conversations", "Other (open, or closed unresolved)", "#94a3b8"),
+    ("other_conversations", "Open or unresolved", "#94a3b8"),
 ]
 MESSAGE_SERIES = [("messages", "Messages", charts.ACCENT)]
 

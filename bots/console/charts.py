@@ -157,12 +157,12 @@ def _short_date(day) -> str:
     return f"{day.day} {day:%b}"
 
 
-def daily_bars(days: list, series: list[tuple[str, str, str]], *, label: str, width: int = 720,
-               height: int = 240) -> SafeString | None:
+def daily_bars(days: list, series: list[tuple[str, str, str]], *, label: str, width: int = 540,
+               height: int = 230) -> SafeString | None:
     """Stacked bars per day: `series` is (attribute of the day's counts, legend label, colour), bottom up."""
     if not days:
         return None
-    pad = (12, 12, 44, 40)
+    pad = (12, 8, 46, 36)
     inner_w, inner_h = width - pad[1] - pad[3], height - pad[0] - pad[2]
     totals = [sum(getattr(day, name) for name, _, _ in series) for day in days]
     top, ticks = _axis(max(totals))
@@ -172,7 +172,7 @@ def daily_bars(days: list, series: list[tuple[str, str, str]], *, label: str, wi
         y = pad[0] + inner_h * (1 - tick / ticks)
         body.append(f'<line x1="{pad[3]}" y1="{y:.1f}" x2="{width - pad[1]}" y2="{y:.1f}" stroke="{GRID}"/>')
         body.append(f'<text x="{pad[3] - 6}" y="{y:.1f}" text-anchor="end" dominant-baseline="middle" '
-                    f'font-size="11" fill="{INK}">{value:g}</text>')
+                    f'font-size="12" fill="{INK}">{value:g}</text>')
     slot = inner_w / len(days)
     bar = max(1.0, slot * 0.72)
     label_every = max(1, round(len(days) / 8))
@@ -191,12 +191,12 @@ def daily_bars(days: list, series: list[tuple[str, str, str]], *, label: str, wi
                     f'fill="transparent"/></g>')
         if index % label_every == 0:
             body.append(f'<text x="{x + bar / 2:.1f}" y="{height - pad[2] + 16}" text-anchor="middle" '
-                        f'font-size="11" fill="{INK}">{_short_date(day.day)}</text>')
+                        f'font-size="12" fill="{INK}">{_short_date(day.day)}</text>')
     x = pad[3]
     for _, legend, colour in series:
         body.append(f'<rect x="{x}" y="{height - 14}" width="10" height="10" rx="2" fill="{colour}"/>'
-                    f'<text x="{x + 14}" y="{height - 5}" font-size="11" fill="{INK}">{escape(legend)}</text>')
-        x += 24 + 7 * len(legend)
+                    f'<text x="{x + 14}" y="{height - 5}" font-size="12" fill="{INK}">{escape(legend)}</text>')
+        x += 28 + 7 * len(legend)
     return _svg(width, height, body, label)
 
 

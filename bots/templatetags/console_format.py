@@ -40,16 +40,17 @@ def percent(share) -> str:
 
 @register.filter
 def duration(seconds) -> str:
-    """95 -> "1 min 35 s", 7260 -> "2 h 1 min"; None -> "—"."""
+    """45 -> "45 s", 270 -> "4.5 min", 1500 -> "25 min", 7260 -> "2 h 1 min"; None -> "—"."""
     if seconds is None:
         return "—"
-    seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    if minutes < 10:
+        return f"{minutes:.1f} min".replace(".0 min", " min")
     if minutes < 60:
-        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
+        return f"{minutes:.0f} min"
+    hours, minutes = divmod(round(minutes), 60)
     if hours < 48:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{hours // 24} days {hours % 24} h"
+    return f"{hours / 24:.1f} days"
