@@ -93,6 +93,11 @@ class DayCounts:
     handed_off: int
     messages: int
 
+    @property
+    def open_or_unresolved(self) -> int:
+        """Conversations of the day neither resolved by the bot nor handed to a person (yet)."""
+        return self.conversations - self.automated - self.handed_off
+
 
 @dataclass(frozen=True)
 class IntentCount:

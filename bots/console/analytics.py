@@ -11,18 +11,9 @@ from tenants.models import Tenant
 CONVERSATION_SERIES = [
     ("automated", "Resolved by the bot", charts.GOOD),
     ("handed_off", "Handed to a person", charts.WARN),
-    ("other_conversations", "Open or unresolved", "#94a3b8"),
+    ("open_or_unresolved", "Open or unresolved", "#94a3b8"),
 ]
 MESSAGE_SERIES = [("messages", "Messages", charts.ACCENT)]
-
-
-class _DayView:
-    """A day's counts with the conversations that were neither automated nor handed off."""
-
-    def __init__(self, counts):
-        self.day, self.messages = counts.day, counts.messages
-        self.automated, self.handed_off = counts.automated, counts.handed_off
-        self.other_conversations = max(0, counts.conversations - counts.automated - counts.handed_off)
 
 
 def dashboard_context(*, tenant: Tenant, params: QueryDict, bot_form: BotCreateForm | None = None) -> dict:
@@ -38,13 +29,12 @@ def dashboard_context(*, tenant: Tenant, params: QueryDict, bot_form: BotCreateF
         return context
     period = period_of(days)
     analytics = bot_analytics(tenant=tenant, bot=bot, period=period)
-    day_views = [_DayView(day) for day in analytics.days]
     return {
         **context, "analytics": analytics,
         "unanswered": unanswered_questions(tenant=tenant, bot=bot, period=period),
-        "conversations_svg": charts.daily_bars(day_views, CONVERSATION_SERIES,
+        "conversations_svg": charts.daily_bars(analytics.days, CONVERSATION_SERIES,
                                                label=f"Conversations per day over the last {days} days"),
-        "messages_svg": charts.daily_bars(day_views, MESSAGE_SERIES,
+        "messages_svg": charts.daily_bars(analytics.days, MESSAGE_SERIES,
                                           label=f"Messages per day over the last {days} days"),
         "csat_svg": charts.distribution_bars(analytics.csat_distribution, label="Ratings from 1 to 5 stars"),
         "handoff_total": sum(n for _, n in analytics.handoff_reasons),
