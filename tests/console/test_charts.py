@@ -1,4 +1,4 @@
-"""The SVG chart builders: drawn from the metrics JSON and the daily counts, data escaped, nothing drawn without data."""
+"""The SVG chart builders: from the metrics JSON and the daily counts, data escaped, nothing drawn without data."""
 
 from datetime import date, timedelta
 
