@@ -93,6 +93,21 @@ def test_an_agent_gets_403_on_every_page_but_the_conversations_and_changes_nothi
     assert _objects_of(tenant) == before
 
 
+OWNER_ONLY = {"team-invite", "team-member-role", "team-member-remove", "team-invitation-revoke"}
+
+
+def test_an_admin_gets_403_on_every_owner_only_change_and_changes_nothing(admin, tenant):
+    world = _world(tenant)
+    before = _objects_of(tenant)
+    routes = [(route, name) for route, name in _protected_routes() if name in OWNER_ONLY]
+    assert {name for _, name in routes} == OWNER_ONLY
+    for route, _name in routes:
+        response = admin.submit(_path(route, world), {"email": "x@example.com", "role": "owner"})
+        assert response.status_code == 403, route
+        assert "You can't open this page" in response.content.decode()
+    assert _objects_of(tenant) == before
+
+
 def test_another_tenants_ids_are_404_on_every_page_and_change_nothing(owner, other_tenant):
     world = _world(other_tenant)
     before = _objects_of(other_tenant)
