@@ -8,7 +8,8 @@ from django.apps import apps
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tenants.models import Role, TenantOwnedModel
+from bots.models import Import, ModelVersion, Ticket, TrainingRun
+from tenants.models import ApiKey, Invitation, Membership, Role, TenantOwnedModel
 from tenants.services.api_keys import create_api_key
 from tests.console.conftest import ConsoleClient
 from tests.factories import (
@@ -25,10 +26,12 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"login", "logout", "signup", "accept-invitation"}
+OPEN_TO_AGENTS = {"dashboard", "agent"}  # the agent view is for every role
+PARAM_MODELS = {"import_id": Import, "ticket_id": Ticket, "run_id": TrainingRun, "version_id": ModelVersion,
+                "membership_id": Membership, "invitation_id": Invitation, "api_key_id": ApiKey}
 NOT_A_PAGE = {"not-found"}  # the catch-all that answers the console's 404 (tested below)
-# The agent view and the conversation history are for every role; the dashboard sends agents to the history.
-OPEN_TO_AGENTS = {"dashboard", "agent", "conversations", "conversations-export", "conversation",
-                  "conversation-export"}
+# The conversation history is for every role too; the dashboard sends agents to it.
+OPEN_TO_AGENTS |= {"conversations", "conversations-export", "conversation", "conversation-export"}
 
 
 def _console_routes(resolver=None, prefix=""):
@@ -51,6 +54,7 @@ def _world(tenant):
     bot = BotFactory(tenant=tenant)
     return {
         "bot_id": bot,
+        "conversation_id": ConversationFactory(bot=bot),
         "import_id": ImportFactory(bot=bot),
         "ticket_id": TicketFactory(bot=bot),
         "run_id": TrainingRunFactory(bot=bot),
@@ -58,7 +62,6 @@ def _world(tenant):
         "membership_id": MembershipFactory(tenant=tenant, role=Role.ADMIN),
         "invitation_id": InvitationFactory(tenant=tenant),
         "api_key_id": create_api_key(tenant=tenant, created_by=None, name="k").api_key,
-        "conversation_id": ConversationFactory(bot=bot),
     }
 
 
