@@ -1,6 +1,7 @@
 """The shape of a bot's settings JSON, validated before it is stored."""
 
 import re
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 from rest_framework import serializers
@@ -23,6 +24,17 @@ class OpeningHoursField(serializers.ListField):
     child = serializers.ListField(child=serializers.RegexField(TIME_OF_DAY), min_length=2, max_length=2)
 
 
+def opening_periods_problems(periods: list[list[str]]) -> list[str]:
+    """What is wrong with one day's opening periods ([["09:00", "12:00"], ...], HH:MM): each must end after
+    it starts, and no two may overlap. Empty when they are fine."""
+    problems = [f"{start}–{end}: a period must end after it starts, within the same day."
+                for start, end in periods if end <= start]
+    ordered = sorted((start, end) for start, end in periods if end > start)
+    problems += [f"{a_start}–{a_end} and {b_start}–{b_end} overlap."
+                 for (a_start, a_end), (b_start, b_end) in pairwise(ordered) if b_start < a_end]
+    return problems
+
+
 class BusinessHoursSerializer(StrictSerializer):
     timezone = serializers.CharField(max_length=60, required=False, default="UTC")
     days = serializers.DictField(child=OpeningHoursField(), required=False, default=dict)
@@ -31,7 +43,11 @@ class BusinessHoursSerializer(StrictSerializer):
         unknown = sorted(set(days) - set(WEEKDAYS))
         if unknown:
             raise serializers.ValidationError(f"Unknown weekday(s): {', '.join(unknown)}; use {', '.join(WEEKDAYS)}.")
-        return days
+        problems = {day: opening_periods_problems(periods) for day, periods in days.items()}
+        problems = {day: found for day, found in problems.items() if found}
+        if problems:
+            raise serializers.ValidationError(problems)
+        return {day: sorted(periods) for day, periods in days.items()}
 
     def validate_timezone(self, value):
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

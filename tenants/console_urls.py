@@ -1,8 +1,9 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from bots.console import conversations
 from bots.console.agent import agent_view
-from tenants import console_webhooks, views
+from tenants import console_errors, console_webhooks, views
 
 app_name = "console"
 
@@ -27,5 +28,12 @@ urlpatterns = [
     path("webhooks/<int:endpoint_id>/active/", console_webhooks.set_webhook_active, name="webhook-active"),
     path("webhooks/<int:endpoint_id>/delete/", console_webhooks.delete_webhook, name="webhook-delete"),
     path("agent/", agent_view, name="agent"),
+    path("conversations/", conversations.conversation_list, name="conversations"),
+    path("conversations/export.csv", conversations.export_conversations, name="conversations-export"),
+    path("conversations/<int:conversation_id>/", conversations.transcript_page, name="conversation"),
+    path("conversations/<int:conversation_id>/transcript.csv", conversations.export_transcript,
+         name="conversation-export"),
     path("bots/", include("bots.console.urls")),
+    # Last: any other address ending in / is the console's 404 (without the slash, APPEND_SLASH redirects first).
+    re_path(r"^(?P<unknown>.*/)$", console_errors.page_not_found, name="not-found"),
 ]

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tenants.access import TenantContext, membership_for_session
 from tenants.errors import DomainError
@@ -132,17 +132,16 @@ def accept_invitation(request, token: str):
 
 
 @console_page(roles=ALL_ROLES)
+@require_GET
 def dashboard(request):
-    from bots.console.forms import BotCreateForm
-    from bots.console.selectors import conversations_for_agents, onboarding_checklists
+    """Managers: the onboarding checklists and a bot's analytics over a period; agents: the conversations."""
+    from bots.console.analytics import dashboard_context
 
-    tenant = request.console.tenant
     if not request.console.is_manager:
-        return console_render(request, "console/agent_dashboard.html",
-                              {"conversations": conversations_for_agents(tenant=tenant)})
-    return console_render(request, "console/dashboard.html", {
-        "checklists": onboarding_checklists(tenant=tenant), "bot_form": BotCreateForm(),
-    })
+        return redirect("console:conversations")
+    context = dashboard_context(tenant=request.console.tenant, params=request.GET)
+    return console_render(request, "console/dashboard.html", context,
+                          status=400 if context["analytics_form"].errors else 200)
 
 
 # Team -------------------------------------------------------------------------------------------------------

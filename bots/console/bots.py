@@ -1,11 +1,12 @@
 """Creating a bot from the dashboard."""
 
 from django.contrib import messages
+from django.http import QueryDict
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from bots.console.analytics import dashboard_context
 from bots.console.forms import BotCreateForm
-from bots.console.selectors import onboarding_checklists
 from bots.services import bots as bot_services
 from tenants.errors import DomainError
 from tenants.views import console_page, console_render
@@ -24,6 +25,6 @@ def create_bot(request):
         else:
             messages.success(request, f"“{bot.name}” is created. Next: import the tickets it will learn from.")
             return redirect("console:bot-data", bot.pk)
-    return console_render(request, "console/dashboard.html", {
-        "checklists": onboarding_checklists(tenant=request.console.tenant), "bot_form": form,
-    }, status=400)
+    return console_render(request, "console/dashboard.html",
+                          dashboard_context(tenant=request.console.tenant, params=QueryDict(), bot_form=form),
+                          status=400)

@@ -140,3 +140,85 @@ def precision_coverage_chart(curve: list[dict], *, threshold: float | None, targ
                 f'<rect x="{pad[3] + 170}" y="{legend_y - 9}" width="12" height="3" fill="{WARN}"/>'
                 f'<text x="{pad[3] + 186}" y="{legend_y - 5}" font-size="11" fill="{INK}">threshold</text>')
     return _svg(width, height, body, "Precision and coverage of automatic answers by confidence threshold")
+
+
+def _axis(value: float) -> tuple[int, int]:
+    """A readable axis for counts up to `value`: its top (1, 2 or 5 times a power of ten) and tick count."""
+    magnitude = 1
+    while True:
+        for step in (1, 2, 5):
+            top = step * magnitude
+            if top >= value:
+                return top, top if top < 5 else (4 if step == 2 else 5)
+        magnitude *= 10
+
+
+def _short_date(day) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def daily_bars(days: list, series: list[tuple[str, str, str]], *, label: str, width: int = 540,
+               height: int = 230) -> SafeString | None:
+    """Stacked bars per day: `series` is (attribute of the day's counts, legend label, colour), bottom up."""
+    if not days:
+        return None
+    pad = (12, 8, 46, 36)
+    inner_w, inner_h = width - pad[1] - pad[3], height - pad[0] - pad[2]
+    totals = [sum(getattr(day, name) for name, _, _ in series) for day in days]
+    top, ticks = _axis(max(totals))
+    body = []
+    for tick in range(ticks + 1):
+        value = top * tick / ticks
+        y = pad[0] + inner_h * (1 - tick / ticks)
+        body.append(f'<line x1="{pad[3]}" y1="{y:.1f}" x2="{width - pad[1]}" y2="{y:.1f}" stroke="{GRID}"/>')
+        body.append(f'<text x="{pad[3] - 6}" y="{y:.1f}" text-anchor="end" dominant-baseline="middle" '
+                    f'font-size="12" fill="{INK}">{value:g}</text>')
+    slot = inner_w / len(days)
+    bar = max(1.0, slot * 0.72)
+    label_every = max(1, round(len(days) / 8))
+    for index, day in enumerate(days):
+        x = pad[3] + slot * index + (slot - bar) / 2
+        y = pad[0] + inner_h
+        parts = [f"{legend}: {getattr(day, name)}" for name, legend, _ in series]
+        title = escape(f"{day.day:%a} {_short_date(day.day)}: " + ", ".join(parts))
+        body.append(f'<g data-day="{day.day.isoformat()}" data-total="{totals[index]}"><title>{title}</title>')
+        for name, _, colour in series:
+            h = inner_h * getattr(day, name) / top
+            if h > 0:
+                y -= h
+                body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}"/>')
+        body.append(f'<rect x="{pad[3] + slot * index:.1f}" y="{pad[0]}" width="{slot:.1f}" height="{inner_h}" '
+                    f'fill="transparent"/></g>')
+        if index % label_every == 0:
+            body.append(f'<text x="{x + bar / 2:.1f}" y="{height - pad[2] + 16}" text-anchor="middle" '
+                        f'font-size="12" fill="{INK}">{_short_date(day.day)}</text>')
+    x = pad[3]
+    for _, legend, colour in series:
+        body.append(f'<rect x="{x}" y="{height - 14}" width="10" height="10" rx="2" fill="{colour}"/>'
+                    f'<text x="{x + 14}" y="{height - 5}" font-size="12" fill="{INK}">{escape(legend)}</text>')
+        x += 28 + 7 * len(legend)
+    return _svg(width, height, body, label)
+
+
+def distribution_bars(counts: dict[int, int], *, label: str, width: int = 360, height: int = 170
+                      ) -> SafeString | None:
+    """One horizontal bar per score (5 at the top), its length the share of all ratings."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    scores = sorted(counts, reverse=True)
+    pad_left, pad_right, row = 34, 64, (height - 10) / len(scores)
+    body = []
+    for index, score in enumerate(scores):
+        share = counts[score] / total
+        y = 5 + row * index
+        w = (width - pad_left - pad_right) * share
+        colour = GOOD if score >= 4 else WARN if score == 3 else "#dc2626"
+        body.append(f'<text x="{pad_left - 8}" y="{y + row / 2:.1f}" text-anchor="end" dominant-baseline="middle" '
+                    f'font-size="12" fill="{INK}">{score}★</text>')
+        body.append(f'<rect x="{pad_left}" y="{y + row * 0.18:.1f}" width="{max(w, 1):.1f}" height="{row * 0.64:.1f}" '
+                    f'rx="3" fill="{colour}" data-score="{score}" data-count="{counts[score]}">'
+                    f'<title>{escape(f"{score} of 5: {counts[score]} ({share:.0%})")}</title></rect>')
+        body.append(f'<text x="{pad_left + w + 6:.1f}" y="{y + row / 2:.1f}" dominant-baseline="middle" '
+                    f'font-size="12" fill="{INK}">{counts[score]} · {share:.0%}</text>')
+    return _svg(width, height, body, label)

@@ -1,16 +1,30 @@
 """Console forms for bots: they parse what a person typed; the bot settings serializer and the services decide."""
 
+import re
+
 from django import forms
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
-from bots.bot_settings import WEEKDAYS, BotSettingsSerializer, default_bot_settings, validate_origin
+from bots.analytics_selectors import DEFAULT_PERIOD_DAYS, PERIOD_DAYS, period_of
+from bots.bot_settings import (
+    TIME_OF_DAY,
+    WEEKDAYS,
+    BotSettingsSerializer,
+    default_bot_settings,
+    opening_periods_problems,
+    validate_origin,
+)
+from bots.history_selectors import NOT_RATED, RATED, RATED_NEGATIVELY, ConversationFilters
 from bots.importing.column_mapping import FIELDS, REQUIRED_FIELD
+from bots.models import ConversationStatus
 
 NO_COLUMN = "__none__"
 FIELD_LABELS = {
     "message": "Customer message", "resolution": "Agent's resolution", "intent": "Intent",
     "category": "Category", "external_id": "Ticket id", "created_at": "Opened at",
 }
+OPENING_PERIOD = re.compile(r"(\d{1,2}:\d{2})\s*(?:-|–|—|to)\s*(\d{1,2}:\d{2})", re.IGNORECASE)
+OPENING_SEPARATORS = re.compile(r"[,;\n]")
 DAY_LABELS = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
                       strict=True))
 
@@ -85,6 +99,32 @@ def parse_placeholders(text: str) -> dict[str, str]:
     return values
 
 
+def parse_opening_periods(text: str) -> list[list[str]]:
+    """ "09:00–12:30, 13:30–17:30" into [["09:00", "12:30"], ["13:30", "17:30"]], in order; checked by the
+    same rule the settings schema applies (each ends after it starts, none overlap)."""
+    periods, problems = [], []
+    for part in (p.strip() for p in OPENING_SEPARATORS.split(text)):
+        if not part:
+            continue
+        match = OPENING_PERIOD.fullmatch(part)
+        if match is None:
+            problems.append(f"“{part}” is not a period like 09:00–17:30.")
+            continue
+        start, end = (f"{int(hours):02d}:{minutes}" for hours, minutes in (t.split(":") for t in match.groups()))
+        if not (TIME_OF_DAY.fullmatch(start) and TIME_OF_DAY.fullmatch(end)):
+            problems.append(f"“{part}” has a time that does not exist: use 00:00 to 23:59.")
+            continue
+        periods.append([start, end])
+    problems += opening_periods_problems(periods)
+    if problems:
+        raise forms.ValidationError(problems)
+    return sorted(periods)
+
+
+def format_opening_periods(periods: list[list[str]]) -> str:
+    return ", ".join(f"{start}–{end}" for start, end in periods)
+
+
 class BotSettingsForm(forms.Form):
     """Every setting on one page; the bot settings serializer has the last word (its errors come back here)."""
 
@@ -127,11 +167,11 @@ class BotSettingsForm(forms.Form):
                 label=intent, required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}),
             )
         for day in WEEKDAYS:
-            time_input = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-            self.fields[f"hours_{day}_open"] = forms.TimeField(label=f"{DAY_LABELS[day]} opens", required=False,
-                                                              widget=time_input)
-            self.fields[f"hours_{day}_close"] = forms.TimeField(label=f"{DAY_LABELS[day]} closes", required=False,
-                                                               widget=time_input)
+            self.fields[f"hours_{day}"] = forms.CharField(
+                label=DAY_LABELS[day], required=False, max_length=200,
+                widget=forms.TextInput(attrs={"placeholder": "closed", "spellcheck": "false",
+                                              "autocomplete": "off"}),
+            )
 
     @classmethod
     def initial_for(cls, bot) -> dict:
@@ -150,8 +190,7 @@ class BotSettingsForm(forms.Form):
             "human_intents": settings.get("human_intents", []),
         }
         for day, periods in hours.get("days", {}).items():
-            if periods:
-                initial[f"hours_{day}_open"], initial[f"hours_{day}_close"] = periods[0]
+            initial[f"hours_{day}"] = format_opening_periods(periods)
         return initial
 
     def set_canned_initial(self, canned: dict) -> None:
@@ -162,7 +201,7 @@ class BotSettingsForm(forms.Form):
         return [(intent, self[f"canned_{index}"]) for index, intent in enumerate(self.intents)]
 
     def hours_fields(self):
-        return [(DAY_LABELS[day], self[f"hours_{day}_open"], self[f"hours_{day}_close"]) for day in WEEKDAYS]
+        return [self[f"hours_{day}"] for day in WEEKDAYS]
 
     def clean_allowed_origins(self):
         origins, errors = [], []
@@ -181,22 +220,19 @@ class BotSettingsForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         for day in WEEKDAYS:
-            opens, closes = cleaned.get(f"hours_{day}_open"), cleaned.get(f"hours_{day}_close")
-            if (opens is None) != (closes is None):
-                self.add_error(f"hours_{day}_close" if opens else f"hours_{day}_open",
-                               "Give both the opening and the closing time, or neither.")
-            elif opens is not None and closes <= opens:
-                self.add_error(f"hours_{day}_close", "Closing time must be after the opening time.")
+            name = f"hours_{day}"
+            if name not in cleaned:
+                continue
+            try:
+                cleaned[name] = parse_opening_periods(cleaned[name])
+            except forms.ValidationError as error:
+                self.add_error(name, error)
         return cleaned
 
     def bot_settings(self) -> dict:
         """The settings JSON as the bot settings serializer reads it."""
         data = self.cleaned_data
-        days = {}
-        for day in WEEKDAYS:
-            opens, closes = data.get(f"hours_{day}_open"), data.get(f"hours_{day}_close")
-            if opens is not None and closes is not None:
-                days[day] = [[opens.strftime("%H:%M"), closes.strftime("%H:%M")]]
+        days = {day: data[f"hours_{day}"] for day in WEEKDAYS if data[f"hours_{day}"]}
         canned = {intent: data[f"canned_{index}"].strip() for index, intent in enumerate(self.intents)
                   if data.get(f"canned_{index}", "").strip()}
         return {
@@ -223,8 +259,11 @@ class BotSettingsForm(forms.Form):
             elif key == "business_hours" and isinstance(detail, dict):
                 if "timezone" in detail:
                     self.add_error("hours_timezone", _messages(detail["timezone"]))
-                if "days" in detail:
-                    self.add_error(None, _messages(detail["days"]))
+                days = detail.get("days")
+                for day, message in (days.items() if isinstance(days, dict) else []):
+                    self.add_error(f"hours_{day}" if day in WEEKDAYS else None, _messages(message))
+                if days is not None and not isinstance(days, dict):
+                    self.add_error(None, _messages(days))
             elif key == "canned_answers" and isinstance(detail, dict):
                 for intent, message in detail.items():
                     index = self.intents.index(intent) if intent in self.intents else None
@@ -253,3 +292,66 @@ class CannedPreviewForm(forms.Form):
 
     def clean_placeholders(self):
         return parse_placeholders(self.cleaned_data["placeholders"])
+
+
+class AnalyticsForm(forms.Form):
+    """Which bot and which period the dashboard shows (query parameters; the defaults when absent)."""
+
+    bot = forms.TypedChoiceField(label="Bot", coerce=int, required=False, empty_value=None)
+    days = forms.TypedChoiceField(label="Period", coerce=int, required=False, empty_value=DEFAULT_PERIOD_DAYS,
+                                  choices=[(days, f"Last {days} days") for days in PERIOD_DAYS],
+                                  initial=DEFAULT_PERIOD_DAYS)
+
+    def __init__(self, *args, bots: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bots = bots
+        self.fields["bot"].choices = [(bot.pk, bot.name) for bot in bots]
+
+    def chosen(self) -> tuple[object | None, int]:
+        """The bot and the number of days to show: each as asked when valid, else the first bot and 30 days."""
+        data = {}
+        if self.is_bound:
+            self.is_valid()  # cleaned_data then holds the fields that are valid
+            data = self.cleaned_data
+        bot_id = data.get("bot")
+        bot = next((bot for bot in self.bots if bot.pk == bot_id), self.bots[0] if self.bots else None)
+        return bot, data.get("days") or DEFAULT_PERIOD_DAYS
+
+
+YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+
+
+class ConversationSearchForm(forms.Form):
+    """The conversation history's search and filters (query parameters)."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words in any message"}))
+    bot = forms.TypedChoiceField(label="Bot", coerce=int, required=False, empty_value=None)
+    status = forms.ChoiceField(label="Status", required=False,
+                               choices=[("", "Any status"), *ConversationStatus.choices])
+    handed_off = forms.ChoiceField(label="Handed off", required=False, choices=YES_NO)
+    rated = forms.ChoiceField(label="Rated", required=False, choices=[
+        ("", "Any"), (RATED, "Rated"), (NOT_RATED, "Not rated"), (RATED_NEGATIVELY, "Rated 1–2 stars")])
+    intent = forms.CharField(label="Intent", required=False, max_length=100,
+                             widget=forms.TextInput(attrs={"list": "known-intents", "placeholder": "Any intent",
+                                                           "autocomplete": "off", "spellcheck": "false"}))
+    days = forms.TypedChoiceField(label="Started", coerce=int, required=False, empty_value=None,
+                                  choices=[("", "Any time"), *((days, f"Last {days} days") for days in PERIOD_DAYS)])
+
+    def __init__(self, *args, bots: list, intents: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bot"].choices = [("", "All bots"), *((bot.pk, bot.name) for bot in bots)]
+        self.known_intents = intents  # suggested; an intent an older version read is still found
+        self.several_bots = len(bots) > 1
+
+    def filters(self) -> ConversationFilters:
+        data = self.cleaned_data
+        return ConversationFilters(
+            query=data["q"].strip(), bot_id=data["bot"], status=data["status"] or None,
+            handed_off={"yes": True, "no": False}.get(data["handed_off"]), rated=data["rated"] or None,
+            intent=data["intent"].strip() or None, period=period_of(data["days"]) if data["days"] else None,
+        )
+
+    def filter_fields(self):
+        return [self[name] for name in ("bot", "status", "handed_off", "rated", "intent", "days")
+                if name != "bot" or self.several_bots]

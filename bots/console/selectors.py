@@ -1,11 +1,10 @@
-"""Reads the console pages need: the onboarding checklist, the bot's intents, the agents' queue."""
+"""Reads the console pages need: the onboarding checklist and the bot's intents."""
 
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.urls import reverse
 
-from bots.models import Bot, Conversation, ConversationStatus, ModelVersion, TrainingRun
+from bots.models import Bot, Conversation, ModelVersion, TrainingRun
 from bots.selectors import tickets_for_bot
 from tenants.models import Tenant
 
@@ -71,14 +70,3 @@ def bot_intents(*, tenant: Tenant, bot: Bot) -> list[str]:
     intents.update(bot.settings.get("canned_answers", {}))
     intents.update(bot.settings.get("human_intents", []))
     return sorted(intents)
-
-
-def conversations_for_agents(*, tenant: Tenant, limit: int = 50) -> QuerySet[Conversation]:
-    """Conversations waiting for a person first, then those with a person, then the rest, newest first."""
-    urgency = Case(
-        When(status=ConversationStatus.WAITING, then=Value(0)),
-        When(status=ConversationStatus.AGENT, then=Value(1)),
-        default=Value(2), output_field=IntegerField(),
-    )
-    return (Conversation.objects.for_tenant(tenant).select_related("bot", "claimed_by")
-            .annotate(urgency=urgency).order_by("urgency", "-updated_at")[:limit])

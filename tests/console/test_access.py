@@ -14,6 +14,7 @@ from tenants.services.api_keys import create_api_key
 from tests.console.conftest import ConsoleClient
 from tests.factories import (
     BotFactory,
+    ConversationFactory,
     ImportFactory,
     InvitationFactory,
     MembershipFactory,
@@ -30,6 +31,9 @@ OPEN_TO_AGENTS = {"dashboard", "agent"}  # the agent view is for every role
 PARAM_MODELS = {"import_id": Import, "ticket_id": Ticket, "run_id": TrainingRun, "version_id": ModelVersion,
                 "membership_id": Membership, "invitation_id": Invitation, "api_key_id": ApiKey,
                 "endpoint_id": WebhookEndpoint}
+NOT_A_PAGE = {"not-found"}  # the catch-all that answers the console's 404 (tested below)
+# The conversation history is for every role too; the dashboard sends agents to it.
+OPEN_TO_AGENTS |= {"conversations", "conversations-export", "conversation", "conversation-export"}
 
 
 def _console_routes(resolver=None, prefix=""):
@@ -52,6 +56,7 @@ def _world(tenant):
     bot = BotFactory(tenant=tenant)
     return {
         "bot_id": bot,
+        "conversation_id": ConversationFactory(bot=bot),
         "import_id": ImportFactory(bot=bot),
         "ticket_id": TicketFactory(bot=bot),
         "run_id": TrainingRunFactory(bot=bot),
@@ -68,7 +73,7 @@ def _path(route: str, world: dict) -> str:
 
 
 def _protected_routes():
-    routes = [(route, name) for route, name in _console_routes() if name not in PUBLIC]
+    routes = [(route, name) for route, name in _console_routes() if name not in PUBLIC | NOT_A_PAGE]
     assert len(routes) > 20, routes
     return routes
 
@@ -91,6 +96,21 @@ def test_an_agent_gets_403_on_every_page_but_the_conversations_and_changes_nothi
             response = getattr(agent, method)(path)
             assert response.status_code == 403, f"{method} {path}: {response.status_code}"
             assert "You can't open this page" in response.content.decode()
+    assert _objects_of(tenant) == before
+
+
+OWNER_ONLY = {"team-invite", "team-member-role", "team-member-remove", "team-invitation-revoke"}
+
+
+def test_an_admin_gets_403_on_every_owner_only_change_and_changes_nothing(admin, tenant):
+    world = _world(tenant)
+    before = _objects_of(tenant)
+    routes = [(route, name) for route, name in _protected_routes() if name in OWNER_ONLY]
+    assert {name for _, name in routes} == OWNER_ONLY
+    for route, _name in routes:
+        response = admin.submit(_path(route, world), {"email": "x@example.com", "role": "owner"})
+        assert response.status_code == 403, route
+        assert "You can't open this page" in response.content.decode()
     assert _objects_of(tenant) == before
 
 
@@ -119,7 +139,9 @@ def test_every_form_refuses_a_post_without_the_csrf_token(tenant):
     world = _world(tenant)
     before = _objects_of(tenant)
     posted = 0
-    for route, _name in _console_routes():
+    for route, name in _console_routes():
+        if name in NOT_A_PAGE:
+            continue
         response = client.post(_path(route, {**world, "token": SimpleNamespace(pk="some-token")}), {})
         assert response.status_code in (403, 405), f"POST {route}: {response.status_code}"
         posted += response.status_code == 403
@@ -127,10 +149,12 @@ def test_every_form_refuses_a_post_without_the_csrf_token(tenant):
     assert _objects_of(tenant) == before
 
 
-def test_an_agent_sees_only_conversations_in_the_menu(agent, tenant):
+def test_an_agent_opening_the_console_lands_on_the_conversations_and_sees_only_those_in_the_menu(agent, tenant):
     BotFactory(tenant=tenant, name="Shop bot")
-    page = agent.get("/console/").content.decode()
-    assert "Conversations" in page
+    response = agent.get("/console/")
+    assert response.status_code == 302 and response["Location"] == "/console/conversations/"
+    page = agent.get(response["Location"]).content.decode()
+    assert "<h1>Conversations</h1>" in page and 'href="/console/agent/"' in page
     for hidden in ("API keys", "Members", "Shop bot", "/data/"):
         assert hidden not in page
 
@@ -141,3 +165,22 @@ def test_a_member_without_a_team_gets_a_clear_403(client, django_user_model):
     response = client.get("/console/")
     assert response.status_code == 403
     assert "No team yet" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/console/no-such-page/", "/console/bots/1/nothing/here/", "/console/bots/x/data/"])
+def test_an_address_in_the_console_that_names_no_page_gets_the_consoles_404(owner, path):
+    response = owner.get(path)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "<h1>Not found</h1>" in page and 'aria-label="Console"' in page
+
+
+def test_an_unknown_console_address_without_the_slash_gets_it_then_the_404(owner):
+    response = owner.get("/console/no-such-page", follow=True)
+    assert response.redirect_chain == [("/console/no-such-page/", 301)]
+    assert response.status_code == 404 and "<h1>Not found</h1>" in response.content.decode()
+
+
+def test_signed_out_the_consoles_404_asks_to_sign_in_first(client):
+    response = client.get("/console/no-such-page/")
+    assert response.status_code == 302 and response["Location"].startswith("/console/login/")

@@ -12,7 +12,7 @@ VALID = {
     "theme_position": "left", "theme_avatar_url": "", "allowed_origins": "https://shop.example.com\nhttp://localhost:8000/",
     "target_precision": "0.9", "placeholders": "Shop = Acme Shop\nReturn window = 30 days",
     "handoff_message": "A person will take over.", "offline_message": "We are closed; leave your email.",
-    "hours_timezone": "Europe/Berlin", "hours_mon_open": "09:00", "hours_mon_close": "17:30",
+    "hours_timezone": "Europe/Berlin", "hours_mon": "09:00–12:30, 13:30-17:30", "hours_sat": "10:00 to 14:00",
     "canned_0": "Returns at {{Shop}} are free within {{Return window}}.", "canned_1": "",
     "human_intents": ["shipping"],
 }
@@ -43,7 +43,8 @@ def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, sh
     assert bot.settings["canned_answers"] == {"refund": "Returns at {{Shop}} are free within {{Return window}}."}
     assert bot.settings["human_intents"] == ["shipping"]
     assert bot.settings["placeholders"] == {"Shop": "Acme Shop", "Return window": "30 days"}
-    assert bot.settings["business_hours"] == {"timezone": "Europe/Berlin", "days": {"mon": [["09:00", "17:30"]]}}
+    assert bot.settings["business_hours"] == {"timezone": "Europe/Berlin", "days": {
+        "mon": [["09:00", "12:30"], ["13:30", "17:30"]], "sat": [["10:00", "14:00"]]}}
 
 
 @pytest.mark.parametrize("change, field, message", [
@@ -54,8 +55,11 @@ def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, sh
     ({"target_precision": "1.5"}, "target_precision", "less than or equal to 0.999"),
     ({"target_precision": "lots"}, "target_precision", "Enter a number."),
     ({"placeholders": "Shop: Acme"}, "placeholders", "needs the form Name = value"),
-    ({"hours_mon_close": "08:00"}, "hours_mon_close", "Closing time must be after the opening time."),
-    ({"hours_mon_close": ""}, "hours_mon_open", "Give both the opening and the closing time, or neither."),
+    ({"hours_mon": "17:00–09:00"}, "hours_mon", "17:00–09:00: a period must end after it starts"),
+    ({"hours_mon": "09:00–12:00, 11:30–14:00"}, "hours_mon", "09:00–12:00 and 11:30–14:00 overlap."),
+    ({"hours_tue": "9 to 5"}, "hours_tue", "“9 to 5” is not a period like 09:00–17:30."),
+    ({"hours_wed": "09:00–25:00"}, "hours_wed", "has a time that does not exist"),
+    ({"hours_thu": "09:60–10:00"}, "hours_thu", "has a time that does not exist"),
     ({"theme_avatar_url": "not a url"}, "theme_avatar_url", "Enter a valid URL."),
     ({"greeting": ""}, "greeting", "This field is required."),
 ])
@@ -68,6 +72,9 @@ def test_bad_settings_are_refused_inline_keep_what_was_typed_and_save_nothing(ow
     next_to_field = page[page.index(f'id="id_{field}"'):][:1200].replace("&#x27;", "'")
     assert message in next_to_field
     assert "Returns at {{Shop}} are free within {{Return window}}." in page
+    for name, typed in change.items():
+        if name.startswith("hours_"):
+            assert f'name="{name}" value="{typed}"' in page
     after = Bot.objects.get(pk=shop_bot.pk)
     assert (after.settings, after.allowed_origins, after.greeting) == (before.settings, before.allowed_origins,
                                                                        before.greeting)

@@ -27,7 +27,7 @@ def test_an_invitation_link_is_shown_once_and_lets_a_new_person_join(owner, tena
     assert joined.status_code == 302
     membership = Membership.objects.for_tenant(tenant).get(user__email="new.agent@example.com")
     assert membership.role == Role.AGENT
-    assert "Conversations" in newcomer.get("/console/").content.decode()
+    assert "<h1>Conversations</h1>" in newcomer.get("/console/", follow=True).content.decode()
 
 
 def test_an_unknown_invitation_link_says_so_and_creates_no_account(django_user_model):

@@ -14,6 +14,12 @@
     if (question && !window.confirm(question)) event.preventDefault();
   });
 
+  // Filter forms marked data-autosubmit apply a changed choice at once (the button stays for keyboards).
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.hasAttribute("data-autosubmit") && event.target.matches("select")) form.requestSubmit();
+  });
+
   // Copy buttons: data-copy names the field whose text to copy.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");
