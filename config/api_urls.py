@@ -7,6 +7,7 @@ from bots.api.answer import BotAnswerView
 from bots.api.imports import ImportViewSet, TicketViewSet
 from bots.api.training import ModelVersionViewSet, TrainingRunViewSet
 from bots.api.views import BotViewSet
+from tenants.api import billing
 from tenants.api import views as tenant_views
 
 router = DefaultRouter(trailing_slash=True)
@@ -19,11 +20,20 @@ router.register(r"bots/(?P<bot_pk>[^/.]+)/imports", ImportViewSet, basename="imp
 router.register(r"bots/(?P<bot_pk>[^/.]+)/tickets", TicketViewSet, basename="ticket")
 router.register(r"bots/(?P<bot_pk>[^/.]+)/training-runs", TrainingRunViewSet, basename="training-run")
 router.register(r"bots/(?P<bot_pk>[^/.]+)/versions", ModelVersionViewSet, basename="model-version")
+router.register("subscription/changes", billing.SubscriptionChangeViewSet, basename="subscription-change")
+router.register("resolutions", billing.AutomatedResolutionViewSet, basename="automated-resolution")
+router.register("quota-warnings", billing.QuotaWarningViewSet, basename="quota-warning")
 
 urlpatterns = [
     path("signup/", tenant_views.SignUpView.as_view(), name="signup"),
     path("tenants/me/", tenant_views.TenantMeView.as_view(), name="tenant-me"),
     path("invitations/accept/", tenant_views.AcceptInvitationView.as_view(), name="invitation-accept"),
     path("bots/<int:pk>/answer/", BotAnswerView.as_view(), name="bot-answer"),
+    path("plans/", billing.PlanListView.as_view(), name="plans"),
+    path("subscription/", billing.SubscriptionView.as_view(), name="subscription"),
+    path("subscription/plan/", billing.ChangePlanView.as_view(), name="subscription-plan"),
+    path("subscription/cancel/", billing.CancelSubscriptionView.as_view(), name="subscription-cancel"),
+    path("usage/", billing.UsageView.as_view(), name="usage"),
+    path("usage/invoice/", billing.InvoiceView.as_view(), name="usage-invoice"),
     *router.urls,
 ]

@@ -19,7 +19,17 @@ from bots.models import (
     TicketSource,
     TrainingRun,
 )
-from tenants.models import ApiKey, Invitation, Membership, Role, Tenant
+from tenants.models import (
+    ApiKey,
+    AutomatedResolution,
+    Invitation,
+    Membership,
+    QuotaWarning,
+    ResolutionReason,
+    Role,
+    SubscriptionChange,
+    Tenant,
+)
 from tenants.secrets import hash_secret
 from tenants.services.api_keys import create_api_key
 
@@ -192,3 +202,47 @@ FACTORY_FOR_MODEL = {
 }
 # Nested routes name their parent in the URL (bots/<bot_pk>/…).
 MODEL_FOR_URL_KWARG = {"bot_pk": Bot}
+
+
+# Plans, subscriptions and usage --------------------------------------------------------------------------
+
+
+def subscribe(tenant, plan_code: str = "trial", *, now=None, **overrides):
+    """Put `tenant` on a plan as its service would (the trial by default); `overrides` set fields after."""
+    from tenants.services import subscriptions
+
+    if plan_code == "trial":
+        subscription = subscriptions.start_trial(tenant=tenant, now=now)
+    else:
+        subscription = subscriptions.change_plan(tenant=tenant, plan_code=plan_code, now=now)
+    if overrides:
+        for name, value in overrides.items():
+            setattr(subscription, name, value)
+        subscription.save()
+    return subscription
+
+
+def plan_with(code: str = "tight", **quotas):
+    """A plan of its own for one test (not offered to tenants unless `is_public`), unlimited unless given."""
+    from tenants.models import Plan
+
+    defaults = {"name": code.title(), "rank": 50, "is_public": True, **quotas}
+    return Plan.objects.update_or_create(code=code, defaults=defaults)[0]
+
+
+class AutomatedResolutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AutomatedResolution
+
+    conversation = factory.SubFactory(ConversationFactory)
+    tenant = factory.SelfAttribute("conversation.tenant")
+    bot = factory.SelfAttribute("conversation.bot")
+    reason = ResolutionReason.THUMBS_UP
+    counted_at = factory.LazyFunction(timezone.now)
+
+
+FACTORY_FOR_MODEL[AutomatedResolution] = lambda tenant: AutomatedResolutionFactory(
+    conversation=ConversationFactory(bot=BotFactory(tenant=tenant)))
+FACTORY_FOR_MODEL[QuotaWarning] = lambda tenant: QuotaWarning.objects.create(
+    tenant=tenant, quota="answers", threshold=80, period_start=timezone.now(), usage=8, limit=10)
+FACTORY_FOR_MODEL[SubscriptionChange] = lambda tenant: subscribe(tenant).changes.first()
