@@ -20,6 +20,11 @@ urlpatterns = [
     path("api-keys/", views.api_key_list, name="api-keys"),
     path("api-keys/new/", views.create_api_key, name="api-key-create"),
     path("api-keys/<int:api_key_id>/revoke/", views.revoke_api_key, name="api-key-revoke"),
+    path("plan/", views.plan_and_usage, name="plan"),
+    path("plan/change/", views.change_plan, name="plan-change"),
+    path("plan/cancel/", views.cancel_subscription, name="plan-cancel"),
+    path("plan/resolution-window/", views.resolution_window, name="plan-resolution-window"),
+    path("plan/usage.<str:export>", views.usage_export, name="plan-usage-export"),
     path("agent/", agent_view, name="agent"),
     path("bots/", include("bots.console.urls")),
 ]

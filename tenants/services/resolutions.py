@@ -16,8 +16,11 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from bots.models import Conversation, Feedback, Message, MessageKind, MessageSender
-from tenants.models import AutomatedResolution, Meter, ResolutionReason
+from tenants.errors import DomainError
+from tenants.models import AutomatedResolution, Meter, ResolutionReason, Tenant
 from tenants.services import metering
+
+MAX_WINDOW_HOURS = 24 * 14
 
 
 @dataclass(frozen=True)
@@ -116,3 +119,13 @@ def reverse_handed_off_resolutions(*, now: datetime | None = None) -> list[Autom
             metering.record_usage(tenant_id=tenant_id, meter=Meter.RESOLUTIONS, quantity=-1, at=resolution.counted_at)
             reversed_resolutions.append(resolution)
     return reversed_resolutions
+
+
+@transaction.atomic
+def set_resolution_window(*, tenant: Tenant, hours: int) -> Tenant:
+    """How long after the bot's answer a customer who did not come back counts as resolved."""
+    if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_WINDOW_HOURS:
+        raise DomainError(f"The window is a whole number of hours from 1 to {MAX_WINDOW_HOURS}.", code="invalid")
+    tenant.resolution_window_hours = hours
+    tenant.save(update_fields=["resolution_window_hours"])
+    return tenant
