@@ -115,14 +115,16 @@ def refused_by_plan(bot: Bot, refusal: quotas.AnswerRefusal) -> Decision:
 
 @transaction.atomic
 def reply_to_visitor_message(*, received: conversations.ReceivedMessage, inference: Inference | None,
-                             failed: bool = False, chosen_intent: str | None = None) -> Message | None:
+                             failed: bool = False, chosen_intent: str | None = None,
+                             gate: quotas.AnswerGate | None = None) -> Message | None:
     """Decide on the model's reading and store the bot's reply (None if it was already answered).
 
-    The plan is asked first: a refusal hands off whatever the model read; an answer is counted once.
+    The plan (`gate`, asked here unless the caller did) comes first: a refusal hands off whatever the
+    model read; an answer is counted once.
     """
     conversation = received.conversation
     bot = conversation.bot
-    gate = quotas.answer_gate(tenant=bot.tenant_id)
+    gate = gate or quotas.answer_gate(tenant=bot.tenant_id)
     if gate.refusal is not None:
         decision = refused_by_plan(bot, gate.refusal)
     elif failed:
@@ -171,12 +173,12 @@ def answer_api_question(*, tenant: Tenant, bot: Bot, text: str, conversation_id:
     received = conversations.receive_visitor_message(conversation=conversation, text=text)
     if not received.needs_answer:
         return received.message, None
-    refused = quotas.answer_gate(tenant=tenant).refusal is not None  # then no inference is spent on it
-    inference, failed = (None, False) if refused else wait_for_inference(received.conversation.bot,
-                                                                         received.message.text)
+    gate = quotas.answer_gate(tenant=tenant)  # before the model: a refusal spends no inference
+    inference, failed = (None, False) if gate.refusal else wait_for_inference(received.conversation.bot,
+                                                                              received.message.text)
     with transaction.atomic():
         reply = reply_to_visitor_message(received=received, inference=inference, failed=failed,
-                                         chosen_intent=chosen_intent)
+                                         chosen_intent=chosen_intent, gate=gate)
     return received.message, reply
 
 

@@ -9,17 +9,18 @@ but not limited. BILLING_ENABLED=false turns metering and quotas off.
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tenants.errors import DomainError
 from tenants.models import Meter, Plan, Quota, Subscription, SubscriptionStatus, Tenant
 from tenants.selectors import billing_period, period_usage, stock_usage
 from tenants.services import metering, quota_warnings
-from tenants.services.plans import QUOTAS, STOCK, answering_until
+from tenants.services.plans import QUOTAS, STOCK, answering_until, current_period
 
 # Why a bot handed a conversation to a person instead of answering (stored in the message's decision).
 RULE_QUOTA_EXCEEDED = "quota_exceeded"
@@ -164,29 +165,78 @@ class AnswerGate:
                                       after=self.used + 1, limit=self.limit, period_start=self.period_start)
 
 
+class _GateFacts(NamedTuple):
+    """What deciding an answer needs (the names `plans.current_period` and `answering_until` read)."""
+
+    status: str
+    period_start: datetime
+    period_end: datetime
+    trial_ends_at: datetime | None
+    grace_ends_at: datetime | None
+    answers: int | None
+    resolutions: int | None
+
+
+def _aware(value):
+    """A datetime from a plain query: SQLite's come back naive (they are UTC), PostgreSQL's aware."""
+    if value is None or timezone.is_aware(value):
+        return value
+    return timezone.make_aware(value, UTC)
+
+
+def _gate_facts(tenant_id: int) -> _GateFacts | None:
+    """The subscription's status, period and answer limits in one plain query: this runs for every answer,
+    where building the query through the ORM would cost more than running it."""
+    quote = connection.ops.quote_name
+    subscriptions, plans = quote(Subscription._meta.db_table), quote(Plan._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.status, s.period_start, s.period_end, s.trial_ends_at, s.grace_ends_at, p.answers, "
+            f"p.resolutions FROM {subscriptions} s JOIN {plans} p ON p.id = s.plan_id WHERE s.tenant_id = %s",
+            [tenant_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _GateFacts(row[0], *map(_aware, row[1:5]), row[5], row[6])
+
+
 def answer_gate(*, tenant: Tenant | int, now: datetime | None = None) -> AnswerGate:
-    """May the tenant's bots answer? Not after the trial's grace, nor over the answers or resolutions quota."""
+    """May the tenant's bots answer? Not after the trial's grace, nor over the answers or resolutions quota.
+
+    Two plain queries when the answer is yes; a refusal is then read again in full, to say why.
+    """
     tenant_id = tenant if isinstance(tenant, int) else tenant.pk
     if not _enabled():
         return AnswerGate(tenant_id)
-    subscription = _subscription(tenant_id)
-    if subscription is None:
+    facts = _gate_facts(tenant_id)
+    if facts is None:
         return AnswerGate(tenant_id)
     now = now or timezone.now()
+    until = answering_until(facts)
+    limits = {meter: limit for meter, limit in ((Meter.ANSWERS, facts.answers), (Meter.RESOLUTIONS,
+                                                                                facts.resolutions))
+              if limit is not None}
+    start, end = current_period(facts, now)
+    used = period_usage(tenant_id=tenant_id, meters=list(limits), start=start, end=end) if limits else {}
+    if (until is not None and now >= until) or any(used[meter] >= limit for meter, limit in limits.items()):
+        return _refused_gate(tenant_id, now)
+    return AnswerGate(tenant_id, None, used.get(Meter.ANSWERS, 0), facts.answers, start)
+
+
+def _refused_gate(tenant_id: int, now: datetime) -> AnswerGate:
+    """The refusal, with the plan and figures its error states."""
+    subscription = _subscription(tenant_id)
     refusal = _service_refusal(subscription, now)
     if refusal is not None:
         return AnswerGate(tenant_id, refusal)
-    plan = subscription.plan
-    limited = [quota for quota in (Quota.ANSWERS, Quota.RESOLUTIONS) if plan.limit(quota) is not None]
-    if not limited:
-        return AnswerGate(tenant_id)
-    start, end = billing_period(subscription, now)
-    used = period_usage(tenant_id=tenant_id, meters=[QUOTAS[q].meter for q in limited], start=start, end=end)
-    for quota in limited:
-        if used[QUOTAS[quota].meter] >= plan.limit(quota):
-            error = quota_exceeded(quota=quota, plan=plan, used=used[QUOTAS[quota].meter], resets_at=end, now=now)
+    plan, (start, end) = subscription.plan, billing_period(subscription, now)
+    used = period_usage(tenant_id=tenant_id, meters=[Meter.ANSWERS, Meter.RESOLUTIONS], start=start, end=end)
+    for quota in (Quota.ANSWERS, Quota.RESOLUTIONS):
+        limit, count = plan.limit(quota), used[QUOTAS[quota].meter]
+        if limit is not None and count >= limit:
+            error = quota_exceeded(quota=quota, plan=plan, used=count, resets_at=end, now=now)
             return AnswerGate(tenant_id, AnswerRefusal(RULE_QUOTA_EXCEEDED, error))
-    return AnswerGate(tenant_id, None, used.get(Meter.ANSWERS, 0), plan.answers, start)
+    return AnswerGate(tenant_id, None, used[Meter.ANSWERS], plan.answers, start)  # freed up in the meantime
 
 
 def _service_refusal(subscription: Subscription, now: datetime) -> AnswerRefusal | None:

@@ -19,6 +19,11 @@ from tests.tenants.test_resolutions import conversation
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _metering_in_the_database(settings):
+    settings.METERING_REDIS_URL = ""
+
+
 def page(client) -> str:
     response = client.get("/console/plan/")
     assert response.status_code == 200

@@ -197,3 +197,14 @@ def test_through_redis_an_event_key_is_counted_once(tenant, redis_metering):
         metering.record_usage(tenant_id=tenant.pk, meter=Meter.API_CALLS, event_key="api:same")
     metering.flush_buffered_usage()
     assert counted(tenant, Meter.API_CALLS) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counts_of_a_tenant_deleted_before_the_flush_are_dropped_and_the_others_kept(tenant, other_tenant,
+                                                                                   redis_metering):
+    metering.record_usage(tenant_id=tenant.pk, meter=Meter.ANSWERS, quantity=4)
+    metering.record_usage(tenant_id=other_tenant.pk, meter=Meter.ANSWERS, quantity=6)
+    other_tenant.delete()
+    flushed = metering.flush_buffered_usage()
+    assert (flushed.total, flushed.tenant_ids) == (4, {tenant.pk})
+    assert counted(tenant) == 4 and not metering._redis().smembers(metering._key("batches"))
