@@ -267,6 +267,8 @@ BILLING_RESOLUTION_LOOKBACK_DAYS = env.int("BILLING_RESOLUTION_LOOKBACK_DAYS", d
 METERING_REDIS_URL = env("METERING_REDIS_URL", default=REDIS_URL)
 METERING_REDIS_PREFIX = env("METERING_REDIS_PREFIX", default="replydesk:usage")
 METERING_FLUSH_SECONDS = env.int("METERING_FLUSH_SECONDS", default=10)
+# Each process adds to its own of this many rows per counter, so processes do not wait on one row's lock.
+METERING_COUNTER_SHARDS = env.int("METERING_COUNTER_SHARDS", default=16)
 # An event key (Idempotency-Key on an API call) is remembered this long.
 METERING_EVENT_KEY_TTL_HOURS = env.int("METERING_EVENT_KEY_TTL_HOURS", default=48)
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["tenants.api.quota_throttle.ApiCallQuota"]

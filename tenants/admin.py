@@ -107,7 +107,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(UsageCounter)
 class UsageCounterAdmin(admin.ModelAdmin):
-    list_display = ["tenant", "meter", "day", "count"]
+    list_display = ["tenant", "meter", "day", "shard", "count"]
     list_filter = ["meter"]
     date_hierarchy = "day"
 

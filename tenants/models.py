@@ -209,14 +209,21 @@ class Meter(models.TextChoices):
 
 
 class UsageCounter(TenantOwnedModel):
-    """One meter's count for one tenant on one UTC day; only ever changed by `count = count + k`."""
+    """Part of one meter's count for one tenant on one UTC day; only ever changed by `count = count + k`.
+
+    The day's count is the sum over its shards: each process adds to its own shard, so concurrent
+    processes do not queue on one row's lock (PostgreSQL holds it until the transaction commits).
+    """
 
     meter = models.CharField(max_length=20, choices=Meter.choices)
     day = models.DateField()
+    shard = models.PositiveSmallIntegerField(default=0)
     count = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "meter", "day"], name="usage_counter_per_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "meter", "day", "shard"], name="usage_counter_per_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.meter} {self.day}: {self.count}"

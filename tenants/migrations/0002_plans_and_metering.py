@@ -96,6 +96,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('meter', models.CharField(choices=[('resolutions', 'Automated resolutions'), ('answers', 'Bot answers'), ('api_calls', 'API calls'), ('training_runs', 'Training runs'), ('tickets_stored', 'Tickets stored')], max_length=20)),
                 ('day', models.DateField()),
+                ('shard', models.PositiveSmallIntegerField(default=0)),
                 ('count', models.BigIntegerField(default=0)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='tenants.tenant')),
             ],
@@ -154,7 +155,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='usagecounter',
-            constraint=models.UniqueConstraint(fields=('tenant', 'meter', 'day'), name='usage_counter_per_day'),
+            constraint=models.UniqueConstraint(fields=('tenant', 'meter', 'day', 'shard'), name='usage_counter_per_day'),
         ),
         migrations.AddConstraint(
             model_name='usageevent',

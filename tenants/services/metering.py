@@ -14,6 +14,7 @@ Redis for the next flush, which applies it unless its id is already recorded.
 
 import hashlib
 import logging
+import os
 import threading
 import uuid
 from dataclasses import dataclass
@@ -122,13 +123,18 @@ def _first_time(tenant_id: int, meter: str, event_key: str, quantity: int) -> bo
 
 
 def add_to_counters(rows: list[tuple[int, str, date, int]]) -> None:
-    """Add to per-day counters with one atomic upsert per row: no read, so no update is ever lost."""
+    """Add to per-day counters with one atomic upsert per row: no read, so no update is ever lost.
+
+    Into this process's shard of each counter (see UsageCounter).
+    """
     quote = connection.ops.quote_name
     table = quote(UsageCounter._meta.db_table)
-    tenant, meter, day, count = (quote(c) for c in ("tenant_id", "meter", "day", "count"))
-    sql = (f"INSERT INTO {table} ({tenant}, {meter}, {day}, {count}) VALUES (%s, %s, %s, %s) "
-           f"ON CONFLICT ({tenant}, {meter}, {day}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}")
-    params = [(t, str(m), connection.ops.adapt_datefield_value(d), n) for t, m, d, n in rows]
+    tenant, meter, day, shard, count = (quote(c) for c in ("tenant_id", "meter", "day", "shard", "count"))
+    sql = (f"INSERT INTO {table} ({tenant}, {meter}, {day}, {shard}, {count}) VALUES (%s, %s, %s, %s, %s) "
+           f"ON CONFLICT ({tenant}, {meter}, {day}, {shard}) "
+           f"DO UPDATE SET {count} = {table}.{count} + excluded.{count}")
+    own_shard = os.getpid() % settings.METERING_COUNTER_SHARDS
+    params = [(t, str(m), connection.ops.adapt_datefield_value(d), own_shard, n) for t, m, d, n in rows]
     with connection.cursor() as cursor:
         if len(params) == 1:
             cursor.execute(sql, params[0])
