@@ -207,10 +207,19 @@ MODEL_FOR_URL_KWARG = {"bot_pk": Bot}
 # Plans, subscriptions and usage --------------------------------------------------------------------------
 
 
+def seeded_plans():
+    """The catalogue's plans, made again when a transactional test before this one emptied the tables."""
+    from tenants.models import Plan
+    from tenants.plan_catalogue import PLANS
+
+    return [Plan.objects.get_or_create(code=fields["code"], defaults=fields)[0] for fields in PLANS]
+
+
 def subscribe(tenant, plan_code: str = "trial", *, now=None, **overrides):
     """Put `tenant` on a plan as its service would (the trial by default); `overrides` set fields after."""
     from tenants.services import subscriptions
 
+    seeded_plans()
     if plan_code == "trial":
         subscription = subscriptions.start_trial(tenant=tenant, now=now)
     else:

@@ -9,21 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.db import migrations
 
-MB = 1024 * 1024
-PLANS = [
-    # code, name, rank, price_cents, trial_days, is_public, quotas
-    ("trial", "Trial", 0, 0, 14, False, dict(resolutions=100, answers=25_000, api_calls=10_000, training_runs=20,
-                                             bots=2, seats=3, stored_tickets=20_000, upload_bytes=25 * MB)),
-    ("starter", "Starter", 1, 4_900, None, True, dict(resolutions=500, answers=50_000, api_calls=100_000,
-                                                      training_runs=30, bots=3, seats=5, stored_tickets=50_000,
-                                                      upload_bytes=50 * MB)),
-    ("growth", "Growth", 2, 19_900, None, True, dict(resolutions=3_000, answers=300_000, api_calls=1_000_000,
-                                                     training_runs=200, bots=10, seats=25, stored_tickets=500_000,
-                                                     upload_bytes=100 * MB)),
-    ("enterprise", "Enterprise", 3, 99_900, None, True, dict(resolutions=None, answers=None, api_calls=None,
-                                                             training_runs=None, bots=None, seats=None,
-                                                             stored_tickets=None, upload_bytes=None)),
-]
+from tenants.plan_catalogue import PLANS
 
 
 def _add_month(moment):
@@ -37,9 +23,8 @@ def seed(apps, schema_editor):
     Subscription = apps.get_model("tenants", "Subscription")
     SubscriptionChange = apps.get_model("tenants", "SubscriptionChange")
     plans = {}
-    for code, name, rank, price, trial_days, public, quotas in PLANS:
-        plans[code], _ = Plan.objects.update_or_create(code=code, defaults=dict(
-            name=name, rank=rank, price_cents=price, trial_days=trial_days, is_public=public, **quotas))
+    for fields in PLANS:
+        plans[fields["code"]], _ = Plan.objects.update_or_create(code=fields["code"], defaults=fields)
     now = datetime.now(UTC)
     today = datetime.combine(now.date(), time.min, tzinfo=UTC)
     for tenant in Tenant.objects.filter(subscription__isnull=True):
