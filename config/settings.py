@@ -150,6 +150,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"SubscriptionStatusEnum": "tenants.models.SubscriptionStatus"},
 }
 
 # --- Content Security Policy: everything is served from here, nothing from a CDN. ------
@@ -275,6 +276,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["tenants.api.quota_throttle.ApiCal
 CELERY_BEAT_SCHEDULE.update({
     "count-automated-resolutions": {"task": "tenants.tasks.count_automated_resolutions_task", "schedule": 300},
     "advance-subscriptions": {"task": "tenants.tasks.advance_subscriptions_task", "schedule": 600},
-    "flush-metered-usage": {"task": "tenants.tasks.flush_metered_usage_task", "schedule": METERING_FLUSH_SECONDS},
     "purge-metering-records": {"task": "tenants.tasks.purge_metering_records_task", "schedule": 24 * 3600},
 })
+if METERING_REDIS_URL:
+    CELERY_BEAT_SCHEDULE["flush-metered-usage"] = {
+        "task": "tenants.tasks.flush_metered_usage_task", "schedule": METERING_FLUSH_SECONDS,
+    }
