@@ -43,8 +43,15 @@ class Bucket:
         return max(0.0, (1 - tokens) / self.rate)
 
 
-def take(bucket: Bucket, key: str, *, cache=None, now: float | None = None) -> tuple[bool, float]:
-    """Take one token from `bucket` for `key`; (allowed, seconds until the next token)."""
+@dataclass(frozen=True)
+class Taken:
+    allowed: bool
+    tokens: float  # left in the bucket after this take
+    retry_after: float  # seconds until the next token when refused, else 0
+
+
+def take_token(bucket: Bucket, key: str, *, cache=None, now: float | None = None) -> Taken:
+    """Take one token from `bucket` for `key`, saying what is left (for X-RateLimit-* headers)."""
     cache = cache or default_cache
     now = time.time() if now is None else now
     cache_key = f"ratelimit:{bucket.name}:{key}"
@@ -53,7 +60,7 @@ def take(bucket: Bucket, key: str, *, cache=None, now: float | None = None) -> t
         allowed, tokens = client.eval(_LUA, 1, cache.make_and_validate_key(cache_key), bucket.capacity,
                                       bucket.rate, now)
         tokens = float(tokens)
-        return bool(allowed), 0.0 if allowed else bucket.retry_after(tokens)
+        return Taken(bool(allowed), tokens, 0.0 if allowed else bucket.retry_after(tokens))
     with _LOCAL_LOCK:
         raw = cache.get(cache_key)
         tokens, at = json.loads(raw) if raw else (float(bucket.capacity), now)
@@ -62,7 +69,13 @@ def take(bucket: Bucket, key: str, *, cache=None, now: float | None = None) -> t
         if allowed:
             tokens -= 1
         cache.set(cache_key, json.dumps([tokens, now]), timeout=int(bucket.capacity / bucket.rate) + 1)
-    return allowed, 0.0 if allowed else bucket.retry_after(tokens)
+    return Taken(allowed, tokens, 0.0 if allowed else bucket.retry_after(tokens))
+
+
+def take(bucket: Bucket, key: str, *, cache=None, now: float | None = None) -> tuple[bool, float]:
+    """Take one token from `bucket` for `key`; (allowed, seconds until the next token)."""
+    taken = take_token(bucket, key, cache=cache, now=now)
+    return taken.allowed, taken.retry_after
 
 
 def check(bucket: Bucket, key: str, message: str) -> None:

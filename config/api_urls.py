@@ -9,12 +9,14 @@ from bots.api.training import ModelVersionViewSet, TrainingRunViewSet
 from bots.api.views import BotViewSet
 from tenants.api import billing
 from tenants.api import views as tenant_views
+from tenants.api.webhooks import WebhookEndpointViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("members", tenant_views.MembershipViewSet, basename="membership")
 router.register("invitations", tenant_views.InvitationViewSet, basename="invitation")
 router.register("api-keys", tenant_views.ApiKeyViewSet, basename="api-key")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook-endpoint")
 router.register("bots", BotViewSet, basename="bot")
 router.register(r"bots/(?P<bot_pk>[^/.]+)/imports", ImportViewSet, basename="import")
 router.register(r"bots/(?P<bot_pk>[^/.]+)/tickets", TicketViewSet, basename="ticket")

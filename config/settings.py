@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and auth: a refused request costs nothing more.
+    "tenants.api.throttling.ApiRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,12 +137,21 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.IsTenantMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }
+# Rate limits (token buckets, apart from plan quotas): a burst of BURST requests, refilled at RATE
+# per second; per client address on every /api/v1 request, and per API key.
+API_RATE_LIMIT_ADDRESS_RATE = env.float("API_RATE_LIMIT_ADDRESS_RATE", default=20.0)
+API_RATE_LIMIT_ADDRESS_BURST = env.int("API_RATE_LIMIT_ADDRESS_BURST", default=200)
+API_RATE_LIMIT_KEY_RATE = env.float("API_RATE_LIMIT_KEY_RATE", default=10.0)
+API_RATE_LIMIT_KEY_BURST = env.int("API_RATE_LIMIT_KEY_BURST", default=100)
+# Proxies in front of the web processes that append to X-Forwarded-For (0: use REMOTE_ADDR).
+API_RATE_LIMIT_TRUSTED_PROXIES = env.int("API_RATE_LIMIT_TRUSTED_PROXIES", default=0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "ReplyDesk API",
     "DESCRIPTION": "Tenants, members, API keys, bots, ticket imports, training and answers.",
@@ -272,7 +283,9 @@ METERING_FLUSH_SECONDS = env.int("METERING_FLUSH_SECONDS", default=10)
 METERING_COUNTER_SHARDS = env.int("METERING_COUNTER_SHARDS", default=16)
 # An event key (Idempotency-Key on an API call) is remembered this long.
 METERING_EVENT_KEY_TTL_HOURS = env.int("METERING_EVENT_KEY_TTL_HOURS", default=48)
-REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["tenants.api.quota_throttle.ApiCallQuota"]
+# After the rate limits: a request they refuse is not an API call.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [*REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"],
+                                              "tenants.api.quota_throttle.ApiCallQuota"]
 CELERY_BEAT_SCHEDULE.update({
     "count-automated-resolutions": {"task": "tenants.tasks.count_automated_resolutions_task", "schedule": 300},
     "advance-subscriptions": {"task": "tenants.tasks.advance_subscriptions_task", "schedule": 600},
@@ -282,3 +295,18 @@ if METERING_REDIS_URL:
     CELERY_BEAT_SCHEDULE["flush-metered-usage"] = {
         "task": "tenants.tasks.flush_metered_usage_task", "schedule": METERING_FLUSH_SECONDS,
     }
+
+# --- Tenant webhooks --------------------------------------------------------------------
+# Each attempt waits this long for the endpoint (connect, then each read).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Seconds to wait after failed attempt 1, 2, …; one attempt more than entries, then the delivery fails.
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [
+    int(seconds) for seconds in env.list("WEBHOOK_RETRY_SCHEDULE_SECONDS", default=[60, 300, 1800, 7200, 21600])
+]
+# Endpoints on loopback, private or link-local addresses are refused unless allowed (local development, tests).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["requeue-due-webhook-deliveries"] = {
+    "task": "tenants.tasks.requeue_due_webhook_deliveries_task",
+    "schedule": WEBHOOK_SWEEP_SECONDS,
+}

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from bots.console.agent import agent_view
-from tenants import views
+from tenants import console_webhooks, views
 
 app_name = "console"
 
@@ -24,7 +24,14 @@ urlpatterns = [
     path("plan/change/", views.change_plan, name="plan-change"),
     path("plan/cancel/", views.cancel_subscription, name="plan-cancel"),
     path("plan/resolution-window/", views.resolution_window, name="plan-resolution-window"),
-    path("plan/usage.<str:export>", views.usage_export, name="plan-usage-export"),
+    path("plan/usage.csv", views.usage_export, {"export": "csv"}, name="plan-usage-csv"),
+    path("plan/usage.json", views.usage_export, {"export": "json"}, name="plan-usage-json"),
+    path("webhooks/", console_webhooks.webhook_list, name="webhooks"),
+    path("webhooks/new/", console_webhooks.create_webhook, name="webhook-create"),
+    path("webhooks/<int:endpoint_id>/", console_webhooks.webhook_deliveries, name="webhook-deliveries"),
+    path("webhooks/<int:endpoint_id>/test/", console_webhooks.send_webhook_test, name="webhook-test"),
+    path("webhooks/<int:endpoint_id>/active/", console_webhooks.set_webhook_active, name="webhook-active"),
+    path("webhooks/<int:endpoint_id>/delete/", console_webhooks.delete_webhook, name="webhook-delete"),
     path("agent/", agent_view, name="agent"),
     path("bots/", include("bots.console.urls")),
 ]

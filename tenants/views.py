@@ -337,8 +337,6 @@ def resolution_window(request):
 @console_page()
 def usage_export(request, export: str):
     """The current period's invoice line items as a CSV or JSON file."""
-    if export not in ("csv", "json"):
-        raise Http404
     tenant = request.console.tenant
     standing = plan_standing(tenant=tenant)
     period = invoice(tenant=tenant, start=utc_day(standing.period_start), end=utc_day(standing.period_end),

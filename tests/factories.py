@@ -29,6 +29,9 @@ from tenants.models import (
     Role,
     SubscriptionChange,
     Tenant,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
 )
 from tenants.secrets import hash_secret
 from tenants.services.api_keys import create_api_key
@@ -174,6 +177,27 @@ class MessageFactory(factory.django.DjangoModelFactory):
         return self.conversation.last_seq
 
 
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    tenant = factory.SubFactory(TenantFactory)
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/replydesk/{n}")
+    events = factory.LazyFunction(lambda: [WebhookEventType.QUOTA_WARNING.value])
+    secret = factory.Sequence(lambda n: f"whsec_test-secret-{n:06d}")
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    tenant = factory.SelfAttribute("endpoint.tenant")
+    event_type = WebhookEventType.QUOTA_WARNING.value
+    payload = factory.LazyFunction(lambda: {"quota": "api_calls", "used": 80, "limit": 100})
+    next_attempt_at = factory.LazyFunction(timezone.now)
+
+
 def signed_in_member(client, tenant, role):
     """`client` signed in as a new member of `tenant` with `role`; the membership rides on `client.membership`."""
     client.membership = MembershipFactory(tenant=tenant, role=role)
@@ -199,6 +223,8 @@ FACTORY_FOR_MODEL = {
     Conversation: lambda tenant: ConversationFactory(bot=BotFactory(tenant=tenant)),
     Message: lambda tenant: MessageFactory(conversation=ConversationFactory(bot=BotFactory(tenant=tenant))),
     ApiKey: lambda tenant: create_api_key(tenant=tenant, created_by=None, name="theirs").api_key,
+    WebhookEndpoint: WebhookEndpointFactory,
+    WebhookDelivery: lambda tenant: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(tenant=tenant)),
 }
 # Nested routes name their parent in the URL (bots/<bot_pk>/…).
 MODEL_FOR_URL_KWARG = {"bot_pk": Bot}

@@ -2,15 +2,16 @@
 
 Recorded where usage grows (the crossing is arithmetic on numbers the caller already has, so the hot
 path pays nothing until a threshold is crossed) and by a sweep after Redis counts are flushed. The
-unique row is what makes it "once", whichever process sees the crossing first.
+unique row is what makes it "once", whichever process sees the crossing first; the tenant's webhooks
+get it as `quota.warning` (80%) or `quota.reached` (100%).
 """
 
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
-from tenants.models import Quota, QuotaWarning, Tenant
+from tenants.models import Quota, QuotaWarning, Tenant, WebhookEventType
+from tenants.services import webhooks
 from tenants.services.plans import QUOTAS
 
 THRESHOLDS = (80, 100)
@@ -63,7 +64,7 @@ def _record(tenant_id: int, quota: Quota, threshold: int, usage: int, limit: int
     )
     if not created:
         return None
-    transaction.on_commit(lambda: announce(warning))
+    _announce(warning)
     return warning
 
 
@@ -75,8 +76,15 @@ def warning_message(warning: QuotaWarning) -> str:
     return f"{spec.label}: {warning.threshold}% of the plan's {spec.amount(warning.limit)} used ({warning.usage:,})."
 
 
-def announce(warning: QuotaWarning) -> None:
-    """Tell the tenant (after the warning is committed). The console shows every recorded warning."""
+def _announce(warning: QuotaWarning) -> None:
+    """Send the warning to the tenant's webhooks (quota.warning at 80%, quota.reached at 100%): the delivery
+    rows are written in this transaction and sent after it commits. The console lists every warning."""
+    event_type = WebhookEventType.QUOTA_REACHED if warning.threshold >= 100 else WebhookEventType.QUOTA_WARNING
+    webhooks.emit_event(tenant=Tenant.objects.get(pk=warning.tenant_id), event_type=event_type, payload={
+        "quota": warning.quota, "label": Quota(warning.quota).label, "threshold_percent": warning.threshold,
+        "usage": warning.usage, "limit": warning.limit, "period_start": warning.period_start.isoformat(),
+        "message": warning_message(warning), "warning_id": warning.pk,
+    })
 
 
 def sweep_tenants(*, tenant_ids) -> list[QuotaWarning]:

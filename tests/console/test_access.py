@@ -9,7 +9,7 @@ from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from bots.models import Import, ModelVersion, Ticket, TrainingRun
-from tenants.models import ApiKey, Invitation, Membership, Role, TenantOwnedModel
+from tenants.models import ApiKey, Invitation, Membership, Role, TenantOwnedModel, WebhookEndpoint
 from tenants.services.api_keys import create_api_key
 from tests.console.conftest import ConsoleClient
 from tests.factories import (
@@ -20,6 +20,7 @@ from tests.factories import (
     ModelVersionFactory,
     TicketFactory,
     TrainingRunFactory,
+    WebhookEndpointFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +28,8 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {"login", "logout", "signup", "accept-invitation"}
 OPEN_TO_AGENTS = {"dashboard", "agent"}  # the agent view is for every role
 PARAM_MODELS = {"import_id": Import, "ticket_id": Ticket, "run_id": TrainingRun, "version_id": ModelVersion,
-                "membership_id": Membership, "invitation_id": Invitation, "api_key_id": ApiKey}
+                "membership_id": Membership, "invitation_id": Invitation, "api_key_id": ApiKey,
+                "endpoint_id": WebhookEndpoint}
 
 
 def _console_routes(resolver=None, prefix=""):
@@ -57,6 +59,7 @@ def _world(tenant):
         "membership_id": MembershipFactory(tenant=tenant, role=Role.ADMIN),
         "invitation_id": InvitationFactory(tenant=tenant),
         "api_key_id": create_api_key(tenant=tenant, created_by=None, name="k").api_key,
+        "endpoint_id": WebhookEndpointFactory(tenant=tenant),
     }
 
 

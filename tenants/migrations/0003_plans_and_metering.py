@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bots', '0005_handoff'),
-        ('tenants', '0001_initial'),
+        ('tenants', '0002_webhooks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -44,6 +44,6 @@ def seed(apps, schema_editor):
 
 class Migration(migrations.Migration):
 
-    dependencies = [("tenants", "0002_plans_and_metering")]
+    dependencies = [("tenants", "0003_plans_and_metering")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -1,0 +1,60 @@
+"""The webhooks page in a real browser: add an endpoint, copy its secret once, send a test, read the log."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tenants.models import Role, WebhookEndpoint
+from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
+    broker_url,
+    console_server,
+    start_worker,
+    worker_env,
+)
+from tests.factories import PASSWORD, MembershipFactory, TenantFactory
+from tests.tenants.webhook_receiver import receiving
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+LAPTOP = {"width": 1366, "height": 860}
+
+
+@pytest.fixture
+def receiver(settings):
+    yield from receiving(settings)
+
+
+@pytest.fixture
+def local_webhooks(worker_env):  # noqa: F811
+    """The console and its worker may call the test's receiver on loopback (set before they start)."""
+    worker_env["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "1"
+
+
+def test_an_owner_adds_an_endpoint_sends_a_test_and_sees_it_delivered(
+        local_webhooks, console_server, browser, receiver, screenshot):  # noqa: F811
+    owner = MembershipFactory(tenant=TenantFactory(name="Acme"), role=Role.OWNER)
+    page = browser.new_page(viewport=LAPTOP)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{console_server}/console/login/")
+    page.get_by_label("Username").fill(owner.user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("navigation", name="Console").get_by_role("link", name="Webhooks").click()
+    expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
+
+    page.get_by_label("URL").fill("ftp://files.example.com/in")
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.get_by_role("alert")).to_contain_text("The URL must start with https://")
+    assert not WebhookEndpoint.objects.exists()
+
+    page.get_by_label("URL").fill(receiver.url)
+    page.get_by_label("Description").fill("CRM sync")
+    page.get_by_role("button", name="Add endpoint").click()
+    endpoint = WebhookEndpoint.objects.get()
+    expect(page.get_by_label("New signing secret")).to_have_value(endpoint.secret)
+    screenshot(page, "console-webhooks-secret-once")
+
+    page.get_by_role("button", name="Send test").click()
+    expect(page.get_by_text("A test event is on its way")).to_be_visible()
+    expect(page.locator("tr[data-delivery]").first).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    expect(page.locator("tr[data-delivery]").first).to_contain_text("HTTP 200")
+    assert receiver.received[0].signature_is_valid(endpoint.secret)
+    screenshot(page, "console-webhook-deliveries")
