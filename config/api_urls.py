@@ -8,6 +8,7 @@ from bots.api.imports import ImportViewSet, TicketViewSet
 from bots.api.learning import PendingExamplesView
 from bots.api.training import ModelVersionViewSet, TrainingRunViewSet
 from bots.api.views import BotViewSet
+from tenants.api import billing
 from tenants.api import views as tenant_views
 from tenants.api.webhooks import WebhookEndpointViewSet
 
@@ -22,6 +23,9 @@ router.register(r"bots/(?P<bot_pk>[^/.]+)/imports", ImportViewSet, basename="imp
 router.register(r"bots/(?P<bot_pk>[^/.]+)/tickets", TicketViewSet, basename="ticket")
 router.register(r"bots/(?P<bot_pk>[^/.]+)/training-runs", TrainingRunViewSet, basename="training-run")
 router.register(r"bots/(?P<bot_pk>[^/.]+)/versions", ModelVersionViewSet, basename="model-version")
+router.register("subscription/changes", billing.SubscriptionChangeViewSet, basename="subscription-change")
+router.register("resolutions", billing.AutomatedResolutionViewSet, basename="automated-resolution")
+router.register("quota-warnings", billing.QuotaWarningViewSet, basename="quota-warning")
 
 urlpatterns = [
     path("signup/", tenant_views.SignUpView.as_view(), name="signup"),
@@ -29,5 +33,11 @@ urlpatterns = [
     path("invitations/accept/", tenant_views.AcceptInvitationView.as_view(), name="invitation-accept"),
     path("bots/<int:pk>/answer/", BotAnswerView.as_view(), name="bot-answer"),
     path("bots/<int:bot_pk>/pending-examples/", PendingExamplesView.as_view(), name="bot-pending-examples"),
+    path("plans/", billing.PlanListView.as_view(), name="plans"),
+    path("subscription/", billing.SubscriptionView.as_view(), name="subscription"),
+    path("subscription/plan/", billing.ChangePlanView.as_view(), name="subscription-plan"),
+    path("subscription/cancel/", billing.CancelSubscriptionView.as_view(), name="subscription-cancel"),
+    path("usage/", billing.UsageView.as_view(), name="usage"),
+    path("usage/invoice/", billing.InvoiceView.as_view(), name="usage-invoice"),
     *router.urls,
 ]

@@ -164,6 +164,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"SubscriptionStatusEnum": "tenants.models.SubscriptionStatus"},
 }
 
 # --- Content Security Policy: everything is served from here, nothing from a CDN. ------
@@ -266,6 +267,37 @@ HANDOFF_MAX_FRAME_BYTES = env.int("HANDOFF_MAX_FRAME_BYTES", default=32 * 1024)
 # An agent whose socket dropped keeps their conversations this long, then they go back to the queue.
 HANDOFF_CLAIM_GRACE_SECONDS = env.int("HANDOFF_CLAIM_GRACE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE["release-lapsed-claims"] = {"task": "bots.tasks.release_lapsed_claims_task", "schedule": 30}
+
+# --- Plans, metering and quotas ---------------------------------------------------------
+# Off: nothing is metered and no quota is enforced (a self-hosted install without plans).
+BILLING_ENABLED = env.bool("BILLING_ENABLED", default=True)
+# After the trial ends the bots keep answering this long, then hand every conversation to people.
+BILLING_TRIAL_GRACE_DAYS = env.int("BILLING_TRIAL_GRACE_DAYS", default=3)
+BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
+# A CSAT rating at least this good confirms an automated resolution.
+BILLING_GOOD_CSAT = env.int("BILLING_GOOD_CSAT", default=4)
+# Conversations untouched for longer than this are no longer examined for resolutions.
+BILLING_RESOLUTION_LOOKBACK_DAYS = env.int("BILLING_RESOLUTION_LOOKBACK_DAYS", default=35)
+# Answers and API calls are counted in Redis when there is one, and flushed to the database this often.
+METERING_REDIS_URL = env("METERING_REDIS_URL", default=REDIS_URL)
+METERING_REDIS_PREFIX = env("METERING_REDIS_PREFIX", default="replydesk:usage")
+METERING_FLUSH_SECONDS = env.int("METERING_FLUSH_SECONDS", default=10)
+# Each process adds to its own of this many rows per counter, so processes do not wait on one row's lock.
+METERING_COUNTER_SHARDS = env.int("METERING_COUNTER_SHARDS", default=16)
+# An event key (Idempotency-Key on an API call) is remembered this long.
+METERING_EVENT_KEY_TTL_HOURS = env.int("METERING_EVENT_KEY_TTL_HOURS", default=48)
+# After the rate limits: a request they refuse is not an API call.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [*REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"],
+                                              "tenants.api.quota_throttle.ApiCallQuota"]
+CELERY_BEAT_SCHEDULE.update({
+    "count-automated-resolutions": {"task": "tenants.tasks.count_automated_resolutions_task", "schedule": 300},
+    "advance-subscriptions": {"task": "tenants.tasks.advance_subscriptions_task", "schedule": 600},
+    "purge-metering-records": {"task": "tenants.tasks.purge_metering_records_task", "schedule": 24 * 3600},
+})
+if METERING_REDIS_URL:
+    CELERY_BEAT_SCHEDULE["flush-metered-usage"] = {
+        "task": "tenants.tasks.flush_metered_usage_task", "schedule": METERING_FLUSH_SECONDS,
+    }
 
 # --- Tenant webhooks --------------------------------------------------------------------
 # Each attempt waits this long for the endpoint (connect, then each read).

@@ -3,7 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from tenants.services import webhooks
+from tenants.services import metering, quota_warnings, resolutions, subscriptions, webhooks
 from tenants.services.accounts import purge_stale_invitations
 
 STALE_INVITATION_AGE = timedelta(days=30)
@@ -24,3 +24,31 @@ def deliver_webhook_task(delivery_id: int) -> None:
 @shared_task
 def requeue_due_webhook_deliveries_task() -> list[int]:
     return webhooks.requeue_due_deliveries()
+
+
+# The periodic billing tasks are sweeps: each is idempotent (a second run, or two at once, change nothing more).
+
+
+@shared_task
+def count_automated_resolutions_task() -> dict:
+    sweep = resolutions.count_automated_resolutions()
+    quota_warnings.sweep_tenants(tenant_ids=sweep.tenant_ids)
+    return {"counted": len(sweep.counted), "reversed": len(sweep.reversed)}
+
+
+@shared_task
+def advance_subscriptions_task() -> dict:
+    result = subscriptions.advance_subscriptions()
+    return {"trials_ended": len(result.trials_ended), "renewed": len(result.renewed)}
+
+
+@shared_task
+def flush_metered_usage_task() -> dict:
+    flushed = metering.flush_buffered_usage()
+    quota_warnings.sweep_tenants(tenant_ids=flushed.tenant_ids)
+    return {"batches": flushed.batches, "total": flushed.total}
+
+
+@shared_task
+def purge_metering_records_task() -> int:
+    return metering.purge_metering_records()

@@ -1,10 +1,12 @@
-"""Console pages for the tenant: sign-up, the dashboard, team and API keys; and the console's access rules.
+"""Console pages for the tenant: sign-up, the dashboard, team, API keys, plan & usage; and the console's access
+rules.
 
 Every console page goes through `console_page`: it resolves the member's tenant once, answers 403 for a
 role that may not see the page and renders 404 as a console page (another tenant's ids look missing).
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import TypeVar
 
@@ -20,8 +22,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tenants.access import TenantContext, membership_for_session
 from tenants.errors import DomainError
 from tenants.forms import AcceptInvitationForm, ApiKeyForm, InvitationForm, RoleForm, SignUpForm
-from tenants.models import ALL_ROLES, MANAGER_ROLES, ApiKey, Invitation, Membership, Role
-from tenants.services import accounts, api_keys
+from tenants.invoice_export import invoice_download
+from tenants.models import ALL_ROLES, MANAGER_ROLES, ApiKey, Invitation, Membership, Meter, Role
+from tenants.selectors import (
+    automated_resolutions,
+    invoice,
+    plan_standing,
+    quota_warnings,
+    subscription_changes,
+    usage_by_day,
+)
+from tenants.services import accounts, api_keys, resolutions, subscriptions
+from tenants.services.plans import public_plans, utc_day
+from tenants.services.quota_warnings import warning_message as quota_warning_message
+from tenants.usage_charts import daily_usage_chart
 
 T = TypeVar("T")
 
@@ -254,3 +268,76 @@ def revoke_api_key(request, api_key_id: int):
     api_keys.revoke_api_key(tenant=request.console.tenant, api_key_id=api_key.pk)
     messages.success(request, f"The key “{api_key.name}” ({api_key.prefix}…) was revoked; it no longer works.")
     return redirect("console:api-keys")
+
+
+# Plan & usage -----------------------------------------------------------------------------------------------
+
+HISTORY_DAYS = 30
+RESOLUTIONS_SHOWN = 50
+CHANGES_SHOWN = 20
+CHARTED_METERS = (Meter.ANSWERS, Meter.RESOLUTIONS, Meter.API_CALLS)
+
+
+@console_page()
+def plan_and_usage(request):
+    tenant = request.console.tenant
+    standing = plan_standing(tenant=tenant)
+    today = utc_day(standing.now)
+    days = usage_by_day(tenant=tenant, start=today - timedelta(days=HISTORY_DAYS - 1), end=today + timedelta(days=1))
+    return console_render(request, "console/plan.html", {
+        "section": "plan", "standing": standing, "plans": public_plans(),
+        "charts": [(meter.label, daily_usage_chart(days, meter, meter.label)) for meter in CHARTED_METERS],
+        "warnings": [quota_warning_message(w) for w in quota_warnings(tenant, since=standing.period_start)],
+        "resolutions": automated_resolutions(tenant)[:RESOLUTIONS_SHOWN],
+        "changes": subscription_changes(tenant)[:CHANGES_SHOWN],
+        "is_owner": request.console.role == Role.OWNER,
+    })
+
+
+@console_page()
+@require_POST
+def change_plan(request):
+    code = request.POST.get("plan", "")
+    flash_outcome(
+        request,
+        lambda: subscriptions.change_plan(tenant=request.console.tenant, plan_code=code,
+                                          actor=subscriptions.Actor(user=request.user)),
+        lambda subscription: f"You are on {subscription.plan.name} now; its limits apply at once.",
+    )
+    return redirect("console:plan")
+
+
+@console_page(roles=OWNER_ONLY)
+@require_POST
+def cancel_subscription(request):
+    flash_outcome(
+        request,
+        lambda: subscriptions.cancel_subscription(tenant=request.console.tenant,
+                                                  actor=subscriptions.Actor(user=request.user)),
+        lambda subscription: f"Cancelled. The bots answer until {subscription.period_end:%Y-%m-%d %H:%M} UTC.",
+    )
+    return redirect("console:plan")
+
+
+@console_page(roles=OWNER_ONLY)
+@require_POST
+def resolution_window(request):
+    hours = request.POST.get("resolution_window_hours", "").strip()
+    flash_outcome(
+        request,
+        lambda: resolutions.set_resolution_window(tenant=request.console.tenant,
+                                                  hours=int(hours) if hours.isdigit() else -1),
+        lambda tenant: f"A customer who does not come back within {tenant.resolution_window_hours} hours of the "
+                       "bot's answer now counts as resolved.",
+    )
+    return redirect("console:plan")
+
+
+@console_page()
+def usage_export(request, export: str):
+    """The current period's invoice line items as a CSV or JSON file."""
+    tenant = request.console.tenant
+    standing = plan_standing(tenant=tenant)
+    period = invoice(tenant=tenant, start=utc_day(standing.period_start), end=utc_day(standing.period_end),
+                     subscription=standing.subscription)
+    return invoice_download(period, export)

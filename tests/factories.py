@@ -21,9 +21,13 @@ from bots.models import (
 )
 from tenants.models import (
     ApiKey,
+    AutomatedResolution,
     Invitation,
     Membership,
+    QuotaWarning,
+    ResolutionReason,
     Role,
+    SubscriptionChange,
     Tenant,
     WebhookDelivery,
     WebhookEndpoint,
@@ -224,3 +228,56 @@ FACTORY_FOR_MODEL = {
 }
 # Nested routes name their parent in the URL (bots/<bot_pk>/…).
 MODEL_FOR_URL_KWARG = {"bot_pk": Bot}
+
+
+# Plans, subscriptions and usage --------------------------------------------------------------------------
+
+
+def seeded_plans():
+    """The catalogue's plans, made again when a transactional test before this one emptied the tables."""
+    from tenants.models import Plan
+    from tenants.plan_catalogue import PLANS
+
+    return [Plan.objects.get_or_create(code=fields["code"], defaults=fields)[0] for fields in PLANS]
+
+
+def subscribe(tenant, plan_code: str = "trial", *, now=None, **overrides):
+    """Put `tenant` on a plan as its service would (the trial by default); `overrides` set fields after."""
+    from tenants.services import subscriptions
+
+    seeded_plans()
+    if plan_code == "trial":
+        subscription = subscriptions.start_trial(tenant=tenant, now=now)
+    else:
+        subscription = subscriptions.change_plan(tenant=tenant, plan_code=plan_code, now=now)
+    if overrides:
+        for name, value in overrides.items():
+            setattr(subscription, name, value)
+        subscription.save()
+    return subscription
+
+
+def plan_with(code: str = "tight", **quotas):
+    """A plan of its own for one test (not offered to tenants unless `is_public`), unlimited unless given."""
+    from tenants.models import Plan
+
+    defaults = {"name": code.title(), "rank": 50, "is_public": True, **quotas}
+    return Plan.objects.update_or_create(code=code, defaults=defaults)[0]
+
+
+class AutomatedResolutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AutomatedResolution
+
+    conversation = factory.SubFactory(ConversationFactory)
+    tenant = factory.SelfAttribute("conversation.tenant")
+    bot = factory.SelfAttribute("conversation.bot")
+    reason = ResolutionReason.THUMBS_UP
+    counted_at = factory.LazyFunction(timezone.now)
+
+
+FACTORY_FOR_MODEL[AutomatedResolution] = lambda tenant: AutomatedResolutionFactory(
+    conversation=ConversationFactory(bot=BotFactory(tenant=tenant)))
+FACTORY_FOR_MODEL[QuotaWarning] = lambda tenant: QuotaWarning.objects.create(
+    tenant=tenant, quota="answers", threshold=80, period_start=timezone.now(), usage=8, limit=10)
+FACTORY_FOR_MODEL[SubscriptionChange] = lambda tenant: subscribe(tenant).changes.first()

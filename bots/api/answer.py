@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from bots.models import Bot
 from bots.services import answering
+from tenants.services import quotas
 
 
 class AnswerInputSerializer(serializers.Serializer):
@@ -54,6 +55,9 @@ class BotAnswerView(APIView):
             visitor_id=data.validated_data["visitor_id"], chosen_intent=data.validated_data["intent"] or None,
         )
         decision = reply.decision if reply is not None else None
+        if decision is not None and decision["rule"] in quotas.REFUSAL_RULES:
+            raise quotas.answer_refused_error(tenant=request.tenant_context.tenant, rule=decision["rule"], handoff={
+                "conversation_id": question.conversation_id, "question_seq": question.seq, "handoff_seq": reply.seq})
         return Response(AnswerOutputSerializer({
             "conversation_id": question.conversation_id, "question_seq": question.seq, "answered": reply is not None,
             "seq": reply.seq if reply else None, "action": decision["action"] if decision else None,

@@ -24,6 +24,7 @@ from bots.models import Bot, Conversation, ConversationChannel, Message, ModelVe
 from bots.services import conversations
 from tenants.errors import DomainError, NotFound
 from tenants.models import Tenant
+from tenants.services import quotas
 
 logger = logging.getLogger(__name__)
 RULE_MODEL_UNAVAILABLE = "model_unavailable"
@@ -112,17 +113,35 @@ def model_unavailable(bot: Bot) -> Decision:
                                  prefix="I can't answer right now.")
 
 
+def refused_by_plan(bot: Bot, refusal: quotas.AnswerRefusal) -> Decision:
+    """Over quota, or the trial is over: a person (or the offline form) takes the stored message."""
+    return answer_policy.handoff(refusal.rule, BotPolicy.from_settings(bot.settings),
+                                 agents_available=agents_available(bot.settings), prefix=quotas.VISITOR_NOTICE)
+
+
+@transaction.atomic
 def reply_to_visitor_message(*, received: conversations.ReceivedMessage, inference: Inference | None,
-                             failed: bool = False, chosen_intent: str | None = None) -> Message | None:
-    """Decide on the model's reading and store the bot's reply (None if it was already answered)."""
+                             failed: bool = False, chosen_intent: str | None = None,
+                             gate: quotas.AnswerGate | None = None) -> Message | None:
+    """Decide on the model's reading and store the bot's reply (None if it was already answered).
+
+    The plan (`gate`, asked here unless the caller did) comes first: a refusal hands off whatever the
+    model read; an answer is counted once.
+    """
     conversation = received.conversation
     bot = conversation.bot
-    if failed:
+    gate = gate or quotas.answer_gate(tenant=bot.tenant_id)
+    if gate.refusal is not None:
+        decision = refused_by_plan(bot, gate.refusal)
+    elif failed:
         decision = model_unavailable(bot)
     else:
         decision = decide_answer(bot=bot, text=received.message.text, inference=inference,
                                  failed_streak=conversation.failed_streak, chosen_intent=chosen_intent)
-    return conversations.record_bot_reply(conversation=conversation, in_reply_to=received.message, decision=decision)
+    reply = conversations.record_bot_reply(conversation=conversation, in_reply_to=received.message, decision=decision)
+    if reply is not None and not decision.is_handoff:
+        gate.count_answer()
+    return reply
 
 
 def wait_for_inference(bot: Bot, text: str) -> tuple[Inference | None, bool]:
@@ -160,10 +179,12 @@ def answer_api_question(*, tenant: Tenant, bot: Bot, text: str, conversation_id:
     received = conversations.receive_visitor_message(conversation=conversation, text=text)
     if not received.needs_answer:
         return received.message, None
-    inference, failed = wait_for_inference(received.conversation.bot, received.message.text)
+    gate = quotas.answer_gate(tenant=tenant)  # before the model: a refusal spends no inference
+    inference, failed = (None, False) if gate.refusal else wait_for_inference(received.conversation.bot,
+                                                                              received.message.text)
     with transaction.atomic():
         reply = reply_to_visitor_message(received=received, inference=inference, failed=failed,
-                                         chosen_intent=chosen_intent)
+                                         chosen_intent=chosen_intent, gate=gate)
     return received.message, reply
 
 

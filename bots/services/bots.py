@@ -5,7 +5,8 @@ from django.db import IntegrityError, transaction
 from bots.bot_settings import BotSettingsSerializer
 from bots.models import Bot
 from tenants.errors import Conflict, DomainError
-from tenants.models import Tenant
+from tenants.models import Quota, Tenant
+from tenants.services import quotas
 
 
 def _validated_settings(settings: dict) -> dict:
@@ -19,6 +20,7 @@ def _validated_settings(settings: dict) -> dict:
 def create_bot(*, tenant: Tenant, name: str, allowed_origins: list[str] | None = None,
                greeting: str | None = None, settings: dict | None = None) -> Bot:
     """A new bot with validated settings (defaults filled in) and a fresh public widget key."""
+    quotas.check_stock(tenant=tenant, quota=Quota.BOTS)
     fields = {"greeting": greeting} if greeting is not None else {}
     try:
         with transaction.atomic():

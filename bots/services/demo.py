@@ -6,14 +6,16 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import transaction
+from django.utils import timezone
 
 from bots.models import UNFINISHED_TRAINING, Bot, Import, ImportStatus, TrainingRun
 from bots.selectors import tickets_for_bot
 from bots.services.bots import create_bot
 from bots.services.imports import create_import, delete_import, run_import
 from bots.services.training import fail_abandoned_training_runs, start_training_run
-from tenants.models import Membership, Role, Tenant
+from tenants.models import Membership, Role, SubscriptionStatus, Tenant
 from tenants.secrets import new_token
+from tenants.services import subscriptions
 
 DEMO_TENANT_SLUG = "demo"
 DEMO_OWNER_EMAIL = "owner@demo.replydesk.local"
@@ -72,6 +74,7 @@ def _seed_demo_accounts(*, origins: list[str]) -> DemoTenant:
     owner.set_password(password)
     owner.save(update_fields=["password"])
     Membership.objects.get_or_create(tenant=tenant, user=owner, defaults={"role": Role.OWNER})
+    _keep_demo_on_trial(tenant)
     bot = Bot.objects.for_tenant(tenant).filter(name=DEMO_BOT_NAME).first()
     if bot is None:
         bot = create_bot(
@@ -82,6 +85,15 @@ def _seed_demo_accounts(*, origins: list[str]) -> DemoTenant:
             settings={"theme": {"title": "Demo Shop", "colour": "#0f766e"}},
         )
     return DemoTenant(tenant=tenant, bot=bot, owner_email=DEMO_OWNER_EMAIL, owner_password=password, created=created)
+
+
+def _keep_demo_on_trial(tenant: Tenant) -> None:
+    """The demo starts on the trial like any new tenant; once its trial has ended, the next seed renews it
+    (a demo whose bot hands everything to people shows nothing)."""
+    subscription = subscriptions.start_trial(tenant=tenant)
+    on_trial = subscription.plan.trial_days is not None and subscription.status != SubscriptionStatus.CANCELLED
+    if on_trial and subscription.trial_ends_at <= timezone.now():
+        subscriptions.renew_trial(tenant=tenant, note="The demo's trial ended; seed_demo started a new one.")
 
 
 def demo_bot() -> Bot | None:

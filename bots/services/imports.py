@@ -24,7 +24,8 @@ from bots.importing.redaction import KINDS
 from bots.importing.validation import RowInvalid, TicketDraft, clean_row
 from bots.models import Bot, Import, ImportStatus, Ticket, TicketSource
 from tenants.errors import Conflict, DomainError
-from tenants.models import ApiKey, Tenant
+from tenants.models import ApiKey, Meter, Quota, Tenant
+from tenants.services import metering, quotas
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +98,22 @@ class _Counts:
 # Upload ----------------------------------------------------------------------------------------------------
 
 
-def check_upload_size(*, size: int | None) -> None:
-    """Refuse an upload over IMPORT_MAX_UPLOAD_BYTES before reading it, when its size is announced."""
-    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+def _upload_limit(tenant: Tenant | None) -> tuple[int, str]:
+    """The largest upload accepted (IMPORT_MAX_UPLOAD_BYTES, or the tenant's plan's when smaller) and who says so."""
+    limit, who = settings.IMPORT_MAX_UPLOAD_BYTES, "the largest upload accepted is"
+    plan_limit, plan = quotas.upload_limit(tenant=tenant) if tenant is not None else (None, None)
+    if plan_limit is not None and plan_limit < limit:
+        limit, who = plan_limit, f"your plan ({plan.name}) accepts uploads up to"
+    return limit, who
+
+
+def check_upload_size(*, size: int | None, tenant: Tenant | None = None) -> None:
+    """Refuse an upload over the limit (the plan's, when `tenant` is given) before reading it, when its size is
+    announced."""
+    limit, who = _upload_limit(tenant)
     if size is not None and size > limit:
-        raise UploadTooLarge(
-            f"The file is {size:,} bytes; the largest upload accepted is {limit:,} bytes.",
-            details={"size": size, "limit": limit},
-        )
+        raise UploadTooLarge(f"The file is {size:,} bytes; {who} {limit:,} bytes.",
+                             details={"size": size, "limit": limit})
 
 
 def _safe_name(name: str) -> str:
@@ -112,13 +121,14 @@ def _safe_name(name: str) -> str:
     return stem or "upload"
 
 
-def _copy_checked(upload: File, destination) -> ContentCheck:
+def _copy_checked(upload: File, destination, tenant: Tenant | None = None) -> ContentCheck:
     check = ContentCheck()
-    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    limit, who = _upload_limit(tenant)
     upload.seek(0)
     for chunk in upload.chunks():
         if check.size + len(chunk) > limit:
-            raise UploadTooLarge(f"The file is larger than the limit of {limit:,} bytes.", details={"limit": limit})
+            raise UploadTooLarge(f"The file is larger than {limit:,} bytes: {who} {limit:,} bytes.",
+                                 details={"limit": limit})
         check.feed(chunk)
         if destination is not None:
             destination.write(chunk)
@@ -151,7 +161,8 @@ def create_import(*, tenant: Tenant, bot: Bot, upload: File, mapping: dict | Non
     A file that is empty, binary, not UTF-8, too large, has no message column or was already imported
     into this bot is refused here, before anything is kept.
     """
-    check_upload_size(size=getattr(upload, "size", None))
+    check_upload_size(size=getattr(upload, "size", None), tenant=tenant)
+    quotas.check_stock(tenant=tenant, quota=Quota.STORED_TICKETS, warn=False)  # no room left: refused up front
     ticket_import = Import(tenant=tenant, bot=bot, file_name=Path(upload.name or "upload").name[:255],
                            uploaded_by=uploaded_by, uploaded_with_key=api_key)
     directory = Path(settings.UPLOADS_ROOT) / str(tenant.id) / str(ticket_import.storage_key)
@@ -159,7 +170,7 @@ def create_import(*, tenant: Tenant, bot: Bot, upload: File, mapping: dict | Non
     try:
         directory.mkdir(parents=True)
         with open(path, "wb") as destination:
-            check = _copy_checked(upload, destination)
+            check = _copy_checked(upload, destination, tenant)
         file_format = detect_format(upload.name or "", check.head)
         columns, resolved = _columns_and_mapping(path, file_format, mapping)
         earlier = _earlier_import(tenant=tenant, bot=bot, sha256=check.sha256)
@@ -193,9 +204,9 @@ def create_import(*, tenant: Tenant, bot: Bot, upload: File, mapping: dict | Non
 def preview_import(*, tenant: Tenant, bot: Bot, upload: File, mapping: dict | None = None,
                    limit: int = PREVIEW_ROWS) -> ImportPreview:
     """The first rows as they would be imported (mapping applied, PII redacted); stores nothing."""
-    check_upload_size(size=getattr(upload, "size", None))
+    check_upload_size(size=getattr(upload, "size", None), tenant=tenant)
     try:
-        check = _copy_checked(upload, None)
+        check = _copy_checked(upload, None, tenant)
         file_format = detect_format(upload.name or "", check.head)
         upload.seek(0)
         rows, errors, tally = [], [], dict.fromkeys(KINDS, 0)
@@ -404,6 +415,14 @@ def run_import(*, import_id: int) -> Import | None:
         if not _owned(ticket_import).select_for_update().exists():
             return None
         imported = Ticket.objects.filter(source_import=ticket_import).count()
+        try:
+            quotas.check_stock(tenant=ticket_import.tenant_id, quota=Quota.STORED_TICKETS, adding=imported)
+        except quotas.QuotaExceeded as refused:
+            Ticket.objects.filter(source_import=ticket_import).delete()
+            _finish_failed(ticket_import, refused.code, f"{refused.message} Nothing was imported.", counts)
+            return ticket_import
+        metering.record_usage(tenant_id=ticket_import.tenant_id, meter=Meter.TICKETS_STORED, quantity=imported,
+                              event_key=f"import:{ticket_import.pk}")
         valid = counts.rows_read - counts.rows_invalid
         counts.rows_existing = valid - counts.rows_duplicate - imported
         _apply_counts(ticket_import, counts)

@@ -21,7 +21,8 @@ from django.utils import timezone
 from bots.models import UNFINISHED_TRAINING, Bot, ModelVersion, TrainingRun, TrainingStatus
 from bots.selectors import tickets_for_bot
 from tenants.errors import Conflict, DomainError, NotFound
-from tenants.models import Tenant
+from tenants.models import Quota, Tenant
+from tenants.services import quotas
 
 if TYPE_CHECKING:
     from bots.ml.pipeline import ProgressUpdate, TrainingExample, TrainingOutcome
@@ -76,6 +77,7 @@ def start_training_run(*, tenant: Tenant, bot: Bot, requested_by=None) -> Traini
             f"Run {unfinished.number} is {unfinished.status}; wait for it to finish or cancel it first.",
             details={"run_id": unfinished.pk},
         )
+    quotas.consume(tenant=tenant, quota=Quota.TRAINING_RUNS)  # refused before anything starts; undone on rollback
     number = (TrainingRun.objects.for_tenant(tenant).filter(bot=bot).aggregate(n=Max("number"))["n"] or 0) + 1
     try:
         with transaction.atomic():

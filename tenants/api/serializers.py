@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from tenants.models import ApiKey, Invitation, Membership, Role, Tenant
+from tenants.selectors import subscription_for
 
 
 class StrictSerializer(serializers.Serializer):
@@ -27,14 +28,19 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
 
 class TenantSerializer(StrictModelSerializer):
     role = serializers.SerializerMethodField()
+    plan = serializers.SerializerMethodField(help_text="The plan's code; /api/v1/subscription/ tells the rest.")
 
     class Meta:
         model = Tenant
-        fields = ["id", "name", "slug", "plan", "created_at", "role"]
+        fields = ["id", "name", "slug", "plan", "resolution_window_hours", "created_at", "role"]
         read_only_fields = ["id", "slug", "plan", "created_at", "role"]
 
     def get_role(self, tenant) -> str:
         return self.context["request"].tenant_context.role
+
+    def get_plan(self, tenant) -> str | None:
+        subscription = subscription_for(tenant)
+        return subscription.plan.code if subscription is not None else None
 
 
 class SignUpSerializer(StrictSerializer):

@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from tenants.errors import Conflict, InvitationInvalid, LastOwnerError, NotFound
-from tenants.models import Invitation, Membership, Role, Tenant
+from tenants.models import Invitation, Membership, Quota, Role, Tenant
 from tenants.secrets import hash_secret, new_token
+from tenants.services import quotas, subscriptions
 
 User = get_user_model()
 
@@ -50,6 +51,7 @@ def sign_up(*, tenant_name: str, email: str, password: str, display_name: str = 
     user = _create_user(email=email, password=password, display_name=display_name)
     tenant = Tenant.objects.create(name=tenant_name.strip(), slug=_unique_slug(tenant_name))
     membership = Membership.objects.create(tenant=tenant, user=user, role=Role.OWNER)
+    subscriptions.start_trial(tenant=tenant, actor=subscriptions.Actor(user=user))
     return SignUpResult(tenant=tenant, user=user, membership=membership)
 
 
@@ -65,6 +67,7 @@ def invite_member(*, tenant: Tenant, invited_by, email: str, role: Role) -> Issu
     email = User.objects.normalize_email(email).lower()
     if Membership.objects.for_tenant(tenant).filter(user__username=email).exists():
         raise Conflict(f"{email} is already a member of this tenant.", code="already_member")
+    quotas.check_stock(tenant=tenant, quota=Quota.SEATS)  # a pending invitation holds a seat
     token = new_token()
     invitation = Invitation.objects.create(
         tenant=tenant,
@@ -93,6 +96,12 @@ def accept_invitation(*, token: str, user=None, email: str = "", password: str =
         user = _create_user(email=email or invitation.email, password=password, display_name=display_name)
     if Membership.objects.for_tenant(invitation.tenant).filter(user=user).exists():
         raise Conflict("You are already a member of this tenant.", code="already_member")
+    try:  # the invitation holds a seat, unless the plan shrank since it was sent
+        quotas.check_stock(tenant=invitation.tenant, quota=Quota.SEATS, adding=0, warn=False)
+    except quotas.QuotaExceeded as full:
+        raise quotas.QuotaExceeded(
+            f"{invitation.tenant.name} has no free seat on its plan now; ask its owner to free one or upgrade.",
+            details=full.details) from full
     membership = Membership.objects.create(tenant=invitation.tenant, user=user, role=invitation.role)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user

@@ -1,0 +1,50 @@
+"""Running work at the same time: threads with their own database connections, and separate processes."""
+
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, connections
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def in_threads(workers: int, job, *args) -> list:
+    """Run `job(i, *args)` in `workers` threads at once, each with its own database connection."""
+    barrier = threading.Barrier(workers)
+
+    def run(i):
+        try:
+            barrier.wait()
+            return job(i, *args)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(run, range(workers)))
+
+
+def database_url() -> str:
+    config = connection.settings_dict
+    if settings.DATABASE_IS_SQLITE:
+        return f"sqlite:///{config['NAME']}"
+    password = f":{config['PASSWORD']}" if config.get("PASSWORD") else ""
+    return (f"postgres://{config.get('USER') or 'postgres'}{password}@{config.get('HOST') or '127.0.0.1'}:"
+            f"{config.get('PORT') or 5432}/{config['NAME']}")
+
+
+def count_in_processes(tenant_id: int, processes: int, times: int, tmp_path: Path, redis_url: str = "",
+                       prefix: str = "") -> None:
+    """`processes` separate Python processes, released together, each counting `times` answers."""
+    start = tmp_path / "go"
+    env = {**os.environ, "DATABASE_URL": database_url(), "METERING_REDIS_URL": redis_url,
+           "METERING_REDIS_PREFIX": prefix or settings.METERING_REDIS_PREFIX, "BILLING_ENABLED": "true"}
+    children = [subprocess.Popen([sys.executable, "-m", "tests.tenants.count_in_process", "--tenant", str(tenant_id),
+                                  "--times", str(times), "--start-file", str(start)], cwd=REPO_ROOT, env=env)
+                for _ in range(processes)]
+    start.touch()
+    assert [child.wait(timeout=300) for child in children] == [0] * processes
