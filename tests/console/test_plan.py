@@ -108,7 +108,7 @@ def test_the_invoice_lines_download_as_csv_and_json(owner, tenant):
     assert {row["code"]: row["quantity"] for row in rows}["answers"] == "3"
     body = json.loads(owner.get("/console/plan/usage.json").content)
     assert body["plan"] == "starter" and body["total_cents"] == 4900
-    assert owner.get("/console/plan/usage.pdf").status_code == 404
+    assert owner.get("/console/plan/usage.pdf", follow=True).status_code == 404
 
 
 def test_agents_cannot_see_or_change_the_plan(agent, admin, tenant):
