@@ -22,14 +22,12 @@ from bots.ml.versions import CorruptVersionError
 from bots.models import (
     Bot,
     Conversation,
-    ConversationStatus,
-    Feedback,
     Message,
     MessageKind,
     MessageSender,
 )
 from bots.services.answering import model_server, serving_version
-from tenants.models import Tenant
+from tenants.models import AutomatedResolution, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +72,12 @@ def period_of(days: int, *, now: datetime | None = None) -> Period:
 
 
 def automated_resolution(tenant: Tenant) -> Q:
-    """The one definition of an automated resolution: a conversation closed without a person (never handed
-    off, so no agent ever took it) and not rated negatively (no CSAT of 1-2, no thumbs down on an answer)."""
-    thumbs_down = Message.objects.for_tenant(tenant).filter(conversation=OuterRef("pk"), feedback=Feedback.DOWN)
-    return (Q(status=ConversationStatus.CLOSED, handed_off_at__isnull=True)
-            & ~Q(csat__lte=NEGATIVE_CSAT) & ~Exists(thumbs_down))
+    """A conversation the billing sweep counted as an automated resolution and did not reverse: the bot
+    handled it without a person and the customer confirmed it or did not come back within the window
+    (tenants/services/resolutions.py holds the rule; the dashboard shows what the tenant is billed for)."""
+    standing = AutomatedResolution.objects.for_tenant(tenant).filter(conversation=OuterRef("pk"),
+                                                                      reversed_at__isnull=True)
+    return Q(Exists(standing))
 
 
 def automated_resolutions(*, tenant: Tenant, bot: Bot) -> QuerySet[Conversation]:

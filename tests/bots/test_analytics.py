@@ -16,6 +16,7 @@ from bots.analytics_selectors import (
     unanswered_questions,
 )
 from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
+from tenants.services.resolutions import count_automated_resolutions, reverse_handed_off_resolutions
 from tests.factories import BotFactory, ConversationFactory, MessageFactory, ModelVersionFactory, UserFactory
 from tests.trained_bot import activate_trained_version
 
@@ -59,22 +60,28 @@ def test_a_period_is_whole_days_ending_today():
         period_of(5)
 
 
-def test_an_automated_resolution_is_closed_without_a_person_and_not_rated_negatively(bot):
-    closed = {"status": ConversationStatus.CLOSED, "closed_at": timezone.now()}
-    unrated = _conversation(bot, **closed)
-    rated_well = _conversation(bot, csat=5, **closed)
-    rated_so_so = _conversation(bot, csat=3, **closed)
-    rated_badly = _conversation(bot, csat=2, **closed)
-    with_a_person = _conversation(bot, handed_off_at=timezone.now(), **closed)
-    thumbs_down = _conversation(bot, **closed)
-    _message(thumbs_down, sender=MessageSender.BOT, kind=MessageKind.ANSWER, feedback="down")
-    still_open = _conversation(bot)
-    waiting = _conversation(bot, status=ConversationStatus.WAITING, handed_off_at=timezone.now())
-    _conversation(BotFactory(tenant=bot.tenant), **closed)  # another bot's
+def test_an_automated_resolution_is_what_the_billing_sweep_counted_and_did_not_reverse(bot):
+    def answered(**fields):
+        conversation = _conversation(bot, **fields)
+        _exchange(conversation, "where is my parcel", rule="canned_answer", intent="shipping", at=_ago(days=2))
+        return conversation
+
+    confirmed = answered()
+    Message.objects.filter(conversation=confirmed, sender=MessageSender.BOT).update(feedback="up")
+    rated_well = answered(csat=5)
+    rated_badly = answered(csat=2)
+    gone_quiet = answered()
+    came_back = answered()
+    with_a_person = answered(handed_off_at=_ago(days=1))
+    theirs = _conversation(BotFactory(tenant=bot.tenant))
+    _exchange(theirs, "hello", rule="canned_answer", at=_ago(days=2))
+    count_automated_resolutions()
+    Conversation.objects.filter(pk=came_back.pk).update(handed_off_at=timezone.now())
+    reverse_handed_off_resolutions()
 
     found = set(automated_resolutions(tenant=bot.tenant, bot=bot))
-    assert found == {unrated, rated_well, rated_so_so}
-    assert not found & {rated_badly, with_a_person, thumbs_down, still_open, waiting}
+    assert found == {confirmed, rated_well, gone_quiet}
+    assert not found & {rated_badly, came_back, with_a_person, theirs}
 
 
 def test_the_figures_of_a_period_count_only_its_conversations_and_this_bots(bot, other_bot):
@@ -107,6 +114,7 @@ def test_the_figures_of_a_period_count_only_its_conversations_and_this_bots(bot,
     _exchange(theirs, "their question", rule="low_confidence", intent="refund", kind=MessageKind.HANDOFF,
               at=_ago(days=1))
 
+    count_automated_resolutions()
     figures = bot_analytics(tenant=bot.tenant, bot=bot, period=period_of(7))
 
     assert figures.conversations == 5

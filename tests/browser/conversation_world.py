@@ -7,6 +7,7 @@ from django.db.models import F
 
 from bots.models import Bot, Conversation, Message, MessageSender
 from bots.services import answering, conversations, handoff
+from tenants.services.resolutions import count_automated_resolutions
 
 ANSWERABLE = [
     "Where is my package?", "I want my money back", "reset my password please", "When will my order arrive?",
@@ -69,4 +70,5 @@ def a_month_of_conversations(bot: Bot, agent) -> list[Conversation]:
             conversations.rate_conversation(conversation=conversation, rating=(5, 4, 5, 2, 4, 5, 3)[index % 7])
         _move_back(conversation, days=days_ago, hours=index % 11)
         made.append(conversation)
+    count_automated_resolutions()
     return made

@@ -4,7 +4,15 @@ import pytest
 from django.utils import timezone
 
 from bots.models import Bot, ConversationStatus, MessageKind, MessageSender
-from tests.factories import BotFactory, ConversationFactory, MessageFactory, ModelVersionFactory, TicketFactory
+from tenants.models import ResolutionReason
+from tests.factories import (
+    AutomatedResolutionFactory,
+    BotFactory,
+    ConversationFactory,
+    MessageFactory,
+    ModelVersionFactory,
+    TicketFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -78,8 +86,8 @@ def _metric(page: str, name: str) -> str:
 
 def test_the_dashboard_shows_the_first_bots_analytics_for_the_last_30_days(owner, tenant):
     bot = BotFactory(tenant=tenant, name="Shop bot")
-    _closed_conversation(bot, csat=5)
-    _closed_conversation(bot, csat=4)
+    AutomatedResolutionFactory(conversation=_closed_conversation(bot, csat=5), reason=ResolutionReason.GOOD_CSAT)
+    AutomatedResolutionFactory(conversation=_closed_conversation(bot, csat=4), reason=ResolutionReason.GOOD_CSAT)
     waiting = ConversationFactory(bot=bot, status=ConversationStatus.WAITING, handed_off_at=timezone.now(),
                                   handoff_reason="not_trained")
     _unsure_reply_to(waiting, "Do you sell <b>gift cards</b>?")
