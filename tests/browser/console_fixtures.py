@@ -7,7 +7,9 @@ onboarding path needs one to import and train while the page shows the progress)
 import json
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.factories import PASSWORD
 from tests.integration.conftest import (  # noqa: F401 (fixtures the console server builds on)
     broker_url,
     start_worker,
@@ -16,6 +18,7 @@ from tests.integration.conftest import (  # noqa: F401 (fixtures the console ser
 from tests.live_servers import daphne_server
 
 TINY_TRAINING = {"epochs": 1, "batch_size": 8, "max_length": 32}
+LAPTOP = {"width": 1366, "height": 860}
 
 
 @pytest.fixture
@@ -26,3 +29,14 @@ def console_server(worker_env, start_worker, settings, tmp_path):  # noqa: F811
     start_worker()
     with daphne_server(worker_env, tmp_path / "console-daphne.log") as base:
         yield base
+
+
+def sign_in(browser, base: str, membership, viewport: dict = LAPTOP):
+    """A new page signed in to the console as `membership`'s user, on the page the console sends them to."""
+    page = browser.new_page(viewport=viewport)
+    page.goto(f"{base}/console/login/")
+    page.get_by_label("Username").fill(membership.user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Console")).to_be_visible()
+    return page

@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 from bots.models import Conversation, MessageKind
 from tenants.models import Role
 from tests.bots.widget_socket_support import SHOP_SETTINGS
+from tests.browser.console_fixtures import sign_in
 from tests.browser.conversation_world import a_month_of_conversations
-from tests.factories import PASSWORD, BotFactory, MembershipFactory, TenantFactory
+from tests.factories import BotFactory, MembershipFactory, TenantFactory
 from tests.trained_bot import activate_trained_version
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,15 +34,6 @@ def shop(asgi_server):
     return {"tenant": tenant, "bot": bot, "owner": owner, "agent": agent}
 
 
-def _sign_in(browser, base, membership, viewport):
-    page = browser.new_page(viewport=viewport)
-    page.goto(f"{base}/console/login/")
-    page.get_by_label("Username").fill(membership.user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation", name="Console")).to_be_visible()
-    return page
-
 
 def _fits(page, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width
@@ -49,7 +41,7 @@ def _fits(page, width: int) -> None:
 
 def test_a_lead_reads_the_analytics_finds_conversations_reads_a_transcript_and_exports(asgi_server, shop, browser,
                                                                                         screenshot):
-    page = _sign_in(browser, asgi_server, shop["owner"], LAPTOP)
+    page = sign_in(browser, asgi_server, shop["owner"], LAPTOP)
     analytics = page.locator("#analytics")
     expect(analytics.get_by_role("heading", name="Shop assistant · last 30 days")).to_be_visible()
     expect(analytics.locator("[data-metric=conversations]")).to_have_text("52")
@@ -120,7 +112,7 @@ def test_a_lead_reads_the_analytics_finds_conversations_reads_a_transcript_and_e
 
 def test_an_agent_lands_on_the_conversations_and_reads_a_transcript_but_not_the_analytics(asgi_server, shop,
                                                                                          browser, screenshot):
-    page = _sign_in(browser, asgi_server, shop["agent"], LAPTOP)
+    page = sign_in(browser, asgi_server, shop["agent"], LAPTOP)
     expect(page).to_have_url(f"{asgi_server}/console/conversations/")
     expect(page.get_by_role("navigation", name="Console").get_by_role("link")).to_have_text(
         ["Conversations", "Agent view"])

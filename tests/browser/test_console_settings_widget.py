@@ -7,21 +7,13 @@ from playwright.sync_api import expect
 from bots.models import Bot
 from bots.services.demo import DEMO_BOT_NAME, DEMO_TENANT_SLUG
 from tenants.models import Role
-from tests.factories import PASSWORD, BotFactory, MembershipFactory, TenantFactory
+from tests.browser.console_fixtures import sign_in
+from tests.factories import BotFactory, MembershipFactory, TenantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1366, "height": 860}
 TABLET = {"width": 820, "height": 1180}
 
-
-def _sign_in(browser, base, membership, viewport=LAPTOP):
-    page = browser.new_page(viewport=viewport)
-    page.goto(f"{base}/console/login/")
-    page.get_by_label("Username").fill(membership.user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("navigation", name="Console")).to_be_visible()
-    return page
 
 
 def _open_widget_as_a_new_visitor(browser, base):
@@ -46,7 +38,7 @@ def test_greeting_title_and_colour_saved_in_the_console_show_in_the_widget_on_th
     expect(before.locator("#replydesk-widget header h2")).to_have_text(DEMO_BOT_NAME)
     expect(before.locator("#replydesk-widget header")).to_have_css("background-color", "rgb(37, 99, 235)")
 
-    console = _sign_in(browser, asgi_server, owner)
+    console = sign_in(browser, asgi_server, owner)
     console.goto(f"{asgi_server}/console/bots/{bot.pk}/settings/")
     console.get_by_label("Greeting").fill("Welcome to the Demo Shop! Ask me about your order.")
     console.get_by_label("Widget title").fill("Shop helpdesk")
@@ -74,7 +66,7 @@ def test_business_hours_take_several_periods_a_day_and_overlaps_are_refused_inli
     tenant = TenantFactory(name="Acme")
     bot = BotFactory(tenant=tenant, name="Acme bot")
     owner = MembershipFactory(tenant=tenant, role=Role.OWNER)
-    page = _sign_in(browser, asgi_server, owner, viewport=TABLET)
+    page = sign_in(browser, asgi_server, owner, viewport=TABLET)
     page.goto(f"{asgi_server}/console/bots/{bot.pk}/settings/")
 
     page.get_by_label("Monday").fill("09:00–12:30, 13:30–17:30")

@@ -10,7 +10,8 @@ from bots.models import Feedback
 from tenants.models import Meter, Quota, Role, Subscription
 from tenants.services import metering, quotas
 from tenants.services.resolutions import count_automated_resolutions
-from tests.factories import PASSWORD, BotFactory, MembershipFactory, TenantFactory, plan_with, subscribe
+from tests.browser.console_fixtures import sign_in
+from tests.factories import BotFactory, MembershipFactory, TenantFactory, plan_with, subscribe
 from tests.tenants.test_resolutions import conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,12 +35,8 @@ def test_an_owner_sees_usage_near_the_limits_and_upgrades_after_confirming(asgi_
         conversation(bot, feedback=Feedback.UP)
     count_automated_resolutions()
 
-    page = browser.new_page(viewport={"width": 1366, "height": 1000})
+    page = sign_in(browser, asgi_server, owner, viewport={"width": 1366, "height": 1000})
     page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{asgi_server}/console/login/")
-    page.get_by_label("Username").fill(owner.user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Plan & usage").click()
     expect(page.get_by_role("heading", name="Plan & usage")).to_be_visible()
     expect(page.locator('tr[data-quota="answers"]')).to_have_attribute("data-state", "warning")

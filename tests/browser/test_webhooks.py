@@ -7,10 +7,11 @@ from tenants.models import Role, WebhookEndpoint
 from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
     broker_url,
     console_server,
+    sign_in,
     start_worker,
     worker_env,
 )
-from tests.factories import PASSWORD, MembershipFactory, TenantFactory
+from tests.factories import MembershipFactory, TenantFactory
 from tests.tenants.webhook_receiver import receiving
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,12 +32,8 @@ def local_webhooks(worker_env):  # noqa: F811
 def test_an_owner_adds_an_endpoint_sends_a_test_and_sees_it_delivered(
         local_webhooks, console_server, browser, receiver, screenshot):  # noqa: F811
     owner = MembershipFactory(tenant=TenantFactory(name="Acme"), role=Role.OWNER)
-    page = browser.new_page(viewport=LAPTOP)
+    page = sign_in(browser, console_server, owner)
     page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{console_server}/console/login/")
-    page.get_by_label("Username").fill(owner.user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
 

@@ -34,13 +34,17 @@ async def until(ws, frame_type):
             return frame
 
 
+def _signed_in_agent_cookie(tenant) -> str:
+    """The session cookie of a signed-in agent called Alice, for the agent socket."""
+    client = Client()
+    client.force_login(MembershipFactory(tenant=tenant, role=Role.AGENT, user__first_name="Alice").user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
 def test_visitor_and_agent_on_different_processes_talk_live(two_servers, tenant):
     visitor_server, agent_server = two_servers
     bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN])
-    user = MembershipFactory(tenant=tenant, role=Role.AGENT, user__first_name="Alice").user
-    client = Client()
-    client.force_login(user)
-    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    cookie = _signed_in_agent_cookie(tenant)
 
     async def scenario():
         agent_url = agent_server.replace("http://", "ws://") + "/ws/agent/"
@@ -77,10 +81,7 @@ def test_visitor_and_agent_on_different_processes_talk_live(two_servers, tenant)
 def test_an_agent_online_on_one_process_puts_visitors_on_the_other_in_the_queue_with_their_place(two_servers, tenant):
     visitor_server, agent_server = two_servers
     bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN])
-    user = MembershipFactory(tenant=tenant, role=Role.AGENT, user__first_name="Alice").user
-    client = Client()
-    client.force_login(user)
-    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    cookie = _signed_in_agent_cookie(tenant)
     visitor_url = visitor_server.replace("http://", "ws://") + f"/ws/widget/{bot.public_key}/"
 
     async def ask_for_a_person(visitor):
