@@ -57,7 +57,7 @@ class WidgetConsumer(JsonFrameConsumer):
         self.identity: VisitorIdentity | None = None
         self.delivered: set[int] = set()
         self.acked_seq = self.persisted_ack = 0
-        self.last_ack_persist = 0.0
+        self.last_ack_persist = float("-inf")  # the first ack is stored at once
         self.last_activity = time.monotonic()
         self.idle_task = None
         await self.accept()

@@ -39,6 +39,8 @@ class ServerSettings:
     # Versions with an exported graph run on ONNX Runtime with this many intra-op threads each.
     prefer_onnx: bool = True
     onnx_threads: int = 1
+    # A version that failed to load (damaged directory) is not tried again for this long.
+    retry_failed_load_after_s: float = 10.0
 
 
 class ModelServer:
@@ -53,6 +55,7 @@ class ModelServer:
         self.cache: ModelCache[ServedModel] = ModelCache(
             self._load, max_models=settings.max_models, max_bytes=settings.max_bytes,
             size_of=lambda served: served.model.memory_bytes, on_evict=lambda _key, served: served.close(),
+            failure_ttl_s=settings.retry_failed_load_after_s,
         )
 
     def _load(self, key: Hashable) -> ServedModel:

@@ -21,6 +21,7 @@ from bots.ml import answer_policy
 from bots.ml.answer_policy import BotPolicy, Decision, ModelFacts, Reading, TicketFacts
 from bots.ml.model_server import ModelServer, ServerSettings
 from bots.ml.serving import Inference
+from bots.ml.versions import CorruptVersionError
 from bots.models import Bot, Conversation, ConversationChannel, Message, ModelVersion
 from bots.services import conversations
 from tenants.errors import DomainError, NotFound
@@ -113,7 +114,11 @@ def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_st
     if inference is None or version is None:
         return answer_policy.decide(text=text, reading=None, model=None, tickets={}, policy=policy,
                                     agents_available=available)
-    loaded = model_server().load(version.path)
+    try:
+        loaded = model_server().load(version.path)
+    except CorruptVersionError:  # evicted since it answered, and damaged since it was loaded
+        logger.exception("active version %s of bot %s cannot be loaded", version.pk, bot.pk)
+        return model_unavailable(bot)
     model = ModelFacts(version_id=version.pk, mode=loaded.mode, threshold=loaded.threshold,
                        similarity_floor=loaded.similarity_floor)
     reading = Reading(inference.intent, inference.confidence, inference.top_intents, inference.nearest,
