@@ -5,6 +5,7 @@ import logging
 import time
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -70,6 +71,16 @@ class WidgetConsumer(JsonFrameConsumer):
                               CLOSE_ORIGIN_NOT_ALLOWED)
             return
         self.idle_task = asyncio.create_task(self.close_when_idle())
+
+    async def dispatch(self, message):
+        # Channels' own dispatch first closes stale database connections, a trip through the one
+        # database thread for every frame and group event (most of which never touch the
+        # database); every database call here goes through database_sync_to_async, which does
+        # that around the call itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def refuse(self, code: str, message: str, close_code: int):
         await self.send_error(code, message)

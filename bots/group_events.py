@@ -53,9 +53,9 @@ def _event_loop_served_by_this_thread() -> asyncio.AbstractEventLoop | None:
 class _LoopPublisher:
     """Sends one loop's queued events one at a time, in the order they were queued."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer):
-        self._loop = loop
-        self._layer = layer
+    def __init__(self, layer: BaseChannelLayer):
+        # No reference to the loop: it keys the weak registry below.
+        self.layer = layer
         self._pending: deque[tuple[str, dict]] = deque()
         self._draining = False
 
@@ -64,14 +64,14 @@ class _LoopPublisher:
         self._pending.append((group, event))
         if not self._draining:
             self._draining = True
-            self._loop.create_task(self._drain())
+            asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
             while self._pending:
                 group, event = self._pending.popleft()
                 try:
-                    await self._layer.group_send(group, event)
+                    await self.layer.group_send(group, event)
                 except Exception:
                     logger.exception("could not send a %s event to group %s", event.get("type"), group)
         finally:
@@ -85,6 +85,6 @@ _publishers_lock = threading.Lock()
 def _publisher_for(loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer) -> _LoopPublisher:
     with _publishers_lock:
         publisher = _publishers.get(loop)
-        if publisher is None or publisher._layer is not layer:
-            publisher = _publishers[loop] = _LoopPublisher(loop, layer)
+        if publisher is None or publisher.layer is not layer:
+            publisher = _publishers[loop] = _LoopPublisher(layer)
         return publisher
