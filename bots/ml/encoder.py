@@ -22,6 +22,10 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 # Customer messages are short; 64 tokens cover nearly all of them and keep CPU attention cheap.
 DEFAULT_MAX_LENGTH = 64
 ENCODE_BATCH_SIZE = 64
+# ONNX Runtime on this 2-core CPU: 32 random BANKING77 messages took 7.9 ms each in one batch,
+# 5.0 in length-sorted batches of 16 and 3.8 in batches of 8 (4 gave the same): small batches
+# pad less and keep the activations in cache.
+ONNX_BATCH_SIZE = 8
 ONNX_OPSET = 17
 # An exported graph must give the torch encoder's embeddings: fp32 export differs by rounding only.
 ONNX_MIN_COSINE = 0.9999
@@ -71,6 +75,7 @@ class _TokenizingEncoder:
     pad_token_id: int
     _tokenizer_lock: threading.Lock
     dimension: int
+    batch_size: int = ENCODE_BATCH_SIZE
 
     def _init_tokenizer(self, tokenizer: PreTrainedTokenizerBase, max_length: int) -> None:
         self.tokenizer = tokenizer
@@ -106,8 +111,10 @@ class _TokenizingEncoder:
     def _embed_batch(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def encode_tokenized(self, tokenized: TokenizedTexts, batch_size: int = ENCODE_BATCH_SIZE) -> np.ndarray:
-        """Embed pre-tokenized texts in length-sorted batches; rows come back in input order."""
+    def encode_tokenized(self, tokenized: TokenizedTexts, batch_size: int | None = None) -> np.ndarray:
+        """Embed pre-tokenized texts in length-sorted batches (of `batch_size`, else the encoder's own);
+        rows come back in input order."""
+        batch_size = batch_size or self.batch_size
         count = len(tokenized.input_ids)
         embeddings = np.zeros((count, self.dimension), dtype=np.float32)
         if count == 0:
@@ -117,7 +124,7 @@ class _TokenizingEncoder:
                 embeddings[batch] = self._embed_batch(*self.pad([tokenized.input_ids[i] for i in batch]))
         return embeddings
 
-    def encode(self, texts: Sequence[str], batch_size: int = ENCODE_BATCH_SIZE) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Unit-length float32 embeddings, one row per text."""
         return self.encode_tokenized(self.tokenize(texts), batch_size)
 
@@ -236,6 +243,7 @@ class OnnxSentenceEncoder(_TokenizingEncoder):
     """
 
     backend = "onnxruntime"
+    batch_size = ONNX_BATCH_SIZE
 
     def __init__(self, session: onnxruntime.InferenceSession, tokenizer: PreTrainedTokenizerBase, max_length: int,
                  model_bytes: int = 0):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from bots.ml.evaluation import softmax
 from bots.ml.index import search
@@ -56,8 +57,11 @@ class LoadedBotModel:
         `prefer_onnx`, else on torch (versions written before the export existed).
         """
         # Serving searches one message at a time from a thread pool: FAISS's OpenMP threads
-        # only contend there (measured 2x slower single-query search with 2 threads).
+        # only contend there (measured 2x slower single-query search with 2 threads). Numpy's
+        # and FAISS's OpenBLAS workers spin after each small product (the intent head): on 2
+        # cores that was a whole core burnt beside the encoder, for no speed.
         faiss.omp_set_num_threads(1)
+        threadpool_limits(limits=1, user_api="blas")
         version = load_version(Path(version_dir), prefer_onnx=prefer_onnx, onnx_threads=onnx_threads)
         return cls(Path(version_dir), version)
 
