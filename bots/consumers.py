@@ -5,6 +5,7 @@ import logging
 import time
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -32,6 +33,13 @@ def _bot_bucket() -> rate_limits.Bucket:
     return rate_limits.Bucket("widget-bot", settings.WIDGET_BOT_BURST, settings.WIDGET_BOT_RATE)
 
 
+def _take_message_tokens(bot_id: int, visitor_id: str) -> tuple[tuple[bool, float], tuple[bool, float]]:
+    """A message's token from the visitor's bucket and, when it had one, from the bot's (one thread hop)."""
+    visitor = rate_limits.take(_visitor_bucket(), f"{bot_id}:{visitor_id}")
+    bot = rate_limits.take(_bot_bucket(), str(bot_id)) if visitor[0] else (True, 0.0)
+    return visitor, bot
+
+
 def _int_field(content: dict, name: str, default: int | None = None) -> int:
     value = content.get(name, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -50,7 +58,7 @@ class WidgetConsumer(JsonFrameConsumer):
         self.identity: VisitorIdentity | None = None
         self.delivered: set[int] = set()
         self.acked_seq = self.persisted_ack = 0
-        self.last_ack_persist = 0.0
+        self.last_ack_persist = float("-inf")  # the first ack is stored at once
         self.last_activity = time.monotonic()
         self.idle_task = None
         self.following_queue, self.last_queue_status = False, None
@@ -64,6 +72,16 @@ class WidgetConsumer(JsonFrameConsumer):
                               CLOSE_ORIGIN_NOT_ALLOWED)
             return
         self.idle_task = asyncio.create_task(self.close_when_idle())
+
+    async def dispatch(self, message):
+        # Channels' own dispatch first closes stale database connections, a trip through the one
+        # database thread for every frame and group event (most of which never touch the
+        # database); every database call here goes through database_sync_to_async, which does
+        # that around the call itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def refuse(self, code: str, message: str, close_code: int):
         await self.send_error(code, message)
@@ -169,12 +187,8 @@ class WidgetConsumer(JsonFrameConsumer):
             await self.answer(received, chosen)
 
     async def check_rate_limits(self, client_msg_id: str):
-        visitor_ok, visitor_wait = await sync_to_async(rate_limits.take, thread_sensitive=False)(
-            _visitor_bucket(), f"{self.bot.pk}:{self.conversation.visitor_id}")
-        bot_ok, bot_wait = (True, 0.0)
-        if visitor_ok:
-            bot_ok, bot_wait = await sync_to_async(rate_limits.take, thread_sensitive=False)(
-                _bot_bucket(), str(self.bot.pk))
+        (visitor_ok, visitor_wait), (bot_ok, bot_wait) = await sync_to_async(
+            _take_message_tokens, thread_sensitive=False)(self.bot.pk, self.conversation.visitor_id)
         if not visitor_ok or not bot_ok:
             wait = round(max(visitor_wait, bot_wait), 2)
             who = "You are sending messages" if not visitor_ok else "This assistant is receiving messages"

@@ -2,11 +2,14 @@
 
 One per web process. Loading is single-flight: concurrent requests for the same version wait
 for one load. A version directory is immutable, so its path is the cache key: activating
-another version simply asks for another key, and the old one ages out.
+another version simply asks for another key, and the old one ages out. A load that failed (a
+damaged version) is remembered for `failure_ttl_s`, so that every message in the meantime
+fails at once instead of reading and hashing the whole version again.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections import OrderedDict
@@ -42,6 +45,8 @@ class ModelCache(Generic[V]):
         max_bytes: int,
         size_of: Callable[[V], int],
         on_evict: Callable[[Hashable, V], None] | None = None,
+        failure_ttl_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         if max_models < 1:
             raise ValueError("max_models must be at least 1")
@@ -53,6 +58,9 @@ class ModelCache(Generic[V]):
         self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[Hashable, threading.Lock] = {}
+        self.failure_ttl_s = failure_ttl_s
+        self._clock = clock
+        self._failures: dict[Hashable, tuple[BaseException, float]] = {}
         self._hits = self._misses = self._loads = self._evictions = 0
         self._last_load_seconds: float | None = None
 
@@ -80,9 +88,18 @@ class ModelCache(Generic[V]):
                 if entry is not None:
                     self._entries.move_to_end(key)
                     return entry[0]
+                recent_failure = self._recent_failure(key)
+            if recent_failure is not None:
+                # A fresh copy: one exception object raised from many threads would pile up tracebacks.
+                raise copy.copy(recent_failure)
             started = time.perf_counter()
             try:
                 value = self._loader(key)
+            except Exception as error:
+                if self.failure_ttl_s > 0:
+                    with self._lock:
+                        self._failures[key] = (error, self._clock() + self.failure_ttl_s)
+                raise
             finally:
                 with self._lock:
                     self._loading.pop(key, None)
@@ -95,6 +112,15 @@ class ModelCache(Generic[V]):
                 evicted = self._evict_over_limits()
             self._release(evicted)
             return value
+
+    def _recent_failure(self, key: Hashable) -> BaseException | None:
+        failure = self._failures.get(key)
+        if failure is None:
+            return None
+        if self._clock() >= failure[1]:
+            del self._failures[key]
+            return None
+        return failure[0]
 
     def evict(self, key: Hashable) -> bool:
         with self._lock:

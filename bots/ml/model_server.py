@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bots.ml.micro_batching import MicroBatcher
@@ -35,19 +36,26 @@ class ServerSettings:
     max_wait_s: float = 0.004
     top_k: int = 5
     threads: int = 4
+    # Versions with an exported graph run on ONNX Runtime with this many intra-op threads each.
+    prefer_onnx: bool = True
+    onnx_threads: int = 1
+    # A version that failed to load (damaged directory) is not tried again for this long.
+    retry_failed_load_after_s: float = 10.0
 
 
 class ModelServer:
     """One per process; thread-safe."""
 
     def __init__(self, settings: ServerSettings = ServerSettings(),
-                 loader: Callable[[Path], LoadedBotModel] = LoadedBotModel.load):
+                 loader: Callable[[Path], LoadedBotModel] | None = None):
         self.settings = settings
-        self._loader = loader
+        self._loader = loader or partial(LoadedBotModel.load, prefer_onnx=settings.prefer_onnx,
+                                         onnx_threads=settings.onnx_threads)
         self._executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="bot-inference")
         self.cache: ModelCache[ServedModel] = ModelCache(
             self._load, max_models=settings.max_models, max_bytes=settings.max_bytes,
             size_of=lambda served: served.model.memory_bytes, on_evict=lambda _key, served: served.close(),
+            failure_ttl_s=settings.retry_failed_load_after_s,
         )
 
     def _load(self, key: Hashable) -> ServedModel:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-import torch
+from threadpoolctl import threadpool_limits
 
 from bots.ml.evaluation import softmax
 from bots.ml.index import search
@@ -50,31 +50,41 @@ class LoadedBotModel:
         self._head_bias = version.head_bias
 
     @classmethod
-    def load(cls, version_dir: Path | str) -> LoadedBotModel:
-        """Load a version after checking its manifest (raises CorruptVersionError)."""
+    def load(cls, version_dir: Path | str, *, prefer_onnx: bool = True, onnx_threads: int = 1) -> LoadedBotModel:
+        """Load a version after checking its manifest (raises CorruptVersionError).
+
+        Its encoder runs on ONNX Runtime when the version has an exported graph and
+        `prefer_onnx`, else on torch (versions written before the export existed).
+        """
         # Serving searches one message at a time from a thread pool: FAISS's OpenMP threads
-        # only contend there (measured 2x slower single-query search with 2 threads).
+        # only contend there (measured 2x slower single-query search with 2 threads). Numpy's
+        # and FAISS's OpenBLAS workers spin after each small product (the intent head): on 2
+        # cores that was a whole core burnt beside the encoder, for no speed.
         faiss.omp_set_num_threads(1)
-        return cls(Path(version_dir), load_version(Path(version_dir)))
+        threadpool_limits(limits=1, user_api="blas")
+        version = load_version(Path(version_dir), prefer_onnx=prefer_onnx, onnx_threads=onnx_threads)
+        return cls(Path(version_dir), version)
 
     @property
     def dimension(self) -> int:
         return self._encoder.dimension
 
     @property
+    def encoder_backend(self) -> str:
+        """"onnxruntime" or "torch": what runs this version's encoder."""
+        return self._encoder.backend
+
+    @property
     def memory_bytes(self) -> int:
         """Approximate resident size, for a size-bounded model cache."""
-        weights = sum(p.numel() * p.element_size() for p in self._encoder.parameters())
-        weights += sum(b.numel() * b.element_size() for b in self._encoder.buffers())
         head = 0 if self._head_weight is None else self._head_weight.nbytes + self._head_bias.nbytes
         index = len(self._version.index) * (self._encoder.dimension * 4 + 8) + self._version.index.ticket_ids.nbytes
         # Tokenizer vocabulary and Python objects: a few MB for BERT-style vocabularies.
-        return int(weights + head + index + 8 * 2**20)
+        return int(self._encoder.memory_bytes + head + index + 8 * 2**20)
 
     def embed_and_score(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Unit embeddings and calibrated intent probabilities (None for retrieval-only)."""
-        with torch.inference_mode():
-            embeddings = self._encoder.encode(list(texts))
+        embeddings = self._encoder.encode(list(texts))
         if self.mode != CLASSIFIER:
             return embeddings, None
         logits = embeddings @ self._head_weight.T + self._head_bias

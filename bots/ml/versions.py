@@ -2,6 +2,8 @@
 
 Layout of `<ARTIFACTS_ROOT>/<tenant>/<bot>/<version>/`:
     encoder/            fine-tuned transformer (model.safetensors, config, tokenizer files)
+    encoder.onnx        the same encoder exported for ONNX Runtime (fp32), served when present;
+                        versions written before it existed are served with torch
     head.safetensors    intent head (classifier versions only)
     labels.json         intent names, in head-row order
     index.faiss         FAISS index of ticket embeddings
@@ -24,11 +26,12 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from bots.ml.encoder import SentenceEncoder
+from bots.ml.encoder import OnnxSentenceEncoder, SentenceEncoder
 from bots.ml.index import INDEX_FILE, TICKET_IDS_FILE, TicketIndex, load_index, save_index
 
 FORMAT_VERSION = 1
 ENCODER_DIR = "encoder"
+ENCODER_ONNX_FILE = "encoder.onnx"
 HEAD_FILE = "head.safetensors"
 LABELS_FILE = "labels.json"
 SETTINGS_FILE = "version.json"
@@ -60,9 +63,9 @@ class VersionSettings:
 
 @dataclass(frozen=True)
 class BotVersion:
-    """Everything one version holds, in memory."""
+    """Everything one version holds, in memory (a loaded version's encoder may be the ONNX one)."""
 
-    encoder: SentenceEncoder
+    encoder: SentenceEncoder | OnnxSentenceEncoder
     labels: list[str]
     head_weight: np.ndarray | None
     head_bias: np.ndarray | None
@@ -110,6 +113,7 @@ def write_version(version_dir: Path, version: BotVersion) -> Path:
     staging.mkdir()
     try:
         version.encoder.save(staging / ENCODER_DIR)
+        version.encoder.export_onnx(staging / ENCODER_ONNX_FILE)
         if version.settings.mode == CLASSIFIER:
             save_file(
                 {"weight": np.ascontiguousarray(version.head_weight, dtype=np.float32),
@@ -162,8 +166,12 @@ def verify_version(version_dir: Path) -> dict:
     return manifest
 
 
-def load_version(version_dir: Path) -> BotVersion:
-    """Verify the manifest, then load weights, head, labels, index, settings and metrics."""
+def load_version(version_dir: Path, *, prefer_onnx: bool = True, onnx_threads: int = 1) -> BotVersion:
+    """Verify the manifest, then load weights, head, labels, index, settings and metrics.
+
+    The encoder is the ONNX Runtime one when the version has `encoder.onnx` and `prefer_onnx`
+    (with `onnx_threads` intra-op threads), else the torch one.
+    """
     version_dir = Path(version_dir)
     manifest = verify_version(version_dir)
     try:
@@ -184,7 +192,11 @@ def load_version(version_dir: Path) -> BotVersion:
         if head_weight.shape[0] != len(labels):
             raise CorruptVersionError(f"head has {head_weight.shape[0]} rows but {len(labels)} labels")
     try:
-        encoder = SentenceEncoder.load(version_dir / ENCODER_DIR, max_length=settings.max_length)
+        if prefer_onnx and ENCODER_ONNX_FILE in manifest["files"]:
+            encoder = OnnxSentenceEncoder.load(version_dir / ENCODER_ONNX_FILE, version_dir / ENCODER_DIR,
+                                               max_length=settings.max_length, threads=onnx_threads)
+        else:
+            encoder = SentenceEncoder.load(version_dir / ENCODER_DIR, max_length=settings.max_length)
     except Exception as error:
         raise CorruptVersionError(f"unreadable encoder weights in {version_dir}: {error}") from error
     try:

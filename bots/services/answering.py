@@ -6,8 +6,10 @@ server's threads (micro-batched across conversations); the caller awaits or wait
 
 import logging
 import threading
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from datetime import datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,9 +19,10 @@ from django.utils import timezone
 from bots import agent_presence
 from bots.conversation_selectors import ticket_facts
 from bots.ml import answer_policy
-from bots.ml.answer_policy import BotPolicy, Decision, ModelFacts, Reading
+from bots.ml.answer_policy import BotPolicy, Decision, ModelFacts, Reading, TicketFacts
 from bots.ml.model_server import ModelServer, ServerSettings
 from bots.ml.serving import Inference
+from bots.ml.versions import CorruptVersionError
 from bots.models import Bot, Conversation, ConversationChannel, Message, ModelVersion
 from bots.services import conversations
 from tenants.errors import DomainError, NotFound
@@ -42,7 +45,8 @@ def model_server() -> ModelServer:
                 max_models=settings.BOTS_MODEL_CACHE_MAX_MODELS, max_bytes=settings.BOTS_MODEL_CACHE_MAX_BYTES,
                 batching=settings.BOTS_MICRO_BATCHING, max_batch=settings.BOTS_MICRO_BATCH_MAX,
                 max_wait_s=settings.BOTS_MICRO_BATCH_WAIT_MS / 1000, top_k=settings.BOTS_ANSWER_TOP_K,
-                threads=settings.BOTS_INFERENCE_THREADS,
+                threads=settings.BOTS_INFERENCE_THREADS, prefer_onnx=settings.BOTS_SERVE_ONNX,
+                onnx_threads=settings.BOTS_ONNX_THREADS,
             ))
         return _server
 
@@ -88,6 +92,26 @@ def agents_reachable(bot: Bot) -> bool:
     return agents_available(bot.settings) and agent_presence.any_agent_online(tenant_id=bot.tenant_id)
 
 
+class _TicketFactsOnDemand(Mapping[int, TicketFacts]):
+    """The nearest tickets' facts, read only if the policy looks at them (a canned answer or a handoff does not)."""
+
+    def __init__(self, *, tenant: Tenant, bot: Bot, ticket_ids: list[int]):
+        self._query = {"tenant": tenant, "bot": bot, "ticket_ids": ticket_ids}
+
+    @cached_property
+    def _facts(self) -> dict[int, TicketFacts]:
+        return ticket_facts(**self._query)
+
+    def __getitem__(self, ticket_id: int) -> TicketFacts:
+        return self._facts[ticket_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._facts)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+
 def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_streak: int = 0,
                   chosen_intent: str | None = None) -> Decision:
     """The policy's decision for `text` given the model's reading (None: no trained version)."""
@@ -97,12 +121,16 @@ def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_st
     if inference is None or version is None:
         return answer_policy.decide(text=text, reading=None, model=None, tickets={}, policy=policy,
                                     agents_available=available)
-    loaded = model_server().load(version.path)
+    try:
+        loaded = model_server().load(version.path)
+    except CorruptVersionError:  # evicted since it answered, and damaged since it was loaded
+        logger.exception("active version %s of bot %s cannot be loaded", version.pk, bot.pk)
+        return model_unavailable(bot)
     model = ModelFacts(version_id=version.pk, mode=loaded.mode, threshold=loaded.threshold,
                        similarity_floor=loaded.similarity_floor)
     reading = Reading(inference.intent, inference.confidence, inference.top_intents, inference.nearest,
                       inference.out_of_scope)
-    tickets = ticket_facts(tenant=bot.tenant, bot=bot, ticket_ids=[ticket for ticket, _ in inference.nearest])
+    tickets = _TicketFactsOnDemand(tenant=bot.tenant, bot=bot, ticket_ids=[ticket for ticket, _ in inference.nearest])
     return answer_policy.decide(text=text, reading=reading, model=model, tickets=tickets, policy=policy,
                                 failed_streak=failed_streak, chosen_intent=chosen_intent, agents_available=available)
 

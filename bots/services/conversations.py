@@ -7,12 +7,11 @@ it; events go to the conversation's group only after that transaction commits.
 import uuid
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
 from bots.conversation_selectors import messages_after
+from bots.group_events import send_group_event
 from bots.ml.answer_policy import Decision
 from bots.models import (
     Bot,
@@ -78,18 +77,20 @@ def message_frame(message: Message) -> dict:
 
 
 def _broadcast_on_commit(message: Message) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
     event = {"type": "conversation.message", "frame": message_frame(message)}
     group = conversation_group(message.conversation_id)
-    transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, event))
+    transaction.on_commit(lambda: send_group_event(group, event))
 
 
-def _locked(conversation: Conversation) -> Conversation:
-    """The conversation row, locked, with its bot's current active version (another process may switch it)."""
-    return (Conversation.objects.for_tenant(conversation.tenant_id).select_for_update(of=("self",))
-            .select_related("bot__active_version", "bot__tenant").get(pk=conversation.pk))
+def _locked(conversation: Conversation, *, with_bot: bool = True) -> Conversation:
+    """The conversation row, locked, with its bot's current active version (another process may switch it).
+
+    The version's metrics (a large JSON document) are left out: answering never reads them.
+    """
+    rows = Conversation.objects.for_tenant(conversation.tenant_id).select_for_update(of=("self",))
+    if with_bot:
+        rows = rows.select_related("bot__active_version", "bot__tenant").defer("bot__active_version__metrics")
+    return rows.get(pk=conversation.pk)
 
 
 def _append(conversation: Conversation, **fields) -> Message:
@@ -141,8 +142,9 @@ def receive_visitor_message(*, conversation: Conversation, text: str, client_msg
         raise MessageRejected("The message is empty.")
     conversation = _locked(conversation)
     if client_msg_id:
+        # Repeating the partial unique index's condition lets SQLite use that index (one row, not a scan).
         existing = Message.objects.for_tenant(conversation.tenant_id).filter(
-            conversation=conversation, client_msg_id=client_msg_id).first()
+            conversation=conversation, client_msg_id=client_msg_id).exclude(client_msg_id="").order_by().first()
         if existing is not None:
             answered = existing.replies.exists()
             return ReceivedMessage(existing, False, not answered and conversation.status == ConversationStatus.BOT,
@@ -165,8 +167,9 @@ def _hand_off(conversation: Conversation, reason: str) -> None:
 @transaction.atomic
 def record_bot_reply(*, conversation: Conversation, in_reply_to: Message | None, decision: Decision) -> Message | None:
     """Store the bot's reply with its decision record; None when the message was already answered."""
-    conversation = _locked(conversation)
-    if in_reply_to is not None and in_reply_to.replies.exists():
+    conversation = _locked(conversation, with_bot=False)
+    # A reply comes after its message: with nothing appended since, there is none to look for.
+    if in_reply_to is not None and conversation.last_seq > in_reply_to.seq and in_reply_to.replies.exists():
         return None
     if conversation.status != ConversationStatus.BOT and not decision.is_handoff:
         return None  # a person took over while the model was thinking
@@ -179,7 +182,8 @@ def record_bot_reply(*, conversation: Conversation, in_reply_to: Message | None,
     message = _append(conversation, sender=MessageSender.BOT, kind=kind, text=decision.text,
                       in_reply_to=in_reply_to, decision=decision.as_record(),
                       quick_replies=list(decision.quick_replies))
-    conversation.save()
+    conversation.save(update_fields=["status", "handoff_reason", "handed_off_at", "failed_streak", "last_seq",
+                                     "updated_at"])
     return message
 
 

@@ -1,6 +1,7 @@
 """The widget socket, frame by frame: the protocol, sequence numbers, resume, ack, and bad input."""
 
 import asyncio
+import shutil
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -8,12 +9,13 @@ from channels.db import database_sync_to_async
 from django.core import signing
 from django.core.cache import cache
 
-from bots import agent_presence
-from bots.models import Conversation, ConversationStatus, Message, MessageSender
+from bots import agent_presence, consumers
+from bots.ml.versions import ENCODER_ONNX_FILE
+from bots.models import Conversation, ConversationStatus, Message, MessageSender, ModelVersion
 from bots.visitor_tokens import SALT
 from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS, ask, frames_until, open_socket, send_raw, start
 from tests.factories import BotFactory
-from tests.trained_bot import activate_trained_version
+from tests.trained_bot import activate_trained_version, trained_version_dir
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -305,3 +307,86 @@ async def test_an_agent_message_from_the_group_reaches_the_visitor_once(shop_bot
     await asyncio.wait_for(socket.send_json_to({"type": "ping"}), 5)
     assert await socket.receive_json_from() == {"type": "pong"}
     await socket.disconnect()
+
+
+def damage(version_dir, how: str) -> None:
+    if how == "directory deleted":
+        shutil.rmtree(version_dir)
+    elif how == "weights deleted":
+        (version_dir / ENCODER_ONNX_FILE).unlink()
+    else:
+        weights = version_dir / "encoder" / "model.safetensors"
+        data = bytearray(weights.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        weights.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["directory deleted", "weights deleted", "weights corrupted"])
+async def test_a_damaged_active_version_hands_off_as_model_unavailable_and_both_messages_are_stored(
+        shop_bot, tmp_path, how):
+    def activate_a_copy_then_damage_it():
+        copy = tmp_path / "v0002"
+        shutil.copytree(trained_version_dir(), copy)
+        version = ModelVersion.objects.create(tenant=shop_bot.tenant, bot=shop_bot, number=2, path=str(copy),
+                                              mode="classifier")
+        shop_bot.active_version = version
+        shop_bot.save(update_fields=["active_version"])
+        damage(copy, how)
+
+    await database_sync_to_async(activate_a_copy_then_damage_it)()
+    conversation_ids = []
+    for visitor in ("first", "second"):  # the second visitor meets the failed load remembered by the server
+        socket, _ = await open_socket(shop_bot.public_key)
+        conversation_ids.append((await start(socket))["conversation_id"])
+        frames = await ask(socket, "where is my package?", "c1", reply_type="handoff")
+        await socket.disconnect()
+        assert [f["type"] for f in frames] == ["ack", "typing", "handoff"], visitor  # version 1 never answers
+        assert frames[-1]["reason"] == "model_unavailable"
+        assert frames[-1]["text"].startswith("I can't answer right now.")  # then the offline text: no agent online
+
+    for conversation_id in conversation_ids:
+        assert await database_sync_to_async(stored)(conversation_id) == [
+            (1, "visitor", "where is my package?"),
+            (2, "bot", "I can't answer right now. A person from our team will take over."),
+        ]
+        reply = await database_sync_to_async(Message.objects.get)(conversation_id=conversation_id, seq=2)
+        assert reply.decision["rule"] == "model_unavailable" and reply.decision["action"] == "handoff"
+        conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+        assert conversation.status == ConversationStatus.WAITING
+        assert conversation.handoff_reason == "model_unavailable"
+
+
+async def acked_seq(conversation_id) -> int:
+    conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    return conversation.visitor_acked_seq
+
+
+async def test_acks_are_stored_at_most_once_per_interval_and_the_last_one_on_disconnect(shop_bot, monkeypatch):
+    monkeypatch.setattr(consumers, "ACK_PERSIST_EVERY_SECONDS", 3600)
+    socket, _ = await open_socket(shop_bot.public_key)
+    welcome = await start(socket)
+    await ask(socket, "where is my package?", "c1")
+    await ask(socket, "I forgot my password", "c2")
+    await socket.send_json_to({"type": "ack", "seq": 2})
+    await socket.send_json_to({"type": "ack", "seq": 3})
+    await socket.send_json_to({"type": "ack", "seq": 4})
+    await socket.send_json_to({"type": "ping"})
+    assert await socket.receive_json_from(timeout=10) == {"type": "pong"}  # frames are handled in order
+    assert await acked_seq(welcome["conversation_id"]) == 2  # the first ack at once, the next ones wait
+    await socket.disconnect()
+    assert await acked_seq(welcome["conversation_id"]) == 4
+
+
+async def test_once_the_interval_has_passed_the_next_ack_is_stored(shop_bot, monkeypatch):
+    monkeypatch.setattr(consumers, "ACK_PERSIST_EVERY_SECONDS", 0)
+    socket, _ = await open_socket(shop_bot.public_key)
+    welcome = await start(socket)
+    await ask(socket, "where is my package?", "c1")
+    for seq in (1, 2):
+        await socket.send_json_to({"type": "ack", "seq": seq})
+        await socket.send_json_to({"type": "ping"})
+        assert await socket.receive_json_from(timeout=10) == {"type": "pong"}
+        assert await acked_seq(welcome["conversation_id"]) == seq
+    await socket.send_json_to({"type": "ack", "seq": 9})  # beyond the last message: never stored
+    await socket.disconnect()
+    assert await acked_seq(welcome["conversation_id"]) == 2

@@ -2,10 +2,12 @@
 
 import asyncio
 import json
+import shutil
 
 import pytest
 
-from bots.models import Message
+from bots.ml.versions import ENCODER_ONNX_FILE
+from bots.models import Message, ModelVersion
 from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS
 from tests.browser.conftest import asgi_server  # noqa: F401  (the daphne fixture)
 from tests.factories import BotFactory
@@ -65,3 +67,27 @@ def test_answer_reconnect_and_resume_over_a_real_socket_lose_and_repeat_nothing(
     stored = list(Message.objects.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
                   .values_list("seq", "sender", "client_msg_id"))
     assert stored == [(1, "visitor", "a"), (2, "bot", ""), (3, "visitor", "b"), (4, "bot", "")]
+
+
+def test_a_version_damaged_after_activation_is_not_served_the_visitor_is_told_and_handed_off(
+        asgi_server, shop_bot, tmp_path):  # noqa: F811
+    version = shop_bot.active_version
+    damaged = tmp_path / "v0002"
+    shutil.copytree(version.path, damaged)
+    ModelVersion.objects.filter(pk=version.pk).update(path=str(damaged))  # the active version now lives here
+    (damaged / ENCODER_ONNX_FILE).unlink()  # ... and loses a file after activation
+    url = asgi_server.replace("http://", "ws://") + f"/ws/widget/{shop_bot.public_key}/"
+
+    async def scenario():
+        async with websockets.connect(url, origin=ORIGIN) as ws:
+            await ws.send(json.dumps({"type": "hello"}))
+            welcome = json.loads(await ws.recv())
+            await ws.send(json.dumps({"type": "message", "text": "where is my package?", "client_msg_id": "a"}))
+            return welcome, await frames_until(ws, "handoff")
+
+    welcome, frames = asyncio.run(scenario())
+    assert [f["type"] for f in frames] == ["ack", "typing", "handoff"]
+    assert frames[-1]["reason"] == "model_unavailable" and frames[-1]["text"].startswith("I can't answer right now.")
+    stored = list(Message.objects.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
+                  .values_list("seq", "sender", "decision__rule"))
+    assert stored == [(1, "visitor", None), (2, "bot", "model_unavailable")]

@@ -74,6 +74,25 @@ def test_a_failed_load_is_not_cached_and_is_retried():
     assert cache.get("a").key == "a" and attempts == ["a", "a"]
 
 
+def test_a_failed_load_is_remembered_for_the_failure_ttl_then_tried_again():
+    now, attempts = [100.0], []
+
+    def loader(key):
+        attempts.append(key)
+        raise OSError("damaged version")
+
+    cache = ModelCache(loader, max_models=2, max_bytes=10, size_of=lambda v: v.size, failure_ttl_s=10,
+                       clock=lambda: now[0])
+    for _ in range(3):
+        with pytest.raises(OSError, match="damaged version"):
+            cache.get("a")
+    assert attempts == ["a"]
+    now[0] = 110.0
+    with pytest.raises(OSError, match="damaged version"):
+        cache.get("a")
+    assert attempts == ["a", "a"]
+
+
 def test_model_server_serves_a_real_version_and_a_new_version_directory_is_a_new_load(trained_version, version_copy):
     outcome, _ = trained_version
     server = ModelServer(ServerSettings(max_models=1, max_wait_s=0.002))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 from bots.ml.serving import LoadedBotModel
+from bots.ml.versions import ENCODER_ONNX_FILE, MANIFEST_FILE
 
 from .conftest import tiny_examples
 
@@ -52,9 +55,47 @@ def test_infer_from_a_thread_pool_matches_sequential_results(model):
     assert [a.nearest[0][0] for a in parallel] == [a.nearest[0][0] for a in sequential]
 
 
-def test_memory_bytes_counts_the_encoder_weights(model):
-    parameters = sum(p.numel() for p in model._encoder.parameters())
-    assert parameters * 4 < model.memory_bytes < parameters * 4 * 2
+@pytest.fixture(scope="module")
+def torch_model(trained_version) -> LoadedBotModel:
+    outcome, _ = trained_version
+    return LoadedBotModel.load(outcome.version_dir, prefer_onnx=False)
+
+
+def test_memory_bytes_counts_the_encoder_weights(model, torch_model, trained_version):
+    outcome, _ = trained_version
+    parameters = sum(p.numel() for p in torch_model._encoder.parameters())
+    assert parameters * 4 < torch_model.memory_bytes < parameters * 4 * 2
+    assert (outcome.version_dir / ENCODER_ONNX_FILE).stat().st_size < model.memory_bytes < parameters * 4 * 2
+
+
+def test_a_trained_version_is_served_by_onnx_runtime(model, torch_model):
+    assert model.encoder_backend == "onnxruntime"
+    assert torch_model.encoder_backend == "torch"
+
+
+def test_onnx_runtime_and_torch_embeddings_agree_and_give_the_same_readings(model, torch_model):
+    texts = [e.text for e in tiny_examples()] + ["x", "What will the weather be like on Mars tomorrow?",
+                                                  "refund " * 80]  # longer than max_length: truncated alike
+    onnx_embeddings, onnx_probabilities = model.embed_and_score(texts)
+    torch_embeddings, torch_probabilities = torch_model.embed_and_score(texts)
+    assert (onnx_embeddings * torch_embeddings).sum(axis=1).min() > 0.9999
+    assert np.abs(onnx_probabilities - torch_probabilities).max() < 1e-3
+    for one_at_a_time in (True, False):
+        onnx = [model.infer([t])[0] for t in texts] if one_at_a_time else model.infer(texts)
+        reference = torch_model.infer(texts)
+        assert [a.intent for a in onnx] == [a.intent for a in reference]
+        assert [a.out_of_scope for a in onnx] == [a.out_of_scope for a in reference]
+        assert [a.nearest[0][0] for a in onnx] == [a.nearest[0][0] for a in reference]
+
+
+def test_a_version_without_an_onnx_encoder_is_served_with_torch(version_copy):
+    (version_copy / ENCODER_ONNX_FILE).unlink()
+    manifest = json.loads((version_copy / MANIFEST_FILE).read_text())
+    del manifest["files"][ENCODER_ONNX_FILE]
+    (version_copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    loaded = LoadedBotModel.load(version_copy)
+    assert loaded.encoder_backend == "torch"
+    assert loaded.infer(["track my delivery"])[0].intent == "shipping"
 
 
 def test_empty_batch_gives_no_inferences(model):

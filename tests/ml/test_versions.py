@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from bots.ml.versions import MANIFEST_FILE, CorruptVersionError, _sha256, load_version, write_version
+from bots.ml.versions import (
+    ENCODER_ONNX_FILE,
+    MANIFEST_FILE,
+    CorruptVersionError,
+    _sha256,
+    load_version,
+    write_version,
+)
 
 
 def test_loading_an_intact_version_returns_its_parts(trained_version):
@@ -24,6 +31,23 @@ def test_tampered_weights_make_load_version_raise_corrupt_version_error(version_
     data[-10] ^= 0xFF
     weights.write_bytes(bytes(data))
     with pytest.raises(CorruptVersionError, match="hash mismatch.*encoder/model.safetensors"):
+        load_version(version_copy)
+
+
+def test_a_written_version_holds_the_onnx_encoder_under_its_manifest(trained_version):
+    outcome, _ = trained_version
+    manifest = json.loads((outcome.version_dir / MANIFEST_FILE).read_text())
+    assert manifest["files"][ENCODER_ONNX_FILE] == _sha256(outcome.version_dir / ENCODER_ONNX_FILE)
+    assert load_version(outcome.version_dir).encoder.backend == "onnxruntime"
+    assert load_version(outcome.version_dir, prefer_onnx=False).encoder.backend == "torch"
+
+
+def test_a_tampered_onnx_encoder_makes_load_version_raise_corrupt_version_error(version_copy):
+    graph = version_copy / ENCODER_ONNX_FILE
+    data = bytearray(graph.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    graph.write_bytes(bytes(data))
+    with pytest.raises(CorruptVersionError, match="hash mismatch.*encoder.onnx"):
         load_version(version_copy)
 
 
@@ -50,7 +74,7 @@ def test_unreadable_weights_with_a_matching_hash_are_reported_as_corrupt(version
 
 def test_a_failed_write_leaves_neither_the_version_nor_a_temporary_directory(trained_version, tmp_path):
     outcome, _ = trained_version
-    version = load_version(outcome.version_dir)
+    version = load_version(outcome.version_dir, prefer_onnx=False)
     broken = version.__class__(**{**version.__dict__, "metrics": {"not json": object()}})
     with pytest.raises(TypeError):
         write_version(tmp_path / "v2", broken)

@@ -137,7 +137,11 @@
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit ? form.requestSubmit() : submit(); }
   });
   form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
-  personButton.addEventListener("click", function () { sendFrame({ type: "handoff" }); });
+  personButton.addEventListener("click", function () {
+    sendFrame({ type: "handoff" });
+    // Already offered the offline form (an earlier handoff): take the visitor to it.
+    if (offline && !offline.hidden) { emailInput.focus(); }
+  });
   endButton.addEventListener("click", showCsat);
 
   function theme(bot) {
