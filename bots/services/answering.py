@@ -144,7 +144,7 @@ def model_unavailable(bot: Bot) -> Decision:
 def refused_by_plan(bot: Bot, refusal: quotas.AnswerRefusal) -> Decision:
     """Over quota, or the trial is over: a person (or the offline form) takes the stored message."""
     return answer_policy.handoff(refusal.rule, BotPolicy.from_settings(bot.settings),
-                                 agents_available=agents_available(bot.settings), prefix=quotas.VISITOR_NOTICE)
+                                 agents_available=agents_reachable(bot), prefix=quotas.VISITOR_NOTICE)
 
 
 @transaction.atomic

@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.utils import timezone
 
+from bots import agent_presence
 from bots.models import Bot, Conversation, ConversationStatus, Message, MessageSender, ModelVersion, Ticket
 from tenants.models import Meter, QuotaWarning, Subscription, SubscriptionStatus, UsageCounter
 from tenants.services import metering, subscriptions
@@ -47,6 +49,7 @@ def test_over_the_answer_quota_the_rest_api_answers_429_and_a_person_has_the_sto
     plan_with("fiveanswers", answers=5)
     subscription = subscribe(tenant, "fiveanswers")
     metering.record_usage(tenant_id=tenant.pk, meter=Meter.ANSWERS, quantity=5)
+    agent_presence.mark_online(tenant_id=tenant.pk, user_id=1, socket_id="agent-tab")
     response = ask_api(owner_client, shop_bot, "where is my package?")
     assert response.status_code == 429
     error = response.json()["error"]
@@ -137,6 +140,7 @@ async def test_over_quota_the_widget_visitor_is_handed_to_a_person_and_the_messa
     await database_sync_to_async(plan_with)("fiveanswers", answers=5)
     await database_sync_to_async(subscribe)(tenant, "fiveanswers")
     await database_sync_to_async(metering.record_usage)(tenant_id=tenant.pk, meter=Meter.ANSWERS, quantity=5)
+    await sync_to_async(agent_presence.mark_online)(tenant_id=tenant.pk, user_id=1, socket_id="agent-tab")
     socket, _ = await open_socket(shop_bot.public_key)
     welcome = await start(socket)
     frames = await ask(socket, "where is my package?", "c1", reply_type="handoff")
