@@ -347,7 +347,8 @@ async def test_a_damaged_active_version_hands_off_as_model_unavailable_and_both_
     for conversation_id in conversation_ids:
         assert await database_sync_to_async(stored)(conversation_id) == [
             (1, "visitor", "where is my package?"),
-            (2, "bot", "I can't answer right now. A person from our team will take over."),
+            (2, "bot", "I can't answer right now. Our team is offline right now. "
+                       "Leave your email and message and we will get back to you."),
         ]
         reply = await database_sync_to_async(Message.objects.get)(conversation_id=conversation_id, seq=2)
         assert reply.decision["rule"] == "model_unavailable" and reply.decision["action"] == "handoff"

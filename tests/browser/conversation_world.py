@@ -4,6 +4,7 @@ handoffs, agents' replies and notes, ratings), then moved back in time day by da
 from datetime import timedelta
 
 from django.db.models import F
+from django.utils import timezone
 
 from bots.models import Bot, Conversation, Message, MessageSender
 from bots.services import answering, conversations, handoff
@@ -22,7 +23,11 @@ MISSING_TOPICS = [
 
 
 def _move_back(conversation: Conversation, *, days: int, hours: int) -> None:
-    shift = timedelta(days=days, hours=hours)
+    """`days` whole days back, then up to `hours` earlier that day: never onto the day before (or out of the
+    period) when the suite runs soon after midnight."""
+    started = timezone.localtime(Conversation.objects.get(pk=conversation.pk).created_at)
+    since_midnight = started - started.replace(hour=0, minute=0, second=0, microsecond=0)
+    shift = timedelta(days=days) + min(timedelta(hours=hours), since_midnight)
     Conversation.objects.filter(pk=conversation.pk).update(
         created_at=F("created_at") - shift, handed_off_at=F("handed_off_at") - shift,
         closed_at=F("closed_at") - shift, claimed_at=F("claimed_at") - shift)
