@@ -23,6 +23,7 @@ is measured once per cached version.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import csv
 import hashlib
 import json
@@ -41,6 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = Path(tempfile.mkdtemp(prefix="replydesk-bench-answer-"))
+atexit.register(shutil.rmtree, VAR, ignore_errors=True)  # the throwaway database and the demo bot's version
 os.environ.update({
     "REPLYDESK_VAR_DIR": str(VAR), "DJANGO_SETTINGS_MODULE": "config.settings", "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "CELERY_TASK_ALWAYS_EAGER": "true",
