@@ -4,8 +4,11 @@ For each bot: cold load into the model cache, bare throughput of the encoder tha
 (ONNX Runtime for versions that carry `encoder.onnx`, batch 64; torch alongside for reference),
 then over a real daphne process and real websockets: one conversation at a time (p50/p95), and
 BENCH_CONVERSATIONS (200) conversations sending as fast as they are answered for BENCH_SECONDS
-(60): answers/s, p50/p95/p99, errors, lost and duplicated messages. The demo bot runs again with
-micro-batching off. Each client acknowledges what it was shown, as the widget does.
+(60): answers/s, p50/p95/p99, errors, lost and duplicated messages. Those conversations send as fast
+as they are answered, so their latency is conversations / throughput (Little's law); the demo bot's
+conversations then run for half as long offering 60% of the answers/s they got ("paced"), which is
+the latency a visitor sees below saturation. The demo bot runs again with micro-batching off. Each
+client acknowledges what it was shown, as the widget does.
 
 The embedded default runs it: a throwaway SQLite database, Channels' in-memory layer. The demo
 bot is the `make run` demo (demo tickets, a 2-epoch training run). The BANKING77 bot is trained
@@ -20,10 +23,12 @@ is measured once per cached version.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import csv
 import hashlib
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -37,6 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = Path(tempfile.mkdtemp(prefix="replydesk-bench-answer-"))
+atexit.register(shutil.rmtree, VAR, ignore_errors=True)  # the throwaway database and the demo bot's version
 os.environ.update({
     "REPLYDESK_VAR_DIR": str(VAR), "DJANGO_SETTINGS_MODULE": "config.settings", "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "CELERY_TASK_ALWAYS_EAGER": "true",
@@ -72,6 +78,9 @@ CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
 SINGLE_SECONDS = min(10.0, SECONDS / 3)
 ENCODER_SECONDS = 5.0
 CLIENT_ACKS = os.environ.get("BENCH_ACKS", "1") != "0"
+# Closed-loop conversations wait in line (latency = conversations / answers per second); the paced
+# run shows the latency when the same conversations offer this share of what the server sustained.
+PACED_FRACTION = 0.6
 DATASETS = Path(os.environ.get("REPLYDESK_DATASETS", ROOT.parent / "shared" / "datasets"))
 BANKING77 = DATASETS / "banking77"
 BANKING77_CONFIG = TrainingConfig(epochs=1, heldout_fraction=0.1)
@@ -129,14 +138,21 @@ def encoder_throughput(model: LoadedBotModel, texts: list[str]) -> float:
 
 
 async def conversation(url: str, origin: str, questions: list[str], until: float, latencies: list, stats: dict,
-                       offset: int):
+                       offset: int, every_s: float = 0.0):
+    """Ask, wait for the answer, ask again: at once, or (`every_s`) on a fixed schedule with a random phase."""
     async with websockets.connect(url, origin=origin, max_queue=None) as ws:
         await ws.send(json.dumps({"type": "hello"}))
         welcome = json.loads(await ws.recv())
         stats["conversations"].append(welcome["conversation_id"])
         seen: set[int] = set()
         sent = 0
+        next_at = time.monotonic() + random.uniform(0, every_s)
         while time.monotonic() < until:
+            if every_s:
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                next_at += every_s
+                if time.monotonic() >= until:
+                    break
             text = f"{questions[(offset + sent) % len(questions)]} #{sent}"
             started = time.perf_counter()
             await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": f"m{sent}"}))
@@ -163,13 +179,17 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
-async def run_load(url: str, origin: str, questions: list[str], conversations: int, seconds: float) -> dict:
+async def run_load(url: str, origin: str, questions: list[str], conversations: int, seconds: float,
+                   rate: float | None = None) -> dict:
+    """`conversations` at once for `seconds`: closed loop, or together offering `rate` messages/s."""
     stats = {"answers": 0, "errors": 0, "duplicated": 0, "sent": 0, "conversations": []}
     latencies: list[float] = []
     until = time.monotonic() + seconds
     started = time.perf_counter()
+    every_s = conversations / rate if rate else 0.0
     results = await asyncio.gather(*[
-        conversation(url, origin, questions, until, latencies, stats, offset=n * 7) for n in range(conversations)
+        conversation(url, origin, questions, until, latencies, stats, offset=n * 7, every_s=every_s)
+        for n in range(conversations)
     ], return_exceptions=True)
     elapsed = time.perf_counter() - started
     stats["errors"] += sum(isinstance(r, Exception) for r in results)
@@ -182,8 +202,9 @@ def lost_messages(conversation_ids: list[int], sent: int, refused: int, answers:
     return max(0, sent - refused - visitor) + max(0, visitor - answers)
 
 
-def socket_figures(port: int, bot: Bot, questions: list[str], single: bool = True) -> dict:
-    """One conversation at a time (optional), then CONVERSATIONS at once, against the running server."""
+def socket_figures(port: int, bot: Bot, questions: list[str], single: bool = True, paced: bool = False) -> dict:
+    """One conversation at a time (optional), CONVERSATIONS at once, then (optional) the same conversations
+    offering PACED_FRACTION of the answers/s they just got, against the running server."""
     origin = f"http://127.0.0.1:{port}"
     url = f"ws://127.0.0.1:{port}/ws/widget/{bot.public_key}/"
     asyncio.run(run_load(url, origin, questions, 1, 0.5))  # the server loads the model
@@ -199,6 +220,17 @@ def socket_figures(port: int, bot: Bot, questions: list[str], single: bool = Tru
         lost=lost_messages(load["conversations"], load["sent"], load["errors"], load["answers"]),
         duplicated=load["duplicated"],
     )
+    if paced:
+        rate = PACED_FRACTION * row["answers_per_s"]
+        steady = asyncio.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS / 2, rate=rate))
+        row.update(
+            paced_offered_per_s=rate, paced_answers_per_s=steady["answers"] / steady["elapsed"],
+            paced_p50_ms=percentile(steady["latencies"], 50), paced_p95_ms=percentile(steady["latencies"], 95),
+            paced_p99_ms=percentile(steady["latencies"], 99),
+        )
+        row["errors"] += steady["errors"]
+        row["duplicated"] += steady["duplicated"]
+        row["lost"] += lost_messages(steady["conversations"], steady["sent"], steady["errors"], steady["answers"])
     return row
 
 
@@ -285,7 +317,8 @@ def main() -> None:
     for batching in (True, False):
         server = start_server(port, batching)
         try:
-            rows.append({"bot": "demo", "micro_batching": batching, **socket_figures(port, demo, DEMO_QUESTIONS)})
+            rows.append({"bot": "demo", "micro_batching": batching,
+                         **socket_figures(port, demo, DEMO_QUESTIONS, paced=batching)})
             if bank is not None and batching:
                 rows.append({"bot": "banking77", "micro_batching": batching,
                              **socket_figures(port, bank, bank_questions)})
@@ -298,6 +331,10 @@ def main() -> None:
               "encoder_sent_per_s": round(encoders[0]["encoder_sent_per_s"], 1),
               "torch_encoder_sent_per_s": round(encoders[0]["torch_sent_per_s"], 1),
               "onnx_threads": settings.BOTS_ONNX_THREADS, **_socket_keys("", demo_row),
+              "paced_offered_per_s": round(demo_row["paced_offered_per_s"], 1),
+              "paced_answers_per_s": round(demo_row["paced_answers_per_s"], 1),
+              "paced_p50_ms": round(demo_row["paced_p50_ms"], 1), "paced_p95_ms": round(demo_row["paced_p95_ms"], 1),
+              "paced_p99_ms": round(demo_row["paced_p99_ms"], 1),
               "unbatched_answers_per_s": round(unbatched["answers_per_s"], 1),
               "unbatched_p95_ms": round(unbatched["c_p95_ms"], 1),
               "cold_load_s": round(encoders[0]["cold_load_s"], 2),
