@@ -5,11 +5,10 @@ import json
 import os
 
 import pytest
-from django.test import Client
 
-from tenants.models import Role
+from tests.bots.agent_socket_support import member, session_cookie
 from tests.bots.widget_socket_support import ORIGIN
-from tests.factories import BotFactory, MembershipFactory
+from tests.factories import BotFactory
 from tests.integration.conftest import database_url
 from tests.live_servers import daphne_server
 
@@ -34,17 +33,10 @@ async def until(ws, frame_type):
             return frame
 
 
-def _signed_in_agent_cookie(tenant) -> str:
-    """The session cookie of a signed-in agent called Alice, for the agent socket."""
-    client = Client()
-    client.force_login(MembershipFactory(tenant=tenant, role=Role.AGENT, user__first_name="Alice").user)
-    return f"sessionid={client.cookies['sessionid'].value}"
-
-
 def test_visitor_and_agent_on_different_processes_talk_live(two_servers, tenant):
     visitor_server, agent_server = two_servers
     bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN])
-    cookie = _signed_in_agent_cookie(tenant)
+    cookie = f"sessionid={session_cookie(member(tenant))}"
 
     async def scenario():
         agent_url = agent_server.replace("http://", "ws://") + "/ws/agent/"
@@ -81,7 +73,7 @@ def test_visitor_and_agent_on_different_processes_talk_live(two_servers, tenant)
 def test_an_agent_online_on_one_process_puts_visitors_on_the_other_in_the_queue_with_their_place(two_servers, tenant):
     visitor_server, agent_server = two_servers
     bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN])
-    cookie = _signed_in_agent_cookie(tenant)
+    cookie = f"sessionid={session_cookie(member(tenant))}"
     visitor_url = visitor_server.replace("http://", "ws://") + f"/ws/widget/{bot.public_key}/"
 
     async def ask_for_a_person(visitor):
