@@ -95,8 +95,8 @@ def agents_reachable(bot: Bot) -> bool:
 class _TicketFactsOnDemand(Mapping[int, TicketFacts]):
     """The nearest tickets' facts, read only if the policy looks at them (a canned answer or a handoff does not)."""
 
-    def __init__(self, *, tenant: Tenant, bot: Bot, ticket_ids: list[int]):
-        self._query = {"tenant": tenant, "bot": bot, "ticket_ids": ticket_ids}
+    def __init__(self, *, bot: Bot, ticket_ids: list[int]):
+        self._query = {"tenant_id": bot.tenant_id, "bot_id": bot.pk, "ticket_ids": ticket_ids}
 
     @cached_property
     def _facts(self) -> dict[int, TicketFacts]:
@@ -130,7 +130,7 @@ def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_st
                        similarity_floor=loaded.similarity_floor)
     reading = Reading(inference.intent, inference.confidence, inference.top_intents, inference.nearest,
                       inference.out_of_scope)
-    tickets = _TicketFactsOnDemand(tenant=bot.tenant, bot=bot, ticket_ids=[ticket for ticket, _ in inference.nearest])
+    tickets = _TicketFactsOnDemand(bot=bot, ticket_ids=[ticket for ticket, _ in inference.nearest])
     return answer_policy.decide(text=text, reading=reading, model=model, tickets=tickets, policy=policy,
                                 failed_streak=failed_streak, chosen_intent=chosen_intent, agents_available=available)
 

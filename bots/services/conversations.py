@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from bots.conversation_selectors import messages_after
+from bots.conversation_selectors import current_bot, locked_conversation, message_id_for_client_msg, messages_after
 from bots.group_events import send_group_event
 from bots.ml.answer_policy import Decision
 from bots.models import (
@@ -82,15 +82,13 @@ def _broadcast_on_commit(message: Message) -> None:
     transaction.on_commit(lambda: send_group_event(group, event))
 
 
-def _locked(conversation: Conversation, *, with_bot: bool = True) -> Conversation:
-    """The conversation row, locked, with its bot's current active version (another process may switch it).
-
-    The version's metrics (a large JSON document) are left out: answering never reads them.
-    """
-    rows = Conversation.objects.for_tenant(conversation.tenant_id).select_for_update(of=("self",))
-    if with_bot:
-        rows = rows.select_related("bot__active_version", "bot__tenant").defer("bot__active_version__metrics")
-    return rows.get(pk=conversation.pk)
+def _locked(conversation: Conversation) -> Conversation:
+    """The conversation row, locked, with its bot as now stored (another process may switch its version)."""
+    locked = locked_conversation(tenant_id=conversation.tenant_id, conversation_id=conversation.pk)
+    if locked is None:
+        raise Conversation.DoesNotExist(f"Conversation {conversation.pk} no longer exists.")
+    locked.bot = current_bot(conversation.bot)
+    return locked
 
 
 def _append(conversation: Conversation, **fields) -> Message:
@@ -141,14 +139,12 @@ def receive_visitor_message(*, conversation: Conversation, text: str, client_msg
     if not text:
         raise MessageRejected("The message is empty.")
     conversation = _locked(conversation)
-    if client_msg_id:
-        # Repeating the partial unique index's condition lets SQLite use that index (one row, not a scan).
-        existing = Message.objects.for_tenant(conversation.tenant_id).filter(
-            conversation=conversation, client_msg_id=client_msg_id).exclude(client_msg_id="").order_by().first()
-        if existing is not None:
-            answered = existing.replies.exists()
-            return ReceivedMessage(existing, False, not answered and conversation.status == ConversationStatus.BOT,
-                                   conversation)
+    existing_id = client_msg_id and message_id_for_client_msg(conversation=conversation, client_msg_id=client_msg_id)
+    if existing_id:
+        existing = Message.objects.for_tenant(conversation.tenant_id).get(pk=existing_id)
+        answered = existing.replies.exists()
+        return ReceivedMessage(existing, False, not answered and conversation.status == ConversationStatus.BOT,
+                               conversation)
     if conversation.status == ConversationStatus.CLOSED:
         conversation.status, conversation.closed_at = ConversationStatus.BOT, None
     message = _append(conversation, sender=MessageSender.VISITOR, kind=MessageKind.TEXT, text=text,
@@ -167,7 +163,7 @@ def _hand_off(conversation: Conversation, reason: str) -> None:
 @transaction.atomic
 def record_bot_reply(*, conversation: Conversation, in_reply_to: Message | None, decision: Decision) -> Message | None:
     """Store the bot's reply with its decision record; None when the message was already answered."""
-    conversation = _locked(conversation, with_bot=False)
+    conversation = _locked(conversation)
     # A reply comes after its message: with nothing appended since, there is none to look for.
     if in_reply_to is not None and conversation.last_seq > in_reply_to.seq and in_reply_to.replies.exists():
         return None
