@@ -22,7 +22,9 @@ logger = logging.getLogger(__name__)
 CLOSE_UNKNOWN_BOT = 4404
 CLOSE_ORIGIN_NOT_ALLOWED = 4403
 CLOSE_IDLE = 4408
-ACK_PERSIST_EVERY_SECONDS = 1.0
+# The visitor's acknowledged position is a record, not a delivery mechanism (the client resumes from
+# its own last seq): it is stored at most this often per socket, and on disconnect.
+ACK_PERSIST_EVERY_SECONDS = 5.0
 
 
 def _visitor_bucket() -> rate_limits.Bucket:
@@ -33,11 +35,22 @@ def _bot_bucket() -> rate_limits.Bucket:
     return rate_limits.Bucket("widget-bot", settings.WIDGET_BOT_BURST, settings.WIDGET_BOT_RATE)
 
 
-def _take_message_tokens(bot_id: int, visitor_id: str) -> tuple[tuple[bool, float], tuple[bool, float]]:
-    """A message's token from the visitor's bucket and, when it had one, from the bot's (one thread hop)."""
-    visitor = rate_limits.take(_visitor_bucket(), f"{bot_id}:{visitor_id}")
-    bot = rate_limits.take(_bot_bucket(), str(bot_id)) if visitor[0] else (True, 0.0)
-    return visitor, bot
+def _take_message_token(bot_id: int, visitor_id: str, client_msg_id: str) -> None:
+    """A message's token from the visitor's bucket and, when it had one, from the bot's; RateLimited if not."""
+    visitor_ok, visitor_wait = rate_limits.take(_visitor_bucket(), f"{bot_id}:{visitor_id}")
+    bot_ok, bot_wait = rate_limits.take(_bot_bucket(), str(bot_id)) if visitor_ok else (True, 0.0)
+    if not visitor_ok or not bot_ok:
+        wait = round(max(visitor_wait, bot_wait), 2)
+        who = "You are sending messages" if not visitor_ok else "This assistant is receiving messages"
+        raise rate_limits.RateLimited(f"{who} too fast; this one was not sent. Try again in {wait:g} s.",
+                                      details={"retry_after": wait, "client_msg_id": client_msg_id})
+
+
+def _receive_within_limits(bot_id: int, conversation, text: str, client_msg_id: str
+                           ) -> conversations.ReceivedMessage:
+    """The rate limits, then the message stored: one trip to the database thread for both."""
+    _take_message_token(bot_id, conversation.visitor_id, client_msg_id)
+    return conversations.receive_visitor_message(conversation=conversation, text=text, client_msg_id=client_msg_id)
 
 
 def _int_field(content: dict, name: str, default: int | None = None) -> int:
@@ -174,9 +187,9 @@ class WidgetConsumer(JsonFrameConsumer):
         if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
             raise FrameError(f"Messages are limited to {settings.WIDGET_MAX_MESSAGE_CHARS} characters.",
                              code="message_too_long", details={"client_msg_id": client_msg_id})
-        await self.check_rate_limits(client_msg_id)
-        received = await database_sync_to_async(conversations.receive_visitor_message)(
-            conversation=self.conversation, text=text, client_msg_id=client_msg_id)
+        received = await database_sync_to_async(_receive_within_limits)(
+            self.bot.pk, self.conversation, text, client_msg_id)
+        self.conversation = received.conversation  # as now stored: the next message finds its bot current
         self.delivered.add(received.message.seq)
         await self.send_json({"type": "ack", "for": "message", "client_msg_id": client_msg_id,
                               "seq": received.message.seq, "duplicate": not received.created})
@@ -185,15 +198,6 @@ class WidgetConsumer(JsonFrameConsumer):
         if received.needs_answer:
             chosen = content.get("intent") if isinstance(content.get("intent"), str) else None
             await self.answer(received, chosen)
-
-    async def check_rate_limits(self, client_msg_id: str):
-        (visitor_ok, visitor_wait), (bot_ok, bot_wait) = await sync_to_async(
-            _take_message_tokens, thread_sensitive=False)(self.bot.pk, self.conversation.visitor_id)
-        if not visitor_ok or not bot_ok:
-            wait = round(max(visitor_wait, bot_wait), 2)
-            who = "You are sending messages" if not visitor_ok else "This assistant is receiving messages"
-            raise rate_limits.RateLimited(f"{who} too fast; this one was not sent. Try again in {wait:g} s.",
-                                          details={"retry_after": wait, "client_msg_id": client_msg_id})
 
     async def answer(self, received, chosen_intent):
         await self.send_json({"type": "typing", "sender": "bot", "active": True})
@@ -261,7 +265,8 @@ class WidgetConsumer(JsonFrameConsumer):
         client_msg_id = content.get("client_msg_id") or ""
         if not isinstance(client_msg_id, str) or len(client_msg_id) > 64:
             raise FrameError("'client_msg_id' is a string of 64 characters at most.", code="invalid_message")
-        await self.check_rate_limits(client_msg_id)
+        await sync_to_async(_take_message_token, thread_sensitive=False)(
+            self.bot.pk, self.conversation.visitor_id, client_msg_id)
         message = await database_sync_to_async(handoff.leave_offline_message)(
             conversation=self.conversation, email=content.get("email"), text=content.get("text"),
             client_msg_id=client_msg_id)
