@@ -143,13 +143,21 @@ def encoder_throughput(model: LoadedBotModel, texts: list[str]) -> float:
     return rounds * 64 / (time.perf_counter() - started)
 
 
-async def conversation(url: str, origin: str, questions: list[str], until: float, latencies: list, stats: dict,
+async def conversation(url: str, origin: str, questions: list[str], clock: dict, latencies: list, stats: dict,
                        offset: int, every_s: float = 0.0):
-    """Ask, wait for the answer, ask again: at once, or (`every_s`) on a fixed schedule with a random phase."""
+    """Connect, wait for every conversation to be connected, then ask, wait for the answer and ask again:
+    at once, or (`every_s`) on a fixed schedule with a random phase, until the clock's end."""
     async with websockets.connect(url, origin=origin, max_queue=None) as ws:
         await ws.send(json.dumps({"type": "hello"}))
         welcome = json.loads(await ws.recv())
         stats["conversations"].append(welcome["conversation_id"])
+        clock["connected"] += 1
+        if clock["connected"] == clock["expected"]:
+            clock["until"] = time.monotonic() + clock["seconds"]
+            clock["started"] = time.perf_counter()
+            clock["go"].set()
+        await clock["go"].wait()
+        until = clock["until"]
         seen: set[int] = set()
         sent = 0
         next_at = time.monotonic() + random.uniform(0, every_s)
@@ -187,17 +195,17 @@ def percentile(values: list[float], q: float) -> float:
 
 async def run_load(url: str, origin: str, questions: list[str], conversations: int, seconds: float,
                    rate: float | None = None) -> dict:
-    """`conversations` at once for `seconds`: closed loop, or together offering `rate` messages/s."""
+    """`conversations` at once for `seconds` once all are connected: closed loop, or together offering
+    `rate` messages/s."""
     stats = {"answers": 0, "errors": 0, "duplicated": 0, "sent": 0, "conversations": []}
+    clock = {"expected": conversations, "connected": 0, "seconds": seconds, "go": asyncio.Event()}
     latencies: list[float] = []
-    until = time.monotonic() + seconds
-    started = time.perf_counter()
     every_s = conversations / rate if rate else 0.0
     results = await asyncio.gather(*[
-        conversation(url, origin, questions, until, latencies, stats, offset=n * 7, every_s=every_s)
+        conversation(url, origin, questions, clock, latencies, stats, offset=n * 7, every_s=every_s)
         for n in range(conversations)
     ], return_exceptions=True)
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - clock.get("started", time.perf_counter())
     stats["errors"] += sum(isinstance(r, Exception) for r in results)
     return {"latencies": latencies, "elapsed": elapsed, **stats}
 

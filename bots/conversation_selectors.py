@@ -5,8 +5,11 @@ building a query through the ORM's compiler costs 10 to 30 times what the databa
 and the answer path is bound by that Python time (`make bench-answer`).
 """
 
+from datetime import datetime
+from functools import cache
+
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 
 from bots.ml.answer_policy import TicketFacts
 from bots.models import Bot, Conversation, Message, Ticket
@@ -42,26 +45,47 @@ def ticket_facts(*, tenant_id: int, bot_id: int, ticket_ids: list[int]) -> dict[
         return {pk: TicketFacts(intent or "", resolution or "") for pk, intent, resolution in cursor.fetchall()}
 
 
-def locked_conversation(*, tenant_id: int, conversation_id: int) -> Conversation | None:
-    """The conversation row, locked until the transaction ends (SQLite locks the database instead)."""
-    columns = ", ".join(field.column for field in Conversation._meta.concrete_fields)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    rows = Conversation.objects.raw(f"SELECT {columns} FROM {Conversation._meta.db_table} "
-                                    f"WHERE id = %s AND tenant_id = %s{lock}", [conversation_id, tenant_id])
-    return next(iter(rows), None)
+# What a stored bot's answers depend on: its active version and, through `updated_at` (every change
+# saves it), its settings.
+BotStamp = tuple[int | None, datetime]
 
 
-def bot_is_current(bot: Bot) -> bool:
-    """Whether `bot` still has the stored active version and settings (every change saves `updated_at`)."""
-    stored = next(iter(Bot.objects.raw(f"SELECT id, active_version_id, updated_at FROM {Bot._meta.db_table} "
-                                       "WHERE id = %s AND tenant_id = %s", [bot.pk, bot.tenant_id])), None)
-    return stored is not None and (stored.active_version_id, stored.updated_at) == (bot.active_version_id,
-                                                                                    bot.updated_at)
+@cache
+def _locked_conversation_query() -> tuple[str, list[Field], list[list]]:
+    """The SQL of `locked_conversation`, the fields it reads and each one's database converters."""
+    fields = [*Conversation._meta.concrete_fields, Bot._meta.get_field("active_version"),
+              Bot._meta.get_field("updated_at")]
+    columns = [f"c.{field.column}" for field in Conversation._meta.concrete_fields]
+    lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else ""
+    sql = (f"SELECT {', '.join(columns)}, b.active_version_id, b.updated_at FROM {Conversation._meta.db_table} c "
+           f"JOIN {Bot._meta.db_table} b ON b.id = c.bot_id WHERE c.id = %s AND c.tenant_id = %s{lock}")
+    converters = [connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+                  for col in (field.get_col(field.model._meta.db_table) for field in fields)]
+    return sql, fields, converters
 
 
-def current_bot(bot: Bot) -> Bot:
-    """`bot` itself while it is current, else the bot as stored, with its tenant and active version."""
-    if bot_is_current(bot):
+def locked_conversation(*, tenant_id: int, conversation_id: int) -> tuple[Conversation, BotStamp] | None:
+    """The conversation row, locked until the transaction ends (SQLite locks the database instead), and
+    its bot's stamp as now stored."""
+    sql, fields, converters = _locked_conversation_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [conversation_id, tenant_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for value, field, field_converters in zip(row, fields, converters, strict=True):
+        for convert in field_converters:
+            value = convert(value, field, connection)
+        values.append(value)
+    count = len(Conversation._meta.concrete_fields)
+    conversation = Conversation.from_db(connection.alias, [f.attname for f in fields[:count]], values[:count])
+    return conversation, (values[count], values[count + 1])
+
+
+def current_bot(bot: Bot, stamp: BotStamp) -> Bot:
+    """`bot` itself while `stamp` (as stored) is its own, else the bot as stored, with its tenant and version."""
+    if (bot.active_version_id, bot.updated_at) == stamp:
         return bot
     return Bot.objects.for_tenant(bot.tenant_id).select_related("tenant", "active_version").defer(
         "active_version__metrics").get(pk=bot.pk)

@@ -86,10 +86,11 @@ def _broadcast_on_commit(message: Message) -> None:
 def _locked(conversation: Conversation, *, fresh_bot: bool = True) -> Conversation:
     """The conversation row, locked, with its bot as now stored (another process may switch its version),
     or (`fresh_bot=False`) with the caller's copy of the bot."""
-    locked = locked_conversation(tenant_id=conversation.tenant_id, conversation_id=conversation.pk)
-    if locked is None:
+    found = locked_conversation(tenant_id=conversation.tenant_id, conversation_id=conversation.pk)
+    if found is None:
         raise Conversation.DoesNotExist(f"Conversation {conversation.pk} no longer exists.")
-    locked.bot = current_bot(conversation.bot) if fresh_bot else conversation.bot
+    locked, bot_stamp = found
+    locked.bot = current_bot(conversation.bot, bot_stamp) if fresh_bot else conversation.bot
     return locked
 
 
