@@ -18,7 +18,8 @@ def _insert_sql(model: type[Model]) -> tuple[str, tuple]:
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     pk = connection.ops.quote_name(model._meta.pk.column)
-    return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({placeholders}) RETURNING {pk}", fields
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING {pk}", fields
 
 
 @cache
@@ -26,7 +27,8 @@ def _update_sql(model: type[Model], names: tuple[str, ...]) -> tuple[str, tuple]
     fields = tuple(model._meta.get_field(name) for name in names)
     assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
     pk = connection.ops.quote_name(model._meta.pk.column)
-    return f"UPDATE {model._meta.db_table} SET {assignments} WHERE {pk} = %s AND tenant_id = %s", fields
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"UPDATE {table} SET {assignments} WHERE {pk} = %s AND tenant_id = %s", fields
 
 
 def insert_row(instance: Model) -> Model:

@@ -11,7 +11,9 @@ from django.core.cache import cache
 
 from bots import agent_presence, consumers
 from bots.ml.versions import ENCODER_ONNX_FILE
-from bots.models import Conversation, ConversationStatus, Message, MessageSender, ModelVersion
+from bots.models import Bot, Conversation, ConversationStatus, Message, MessageSender, ModelVersion
+from bots.services.bots import update_bot
+from bots.services.training import activate_version
 from bots.visitor_tokens import SALT
 from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS, ask, frames_until, open_socket, send_raw, start
 from tests.factories import BotFactory
@@ -64,6 +66,28 @@ async def test_intent_without_canned_answer_answers_with_the_best_ticket_resolut
     answer = (await ask(socket, "I want my money back", "c1"))[-1]
     assert answer["rule"] == "ticket_resolution" and answer["text"].startswith("Refunds go back to your card")
     assert answer["intent"] == "refund"
+    await socket.disconnect()
+
+
+async def test_a_settings_change_and_a_new_version_made_elsewhere_answer_the_next_message_of_an_open_socket(
+        shop_bot, tmp_path):
+    socket, _ = await open_socket(shop_bot.public_key)
+    await start(socket)
+    assert (await ask(socket, "where is my package?", "c1"))[-1]["text"].endswith("from Leeds.")
+
+    def change_the_bot_as_another_process_would():
+        bot = Bot.objects.get(pk=shop_bot.pk)
+        update_bot(bot=bot, settings={"placeholders": {"Warehouse": "York"}})
+        shutil.copytree(trained_version_dir(), tmp_path / "v0002")
+        version = ModelVersion.objects.create(tenant=bot.tenant, bot=bot, number=2, path=str(tmp_path / "v0002"),
+                                              mode="classifier")
+        return activate_version(tenant=bot.tenant, bot=bot, version_id=version.pk)
+
+    version = await database_sync_to_async(change_the_bot_as_another_process_would)()
+    answer = (await ask(socket, "where is my package?", "c2"))[-1]
+    assert answer["text"] == "Your order ships within 2 working days from York."
+    reply = await database_sync_to_async(Message.objects.get)(conversation__bot=shop_bot, seq=answer["seq"])
+    assert reply.decision["version_id"] == version.pk
     await socket.disconnect()
 
 
