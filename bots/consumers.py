@@ -259,6 +259,10 @@ class WidgetConsumer(JsonFrameConsumer):
         if self.waiting():  # the visitor left the queue: the places behind them move up
             await database_sync_to_async(handoff.announce_queue_change)(tenant_id=self.bot.tenant_id,
                                                                         conversation_id=self.conversation.pk)
+            await self.send_queue_status(handoff.queue_status(position=None, expected_wait_seconds=None,
+                                                              reason=None, contact_left=False))
+        # A closed conversation never goes back to the queue: stop hearing of every change to it.
+        await self.leave_queue()
 
     async def on_contact(self, content):
         """The offline form: an email address and a message for the team, kept on the waiting conversation."""

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -20,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bots import agent_presence, agent_selectors
+from bots.group_events import send_group_event
 from bots.importing.dedup import fingerprint
 from bots.importing.redaction import redact
 from bots.models import (
@@ -71,9 +70,7 @@ def agent_conversation_group(conversation_id: int) -> str:
 
 
 def _send_on_commit(group: str, event: dict) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        transaction.on_commit(lambda: async_to_sync(layer.group_send)(group, event))
+    transaction.on_commit(lambda: send_group_event(group, event))
 
 
 def announce_queue_change(*, tenant_id: int, conversation_id: int) -> None:
@@ -84,12 +81,9 @@ def announce_queue_change(*, tenant_id: int, conversation_id: int) -> None:
 
 def announce_waiting_line(*, tenant_id: int) -> None:
     """Send the tenant's waiting visitors the queue as it is now: each finds its own place in it."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
     line = agent_selectors.waiting_line(tenant=tenant_id)
     line["agents_online"] = agent_presence.any_agent_online(tenant_id=tenant_id)
-    async_to_sync(layer.group_send)(visitor_queue_group(tenant_id), {"type": "visitor.queue", "line": line})
+    send_group_event(visitor_queue_group(tenant_id), {"type": "visitor.queue", "line": line})
 
 
 # --- the visitor's side of waiting -----------------------------------------------------------------------------
