@@ -16,6 +16,7 @@ from bots.models import ConversationStatus, MessageKind
 from bots.services import answering, conversations, handoff
 from bots.visitor_tokens import VisitorIdentity, issue_visitor_token, read_visitor_token
 from tenants.errors import DomainError
+from tenants.services import quotas
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,13 @@ def _take_message_token(bot_id: int, visitor_id: str, client_msg_id: str) -> Non
 
 
 def _receive_within_limits(bot_id: int, conversation, text: str, client_msg_id: str
-                           ) -> conversations.ReceivedMessage:
-    """The rate limits, then the message stored: one trip to the database thread for both."""
+                           ) -> tuple[conversations.ReceivedMessage, quotas.AnswerGate | None]:
+    """The rate limits, the message stored, then (when it needs an answer) the plan's answer gate: one trip
+    to the database thread for all three."""
     _take_message_token(bot_id, conversation.visitor_id, client_msg_id)
-    return conversations.receive_visitor_message(conversation=conversation, text=text, client_msg_id=client_msg_id)
+    received = conversations.receive_visitor_message(conversation=conversation, text=text, client_msg_id=client_msg_id)
+    gate = quotas.answer_gate(tenant=received.conversation.tenant_id) if received.needs_answer else None
+    return received, gate
 
 
 def _int_field(content: dict, name: str, default: int | None = None) -> int:
@@ -187,7 +191,7 @@ class WidgetConsumer(JsonFrameConsumer):
         if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
             raise FrameError(f"Messages are limited to {settings.WIDGET_MAX_MESSAGE_CHARS} characters.",
                              code="message_too_long", details={"client_msg_id": client_msg_id})
-        received = await database_sync_to_async(_receive_within_limits)(
+        received, gate = await database_sync_to_async(_receive_within_limits)(
             self.bot.pk, self.conversation, text, client_msg_id)
         self.conversation = received.conversation  # as now stored: the next message finds its bot current
         self.delivered.add(received.message.seq)
@@ -197,12 +201,14 @@ class WidgetConsumer(JsonFrameConsumer):
             await self.announce_to_agents()
         if received.needs_answer:
             chosen = content.get("intent") if isinstance(content.get("intent"), str) else None
-            await self.answer(received, chosen)
+            await self.answer(received, gate, chosen)
 
-    async def answer(self, received, chosen_intent):
+    async def answer(self, received, gate, chosen_intent):
         await self.send_json({"type": "typing", "sender": "bot", "active": True})
         inference, failed = None, False
-        future = answering.start_inference(received.conversation.bot, received.message.text)
+        # A refusal by the plan hands off whatever the model would read: it is not asked.
+        future = None if gate.refusal else answering.start_inference(received.conversation.bot,
+                                                                     received.message.text)
         if future is not None:
             try:
                 inference = await asyncio.wait_for(asyncio.wrap_future(future),
@@ -211,7 +217,7 @@ class WidgetConsumer(JsonFrameConsumer):
                 logger.exception("inference failed for bot %s", self.bot.pk)
                 failed = True
         reply = await database_sync_to_async(answering.reply_to_visitor_message)(
-            received=received, inference=inference, failed=failed, chosen_intent=chosen_intent)
+            received=received, inference=inference, failed=failed, chosen_intent=chosen_intent, gate=gate)
         if reply is None:
             await self.send_json({"type": "typing", "sender": "bot", "active": False})
             return

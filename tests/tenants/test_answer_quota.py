@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from bots import agent_presence
 from bots.models import Bot, Conversation, ConversationStatus, Message, MessageSender, ModelVersion, Ticket
+from bots.services import answering
 from tenants.models import Meter, QuotaWarning, Subscription, SubscriptionStatus, UsageCounter
 from tenants.services import metering, subscriptions
 from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS, ask, open_socket, start
@@ -136,7 +137,10 @@ def _fresh_rate_limits():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("_fresh_rate_limits")
-async def test_over_quota_the_widget_visitor_is_handed_to_a_person_and_the_message_is_stored(tenant, shop_bot):
+async def test_over_quota_the_widget_visitor_is_handed_to_a_person_without_asking_the_model_and_the_message_is_stored(
+        tenant, shop_bot, monkeypatch):
+    inferences = []
+    monkeypatch.setattr(answering, "start_inference", lambda bot, text: inferences.append(text))
     await database_sync_to_async(plan_with)("fiveanswers", answers=5)
     await database_sync_to_async(subscribe)(tenant, "fiveanswers")
     await database_sync_to_async(metering.record_usage)(tenant_id=tenant.pk, meter=Meter.ANSWERS, quantity=5)
@@ -154,6 +158,7 @@ async def test_over_quota_the_widget_visitor_is_handed_to_a_person_and_the_messa
     assert stored[0] == ("visitor", "where is my package?") and stored[1][0] == "bot"
     status = await database_sync_to_async(lambda: Conversation.objects.get(pk=welcome["conversation_id"]).status)()
     assert status == ConversationStatus.WAITING
+    assert inferences == []
 
 
 @pytest.mark.django_db(transaction=True)
