@@ -51,23 +51,24 @@ BotStamp = tuple[int | None, datetime]
 
 
 @cache
-def _locked_conversation_query() -> tuple[str, list[Field], list[list]]:
-    """The SQL of `locked_conversation`, the fields it reads and each one's database converters."""
-    fields = [*Conversation._meta.concrete_fields, Bot._meta.get_field("active_version"),
-              Bot._meta.get_field("updated_at")]
-    columns = [f"c.{field.column}" for field in Conversation._meta.concrete_fields]
+def _locked_conversation_query() -> tuple[str, list[Field], list[list], list[str]]:
+    """The SQL of `locked_conversation`, the fields it reads, each one's database converters, and the
+    conversation's attribute names (its row, then the bot's stamp)."""
+    row_fields = list(Conversation._meta.concrete_fields)
+    fields = [*row_fields, Bot._meta.get_field("active_version"), Bot._meta.get_field("updated_at")]
+    columns = [f"c.{field.column}" for field in row_fields]
     lock = " FOR UPDATE OF c" if connection.features.has_select_for_update_of else ""
     sql = (f"SELECT {', '.join(columns)}, b.active_version_id, b.updated_at FROM {Conversation._meta.db_table} c "
            f"JOIN {Bot._meta.db_table} b ON b.id = c.bot_id WHERE c.id = %s AND c.tenant_id = %s{lock}")
     converters = [connection.ops.get_db_converters(col) + col.get_db_converters(connection)
                   for col in (field.get_col(field.model._meta.db_table) for field in fields)]
-    return sql, fields, converters
+    return sql, fields, converters, [field.attname for field in row_fields]
 
 
 def locked_conversation(*, tenant_id: int, conversation_id: int) -> tuple[Conversation, BotStamp] | None:
     """The conversation row, locked until the transaction ends (SQLite locks the database instead), and
     its bot's stamp as now stored."""
-    sql, fields, converters = _locked_conversation_query()
+    sql, fields, converters, attnames = _locked_conversation_query()
     with connection.cursor() as cursor:
         cursor.execute(sql, [conversation_id, tenant_id])
         row = cursor.fetchone()
@@ -78,9 +79,8 @@ def locked_conversation(*, tenant_id: int, conversation_id: int) -> tuple[Conver
         for convert in field_converters:
             value = convert(value, field, connection)
         values.append(value)
-    count = len(Conversation._meta.concrete_fields)
-    conversation = Conversation.from_db(connection.alias, [f.attname for f in fields[:count]], values[:count])
-    return conversation, (values[count], values[count + 1])
+    *conversation_values, active_version_id, bot_updated_at = values
+    return Conversation.from_db(connection.alias, attnames, conversation_values), (active_version_id, bot_updated_at)
 
 
 def current_bot(bot: Bot, stamp: BotStamp) -> Bot:
