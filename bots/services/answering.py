@@ -210,9 +210,8 @@ def answer_api_question(*, tenant: Tenant, bot: Bot, text: str, conversation_id:
     gate = quotas.answer_gate(tenant=tenant)  # before the model: a refusal spends no inference
     inference, failed = (None, False) if gate.refusal else wait_for_inference(received.conversation.bot,
                                                                               received.message.text)
-    with transaction.atomic():
-        reply = reply_to_visitor_message(received=received, inference=inference, failed=failed,
-                                         chosen_intent=chosen_intent, gate=gate)
+    reply = reply_to_visitor_message(received=received, inference=inference, failed=failed,
+                                     chosen_intent=chosen_intent, gate=gate)
     return received.message, reply
 
 

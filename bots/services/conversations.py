@@ -163,7 +163,7 @@ def _hand_off(conversation: Conversation, reason: str) -> None:
     conversation.failed_streak = 0
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside the answer's transaction: a savepoint would be two more statements
 def record_bot_reply(*, conversation: Conversation, in_reply_to: Message | None, decision: Decision) -> Message | None:
     """Store the bot's reply with its decision record; None when the message was already answered."""
     conversation = _locked(conversation, fresh_bot=False)
