@@ -2,7 +2,8 @@
 
 For each bot: cold load into the model cache, bare throughput of the encoder that serves it
 (ONNX Runtime for versions that carry `encoder.onnx`, batch 64, on the serving thread count;
-torch alongside for reference), then over a real daphne process and real websockets:
+torch alongside for reference), then over a real daphne process (on uvloop, as deployed) and real
+websockets, each load read against the bare encoder measured again just before it:
 
 - one conversation at a time: p50/p95;
 - "concurrent": BENCH_CONVERSATIONS (200) conversations for BENCH_SECONDS (60) that together offer
@@ -43,6 +44,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -63,6 +65,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import uvloop  # noqa: E402
 import websockets  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -107,7 +110,7 @@ def free_port() -> int:
 
 def start_server(port: int, batching: bool) -> subprocess.Popen:
     env = {**os.environ, "BOTS_MICRO_BATCHING": "true" if batching else "false"}
-    process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+    process = subprocess.Popen([sys.executable, "-m", "config.web", "-b", "127.0.0.1", "-p", str(port),
                                 "config.asgi:application"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -225,21 +228,29 @@ def load_figures(prefix: str, load: dict) -> dict:
     }
 
 
-def socket_figures(port: int, bot: Bot, questions: list[str], encoder_sent_per_s: float, single: bool = True
+def socket_figures(port: int, bot: Bot, questions: list[str], encoder_now: Callable[[], float], single: bool = True
                    ) -> dict:
     """One conversation at a time (optional), then CONVERSATIONS at once offering TARGET_FRACTION of the
-    encoder's throughput, then the same conversations saturating the server, against the running server."""
+    encoder's throughput, then the same conversations saturating the server, against the running server.
+
+    The bare encoder is measured again just before each of the two loads (`encoder_now`, the server idle),
+    and each load is read against its own baseline: this shared machine's speed drifts by a third over
+    the minutes a run takes, and a baseline from its start would compare a fast minute with a slow one."""
     origin = f"http://127.0.0.1:{port}"
     url = f"ws://127.0.0.1:{port}/ws/widget/{bot.public_key}/"
-    asyncio.run(run_load(url, origin, questions, 1, 0.5))  # the server loads the model
+    # The clients run on uvloop too: on these 2 cores they compete with the server for CPU.
+    uvloop.run(run_load(url, origin, questions, 1, 0.5))  # the server loads the model
     row: dict = {"conversations": CONVERSATIONS}
     if single:
-        alone = asyncio.run(run_load(url, origin, questions, 1, SINGLE_SECONDS))
+        alone = uvloop.run(run_load(url, origin, questions, 1, SINGLE_SECONDS))
         row.update(p50_ms=percentile(alone["latencies"], 50), p95_ms=percentile(alone["latencies"], 95))
-    offered = TARGET_FRACTION * encoder_sent_per_s
-    target = asyncio.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS, rate=offered))
-    saturated = asyncio.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS))
-    row.update(offered_per_s=offered, **load_figures("c_", target), **load_figures("sat_", saturated))
+    c_baseline = encoder_now()
+    offered = TARGET_FRACTION * c_baseline
+    target = uvloop.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS, rate=offered))
+    sat_baseline = encoder_now()
+    saturated = uvloop.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS))
+    row.update(c_baseline_sent_per_s=c_baseline, offered_per_s=offered, **load_figures("c_", target),
+               sat_baseline_sent_per_s=sat_baseline, **load_figures("sat_", saturated))
     row.update(errors=0, lost=0, duplicated=0)
     for load in (target, saturated):
         row["errors"] += load["errors"]
@@ -300,13 +311,15 @@ def banking77_bot(version_dir: Path, origins: list[str]) -> Bot:
     return Bot.objects.select_related("active_version").get(pk=bot.pk)
 
 
-def bot_encoder_row(name: str, version_dir: str, texts: list[str]) -> dict:
+def bot_encoder_row(name: str, version_dir: str, texts: list[str]) -> tuple[dict, Callable[[], float]]:
+    """The encoder figures of a version, and a way to measure its bare throughput again later."""
     model, cold_load_s = cold_load_seconds(version_dir)
     torch_model = load_as_served(version_dir, prefer_onnx=False)
-    return {
+    row = {
         "bot": name, "encoder": model.encoder_backend, "encoder_sent_per_s": encoder_throughput(model, texts),
         "torch_sent_per_s": encoder_throughput(torch_model, texts), "cold_load_s": cold_load_s,
     }
+    return row, lambda: encoder_throughput(model, texts)
 
 
 def main() -> None:
@@ -322,24 +335,26 @@ def main() -> None:
     # be refusing (and handing off) every message, which is the plans issue's behaviour, not serving.
     change_plan(tenant=demo.tenant, plan_code="enterprise")
 
-    encoders = [bot_encoder_row("demo", demo.active_version.path, DEMO_QUESTIONS)]
+    demo_encoder, demo_encoder_now = bot_encoder_row("demo", demo.active_version.path, DEMO_QUESTIONS)
+    encoders = [demo_encoder]
     bank = bank_questions = accuracy = None
     if (BANKING77 / "train.csv").exists():
         version_dir, accuracy, cached = banking77_version()
         bank = banking77_bot(version_dir, origins)
         bank_questions = [text for text, _ in read_banking77("test.csv")]
-        encoders.append({**bot_encoder_row("banking77", str(version_dir), bank_questions), "cached": cached})
+        bank_encoder, bank_encoder_now = bot_encoder_row("banking77", str(version_dir), bank_questions)
+        encoders.append({**bank_encoder, "cached": cached})
 
     rows = []
     for batching in (True, False):
         server = start_server(port, batching)
         try:
             rows.append({"bot": "demo", "micro_batching": batching,
-                         **socket_figures(port, demo, DEMO_QUESTIONS, encoders[0]["encoder_sent_per_s"],
+                         **socket_figures(port, demo, DEMO_QUESTIONS, demo_encoder_now,
                                           single=batching)})
             if bank is not None and batching:
                 rows.append({"bot": "banking77", "micro_batching": batching,
-                             **socket_figures(port, bank, bank_questions, encoders[1]["encoder_sent_per_s"])})
+                             **socket_figures(port, bank, bank_questions, bank_encoder_now)})
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -348,7 +363,7 @@ def main() -> None:
     result = {"bench": "answer", "encoder": encoders[0]["encoder"],
               "encoder_sent_per_s": round(encoders[0]["encoder_sent_per_s"], 1),
               "torch_encoder_sent_per_s": round(encoders[0]["torch_sent_per_s"], 1),
-              "onnx_threads": settings.BOTS_ONNX_THREADS, **_socket_keys("", demo_row, encoders[0]),
+              "onnx_threads": settings.BOTS_ONNX_THREADS, **_socket_keys("", demo_row),
               "unbatched_answers_per_s": round(unbatched["sat_answers_per_s"], 1),
               "unbatched_concurrent_answers_per_s": round(unbatched["c_answers_per_s"], 1),
               "unbatched_concurrent_p95_ms": round(unbatched["c_p95_ms"], 1),
@@ -360,7 +375,7 @@ def main() -> None:
         bank_row, bank_encoder = rows[1], encoders[1]
         result.update({
             "banking77_encoder_sent_per_s": round(bank_encoder["encoder_sent_per_s"], 1),
-            **_socket_keys("banking77_", bank_row, bank_encoder),
+            **_socket_keys("banking77_", bank_row),
             "banking77_cold_load_s": round(bank_encoder["cold_load_s"], 2),
             "banking77_accuracy_onnx": round(accuracy["accuracy_onnxruntime"], 4),
             "banking77_accuracy_torch": round(accuracy["accuracy_torch"], 4),
@@ -376,18 +391,20 @@ def main() -> None:
     print_report(tables, result)
 
 
-def _socket_keys(prefix: str, row: dict, encoder: dict) -> dict:
+def _socket_keys(prefix: str, row: dict) -> dict:
     return {
         f"{prefix}p50_ms": round(row["p50_ms"], 2), f"{prefix}p95_ms": round(row["p95_ms"], 2),
+        f"{prefix}concurrent_baseline_sent_per_s": round(row["c_baseline_sent_per_s"], 1),
         f"{prefix}concurrent_offered_per_s": round(row["offered_per_s"], 1),
         f"{prefix}concurrent_answers_per_s": round(row["c_answers_per_s"], 1),
         f"{prefix}concurrent_p50_ms": round(row["c_p50_ms"], 1),
         f"{prefix}concurrent_p95_ms": round(row["c_p95_ms"], 1),
         f"{prefix}concurrent_p99_ms": round(row["c_p99_ms"], 1),
-        f"{prefix}concurrent_fraction_of_encoder": round(row["c_answers_per_s"] / encoder["encoder_sent_per_s"], 3),
+        f"{prefix}concurrent_fraction_of_encoder": round(row["c_answers_per_s"] / row["c_baseline_sent_per_s"], 3),
         f"{prefix}saturated_answers_per_s": round(row["sat_answers_per_s"], 1),
         f"{prefix}saturated_p95_ms": round(row["sat_p95_ms"], 1),
-        f"{prefix}saturated_fraction_of_encoder": round(row["sat_answers_per_s"] / encoder["encoder_sent_per_s"], 3),
+        f"{prefix}saturated_baseline_sent_per_s": round(row["sat_baseline_sent_per_s"], 1),
+        f"{prefix}saturated_fraction_of_encoder": round(row["sat_answers_per_s"] / row["sat_baseline_sent_per_s"], 3),
         f"{prefix}errors": row["errors"], f"{prefix}lost": row["lost"], f"{prefix}duplicated": row["duplicated"],
     }
 
