@@ -56,11 +56,9 @@ class LoadedBotModel:
         Its encoder runs on ONNX Runtime when the version has an exported graph and
         `prefer_onnx`, else on torch (versions written before the export existed).
         """
-        # Serving searches one message at a time from a thread pool: FAISS's OpenMP threads
-        # only contend there (measured 2x slower single-query search with 2 threads). Numpy's
-        # and FAISS's OpenBLAS workers spin after each small product (the intent head): on 2
-        # cores that was a whole core burnt beside the encoder, for no speed.
-        faiss.omp_set_num_threads(1)
+        # Numpy's and FAISS's OpenBLAS workers spin after each small product (the intent head): on 2
+        # cores that was a whole core burnt beside the encoder, for no speed. (OpenBLAS's limit is the
+        # process's; OpenMP's is each calling thread's own: see `infer`.)
         threadpool_limits(limits=1, user_api="blas")
         version = load_version(Path(version_dir), prefer_onnx=prefer_onnx, onnx_threads=onnx_threads)
         return cls(Path(version_dir), version)
@@ -95,6 +93,10 @@ class LoadedBotModel:
         if not texts:
             return []
         embeddings, probabilities = self.embed_and_score(texts)
+        # FAISS's OpenMP team for a handful of queries only contends (measured 2x slower with 2 threads),
+        # and its idle worker spins on the other core between searches. The limit is per calling thread,
+        # so it is set by the thread that searches (a micro-batcher's, a pool's).
+        faiss.omp_set_num_threads(1)
         found = search(self._version.index, embeddings, k)
         results = []
         for row in range(len(texts)):
