@@ -105,7 +105,7 @@ def answer_latencies() -> tuple[list[dict], dict]:
     overhead = []
     for _ in range(ANSWERS):
         started = time.perf_counter()
-        quotas.answer_gate(tenant=bot.tenant).count_answer()
+        quotas.answer_gate(tenant=bot.tenant).count_answers()
         overhead.append((time.perf_counter() - started) * 1000)
     rows = [{"series": name, "answers": len(values), "p50_ms": _percentile(values, 50),
              "p95_ms": _percentile(values, 95)} for name, values in series.items()]

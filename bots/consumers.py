@@ -9,14 +9,13 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from bots import rate_limits
 from bots.conversation_selectors import get_bot_for_public_key
+from bots.database_batches import batcher_for
 from bots.json_frames import FrameError, JsonFrameConsumer
 from bots.models import ConversationStatus, MessageKind
-from bots.services import answering, conversations, handoff
+from bots.services import answering, conversations, handoff, widget_messages
 from bots.visitor_tokens import VisitorIdentity, issue_visitor_token, read_visitor_token
 from tenants.errors import DomainError
-from tenants.services import quotas
 
 logger = logging.getLogger(__name__)
 
@@ -28,33 +27,12 @@ CLOSE_IDLE = 4408
 ACK_PERSIST_EVERY_SECONDS = 5.0
 
 
-def _visitor_bucket() -> rate_limits.Bucket:
-    return rate_limits.Bucket("widget-visitor", settings.WIDGET_VISITOR_BURST, settings.WIDGET_VISITOR_RATE)
+def _receive_batch(messages: list[widget_messages.WidgetMessage]) -> list:
+    return widget_messages.receive_widget_messages(messages=messages)
 
 
-def _bot_bucket() -> rate_limits.Bucket:
-    return rate_limits.Bucket("widget-bot", settings.WIDGET_BOT_BURST, settings.WIDGET_BOT_RATE)
-
-
-def _take_message_token(bot_id: int, visitor_id: str, client_msg_id: str) -> None:
-    """A message's token from the visitor's bucket and, when it had one, from the bot's; RateLimited if not."""
-    visitor_ok, visitor_wait = rate_limits.take(_visitor_bucket(), f"{bot_id}:{visitor_id}")
-    bot_ok, bot_wait = rate_limits.take(_bot_bucket(), str(bot_id)) if visitor_ok else (True, 0.0)
-    if not visitor_ok or not bot_ok:
-        wait = round(max(visitor_wait, bot_wait), 2)
-        who = "You are sending messages" if not visitor_ok else "This assistant is receiving messages"
-        raise rate_limits.RateLimited(f"{who} too fast; this one was not sent. Try again in {wait:g} s.",
-                                      details={"retry_after": wait, "client_msg_id": client_msg_id})
-
-
-def _receive_within_limits(bot_id: int, conversation, text: str, client_msg_id: str
-                           ) -> tuple[conversations.ReceivedMessage, quotas.AnswerGate | None]:
-    """The rate limits, the message stored, then (when it needs an answer) the plan's answer gate: one trip
-    to the database thread for all three."""
-    _take_message_token(bot_id, conversation.visitor_id, client_msg_id)
-    received = conversations.receive_visitor_message(conversation=conversation, text=text, client_msg_id=client_msg_id)
-    gate = quotas.answer_gate(tenant=received.conversation.tenant_id) if received.needs_answer else None
-    return received, gate
+def _reply_batch(pending: list[answering.PendingReply]) -> list:
+    return answering.reply_to_visitor_messages(pending=pending)
 
 
 def _int_field(content: dict, name: str, default: int | None = None) -> int:
@@ -191,8 +169,9 @@ class WidgetConsumer(JsonFrameConsumer):
         if len(text) > settings.WIDGET_MAX_MESSAGE_CHARS:
             raise FrameError(f"Messages are limited to {settings.WIDGET_MAX_MESSAGE_CHARS} characters.",
                              code="message_too_long", details={"client_msg_id": client_msg_id})
-        received, gate = await database_sync_to_async(_receive_within_limits)(
-            self.bot.pk, self.conversation, text, client_msg_id)
+        outcome = await batcher_for(_receive_batch).submit(widget_messages.WidgetMessage(
+            self.bot.pk, conversations.VisitorMessage(self.conversation, text, client_msg_id)))
+        received, gate = outcome.received, outcome.gate
         self.conversation = received.conversation  # as now stored: the next message finds its bot current
         self.delivered.add(received.message.seq)
         await self.send_json({"type": "ack", "for": "message", "client_msg_id": client_msg_id,
@@ -216,8 +195,8 @@ class WidgetConsumer(JsonFrameConsumer):
             except Exception:
                 logger.exception("inference failed for bot %s", self.bot.pk)
                 failed = True
-        reply = await database_sync_to_async(answering.reply_to_visitor_message)(
-            received=received, inference=inference, failed=failed, chosen_intent=chosen_intent, gate=gate)
+        reply = await batcher_for(_reply_batch).submit(
+            answering.PendingReply(received, inference, failed, chosen_intent, gate))
         if reply is None:
             await self.send_json({"type": "typing", "sender": "bot", "active": False})
             return
@@ -275,8 +254,8 @@ class WidgetConsumer(JsonFrameConsumer):
         client_msg_id = content.get("client_msg_id") or ""
         if not isinstance(client_msg_id, str) or len(client_msg_id) > 64:
             raise FrameError("'client_msg_id' is a string of 64 characters at most.", code="invalid_message")
-        await sync_to_async(_take_message_token, thread_sensitive=False)(
-            self.bot.pk, self.conversation.visitor_id, client_msg_id)
+        await sync_to_async(widget_messages.take_message_token, thread_sensitive=False)(
+            bot_id=self.bot.pk, visitor_id=self.conversation.visitor_id, client_msg_id=client_msg_id)
         message = await database_sync_to_async(handoff.leave_offline_message)(
             conversation=self.conversation, email=content.get("email"), text=content.get("text"),
             client_msg_id=client_msg_id)

@@ -6,14 +6,14 @@ server's threads (micro-batched across conversations); the caller awaits or wait
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from bots import agent_presence
@@ -25,6 +25,7 @@ from bots.ml.serving import Inference
 from bots.ml.versions import CorruptVersionError
 from bots.models import Bot, Conversation, ConversationChannel, Message, ModelVersion
 from bots.services import conversations
+from tenants.batched_transactions import each_in_one_transaction, result_or_raise
 from tenants.errors import DomainError, NotFound
 from tenants.models import Tenant
 from tenants.services import quotas
@@ -113,10 +114,10 @@ class _TicketFactsOnDemand(Mapping[int, TicketFacts]):
 
 
 def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_streak: int = 0,
-                  chosen_intent: str | None = None) -> Decision:
+                  chosen_intent: str | None = None, agents_available: bool | None = None) -> Decision:
     """The policy's decision for `text` given the model's reading (None: no trained version)."""
     policy = BotPolicy.from_settings(bot.settings)
-    available = agents_reachable(bot)
+    available = agents_reachable(bot) if agents_available is None else agents_available
     version = serving_version(bot)
     if inference is None or version is None:
         return answer_policy.decide(text=text, reading=None, model=None, tickets={}, policy=policy,
@@ -125,7 +126,7 @@ def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_st
         loaded = model_server().load(version.path)
     except CorruptVersionError:  # evicted since it answered, and damaged since it was loaded
         logger.exception("active version %s of bot %s cannot be loaded", version.pk, bot.pk)
-        return model_unavailable(bot)
+        return model_unavailable(bot, agents_available=available)
     model = ModelFacts(version_id=version.pk, mode=loaded.mode, threshold=loaded.threshold,
                        similarity_floor=loaded.similarity_floor)
     reading = Reading(inference.intent, inference.confidence, inference.top_intents, inference.nearest,
@@ -135,41 +136,82 @@ def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_st
                                 failed_streak=failed_streak, chosen_intent=chosen_intent, agents_available=available)
 
 
-def model_unavailable(bot: Bot) -> Decision:
+def model_unavailable(bot: Bot, *, agents_available: bool | None = None) -> Decision:
     return answer_policy.handoff(RULE_MODEL_UNAVAILABLE, BotPolicy.from_settings(bot.settings),
-                                 agents_available=agents_reachable(bot),
+                                 agents_available=agents_reachable(bot) if agents_available is None
+                                 else agents_available,
                                  prefix="I can't answer right now.")
 
 
-def refused_by_plan(bot: Bot, refusal: quotas.AnswerRefusal) -> Decision:
+def refused_by_plan(bot: Bot, refusal: quotas.AnswerRefusal, *, agents_available: bool) -> Decision:
     """Over quota, or the trial is over: a person (or the offline form) takes the stored message."""
     return answer_policy.handoff(refusal.rule, BotPolicy.from_settings(bot.settings),
-                                 agents_available=agents_reachable(bot), prefix=quotas.VISITOR_NOTICE)
+                                 agents_available=agents_available, prefix=quotas.VISITOR_NOTICE)
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class PendingReply:
+    """A stored visitor message, the model's reading of it, and the plan's gate read with it."""
+
+    received: conversations.ReceivedMessage
+    inference: Inference | None
+    failed: bool = False  # the model was asked and failed
+    chosen_intent: str | None = None  # a quick reply's intent
+    gate: quotas.AnswerGate | None = None  # None: asked here
+
+
 def reply_to_visitor_message(*, received: conversations.ReceivedMessage, inference: Inference | None,
                              failed: bool = False, chosen_intent: str | None = None,
                              gate: quotas.AnswerGate | None = None) -> Message | None:
-    """Decide on the model's reading and store the bot's reply (None if it was already answered).
+    """Decide on the model's reading and store the bot's reply (None if it was already answered)."""
+    return result_or_raise(reply_to_visitor_messages(
+        pending=[PendingReply(received, inference, failed, chosen_intent, gate)])[0])
 
-    The plan (`gate`, asked here unless the caller did) comes first: a refusal hands off whatever the
-    model read; an answer is counted once.
+
+def reply_to_visitor_messages(*, pending: Sequence[PendingReply]) -> list[Message | None | BaseException]:
+    """Decide and store the replies to messages answered together, in one transaction: each one's reply
+    (None if it was already answered) or its error.
+
+    The plan (a message's `gate`, asked here unless the caller did) comes first: a refusal hands off whatever
+    the model read. The answers are counted once each, in one addition per gate; whether a person can take
+    over is read once per bot.
     """
-    conversation = received.conversation
-    bot = conversation.bot
-    gate = gate or quotas.answer_gate(tenant=bot.tenant_id)
-    if gate.refusal is not None:
-        decision = refused_by_plan(bot, gate.refusal)
-    elif failed:
-        decision = model_unavailable(bot)
-    else:
-        decision = decide_answer(bot=bot, text=received.message.text, inference=inference,
-                                 failed_streak=conversation.failed_streak, chosen_intent=chosen_intent)
-    reply = conversations.record_bot_reply(conversation=conversation, in_reply_to=received.message, decision=decision)
-    if reply is not None and not decision.is_handoff:
-        gate.count_answer()
-    return reply
+    reachable: dict[int, bool] = {}
+
+    def agents_available(bot: Bot) -> bool:
+        if bot.pk not in reachable:
+            reachable[bot.pk] = agents_reachable(bot)
+        return reachable[bot.pk]
+
+    def reply(item: PendingReply) -> tuple[Message | None, quotas.AnswerGate | None]:
+        conversation = item.received.conversation
+        bot = conversation.bot
+        gate = item.gate or quotas.answer_gate(tenant=bot.tenant_id)
+        if gate.refusal is not None:
+            decision = refused_by_plan(bot, gate.refusal, agents_available=agents_available(bot))
+        elif item.failed:
+            decision = model_unavailable(bot, agents_available=agents_available(bot))
+        else:
+            decision = decide_answer(bot=bot, text=item.received.message.text, inference=item.inference,
+                                     failed_streak=conversation.failed_streak, chosen_intent=item.chosen_intent,
+                                     agents_available=agents_available(bot))
+        message = conversations.record_bot_reply(conversation=conversation, in_reply_to=item.received.message,
+                                                 decision=decision)
+        counted = message is not None and not decision.is_handoff
+        return message, gate if counted else None
+
+    def count_answers(outcomes: list) -> None:
+        answers: dict[int, tuple[quotas.AnswerGate, int]] = {}
+        for outcome in outcomes:
+            if isinstance(outcome, tuple) and outcome[1] is not None:
+                gate = outcome[1]
+                answers[id(gate)] = (gate, answers.get(id(gate), (gate, 0))[1] + 1)
+        for gate, number in answers.values():
+            gate.count_answers(number)
+
+    outcomes = each_in_one_transaction(pending, reply, lock_order=lambda item: item.received.conversation.pk,
+                                       after=count_answers)
+    return [outcome[0] if isinstance(outcome, tuple) else outcome for outcome in outcomes]
 
 
 def wait_for_inference(bot: Bot, text: str) -> tuple[Inference | None, bool]:

@@ -5,6 +5,7 @@ it; events go to the conversation's group only after that transaction commits.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -23,6 +24,7 @@ from bots.models import (
     MessageKind,
     MessageSender,
 )
+from tenants.batched_transactions import each_in_one_transaction, result_or_raise
 from tenants.errors import DomainError, NotFound
 from tenants.row_writes import insert_row, update_row
 
@@ -88,7 +90,7 @@ def _locked(conversation: Conversation, *, fresh_bot: bool = True) -> Conversati
     or (`fresh_bot=False`) with the caller's copy of the bot."""
     found = locked_conversation(tenant_id=conversation.tenant_id, conversation_id=conversation.pk)
     if found is None:
-        raise Conversation.DoesNotExist(f"Conversation {conversation.pk} no longer exists.")
+        raise NotFound("This conversation no longer exists; start a new one.", code="conversation_not_found")
     locked, bot_stamp = found
     locked.bot = current_bot(conversation.bot, bot_stamp) if fresh_bot else conversation.bot
     return locked
@@ -135,13 +137,33 @@ class ReceivedMessage:
     conversation: Conversation  # as locked: with the bot and its active version of this moment
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class VisitorMessage:
+    """A visitor's message as it arrives, before it is stored."""
+
+    conversation: Conversation
+    text: str
+    client_msg_id: str = ""
+
+
 def receive_visitor_message(*, conversation: Conversation, text: str, client_msg_id: str = "") -> ReceivedMessage:
     """Store the visitor's message (idempotent per `client_msg_id`) before anything answers it."""
-    text = text.strip()
+    return result_or_raise(receive_visitor_messages(
+        messages=[VisitorMessage(conversation, text, client_msg_id)])[0])
+
+
+def receive_visitor_messages(*, messages: Sequence[VisitorMessage]) -> list[ReceivedMessage | BaseException]:
+    """Store messages that arrived together in one transaction (their conversations locked in id order, so
+    that two processes' batches cannot deadlock); each one's outcome, a refused one's error among them."""
+    return each_in_one_transaction(messages, _receive, lock_order=lambda incoming: incoming.conversation.pk)
+
+
+def _receive(incoming: VisitorMessage) -> ReceivedMessage:
+    text = incoming.text.strip()
     if not text:
         raise MessageRejected("The message is empty.")
-    conversation = _locked(conversation)
+    conversation = _locked(incoming.conversation)
+    client_msg_id = incoming.client_msg_id
     existing_id = client_msg_id and message_id_for_client_msg(conversation=conversation, client_msg_id=client_msg_id)
     if existing_id:
         existing = Message.objects.for_tenant(conversation.tenant_id).get(pk=existing_id)

@@ -155,14 +155,15 @@ class AnswerGate:
     limit: int | None = None
     period_start: datetime | None = None
 
-    def count_answer(self) -> None:
-        """Count one bot answer (in the caller's transaction, or after it commits when counted in Redis)."""
+    def count_answers(self, number: int = 1) -> None:
+        """Count bot answers given under this gate (in the caller's transaction, or after it commits when
+        counted in Redis)."""
         if not _enabled():
             return
-        metering.record_usage(tenant_id=self.tenant_id, meter=Meter.ANSWERS)
+        metering.record_usage(tenant_id=self.tenant_id, meter=Meter.ANSWERS, quantity=number)
         if self.limit is not None:
             quota_warnings.note_usage(tenant_id=self.tenant_id, quota=Quota.ANSWERS, before=self.used,
-                                      after=self.used + 1, limit=self.limit, period_start=self.period_start)
+                                      after=self.used + number, limit=self.limit, period_start=self.period_start)
 
 
 class _GateFacts(NamedTuple):

@@ -124,6 +124,25 @@ async def test_a_resent_message_is_stored_once_and_acked_with_its_first_sequence
     assert [(seq, sender) for seq, sender, _ in rows] == [(1, "visitor"), (2, "bot")]
 
 
+async def test_visitors_writing_at_the_same_moment_each_get_their_own_answer_in_their_own_conversation(shop_bot):
+    questions = ["where is my package?", "I forgot my password", "Please refund my order", "has my order shipped yet",
+                 "reset my password please", "I want my money back"]
+    sockets = [(await open_socket(shop_bot.public_key))[0] for _ in questions]
+    welcomes = [await start(socket) for socket in sockets]
+
+    for n, (socket, question) in enumerate(zip(sockets, questions, strict=True)):
+        await socket.send_json_to({"type": "message", "text": question, "client_msg_id": f"q{n}"})
+    answers = [(await frames_until(socket, "answer"))[-1] for socket in sockets]
+
+    assert [answer["intent"] for answer in answers] == ["shipping", "password_reset", "refund", "shipping",
+                                                        "password_reset", "refund"]
+    for socket, welcome, question in zip(sockets, welcomes, questions, strict=True):
+        assert await socket.receive_nothing(timeout=0.1)  # nobody else's answer arrives here
+        await socket.disconnect()
+        rows = await database_sync_to_async(stored)(welcome["conversation_id"])
+        assert [(seq, sender) for seq, sender, _ in rows] == [(1, "visitor"), (2, "bot")] and rows[0][2] == question
+
+
 async def test_unknown_public_key_gets_an_error_frame_and_close_code_4404():
     socket, connected = await open_socket("pk_does_not_exist")
     assert connected
