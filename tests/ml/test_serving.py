@@ -100,3 +100,11 @@ def test_a_version_without_an_onnx_encoder_is_served_with_torch(version_copy):
 
 def test_empty_batch_gives_no_inferences(model):
     assert model.infer([]) == []
+
+
+def test_a_batch_of_varied_lengths_gives_each_text_its_own_embedding_in_input_order(model):
+    texts = ["refund", "where is my parcel, it was due on Monday and has not arrived yet", "hi",
+             "please cancel the order I placed this morning", "password reset"]
+    together, _ = model.embed_and_score(texts)
+    alone = np.vstack([model.embed_and_score([text])[0] for text in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
