@@ -70,7 +70,7 @@ class TokenizedTexts:
 
 
 class _TokenizingEncoder:
-    """Tokenizing, dynamic padding and length-sorted batching, shared by the torch and ONNX encoders.
+    """Tokenizing, dynamic padding and padding-aware batching, shared by the torch and ONNX encoders.
 
     Subclasses set `tokenizer`, `max_length`, `pad_token_id`, `_tokenizer_lock` and `dimension`,
     and embed one padded batch in `_embed_batch`.
