@@ -1,9 +1,12 @@
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from tenants.models import Role
+from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS
 from tests.factories import BotFactory, TenantFactory, api_key_for, signed_in_member
+from tests.trained_bot import activate_trained_version
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +63,17 @@ def bot(tenant):
 @pytest.fixture
 def other_bot(other_tenant):
     return BotFactory(tenant=other_tenant, name="Globex bot")
+
+
+@pytest.fixture
+def shop_bot(tenant):
+    """The tenant's bot trained on the tiny shop data, with canned answers and a human intent, open to ORIGIN."""
+    bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN], settings=SHOP_SETTINGS)
+    activate_trained_version(bot)
+    return bot
+
+
+@pytest.fixture
+def fresh_cache():
+    """Rate limits, agent presence and counters kept in the cache start empty."""
+    cache.clear()

@@ -4,7 +4,6 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from django.core.cache import cache
 
 from bots.models import Conversation, ConversationStatus, Message, MessageKind
 from tenants.models import Role
@@ -12,12 +11,7 @@ from tests.bots.agent_socket_support import agent_socket, member, next_of, open_
 from tests.bots.widget_socket_support import ORIGIN, frames_until, open_socket, start
 from tests.factories import BotFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]
 
 
 @pytest.fixture

@@ -3,18 +3,8 @@
 import pytest
 
 from bots.models import Conversation, ConversationChannel, Message, MessageSender
-from tests.bots.widget_socket_support import SHOP_SETTINGS
-from tests.factories import BotFactory
-from tests.trained_bot import activate_trained_version
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def shop_bot(tenant):
-    bot = BotFactory(tenant=tenant, settings=SHOP_SETTINGS)
-    activate_trained_version(bot)
-    return bot
 
 
 def url(bot_id):

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
@@ -24,9 +23,7 @@ HANDOFF_MESSAGE = BotPolicy().handoff_message
 NEVER_OPEN = {"timezone": "UTC", "days": {day: [] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.fixture

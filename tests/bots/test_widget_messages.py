@@ -2,7 +2,6 @@
 failure kept to itself, the plan read once per tenant and every answer counted once."""
 
 import pytest
-from django.core.cache import cache
 
 from bots.models import Conversation, Message, MessageSender
 from bots.rate_limits import RateLimited
@@ -11,23 +10,9 @@ from bots.services.conversations import VisitorMessage
 from tenants.errors import NotFound
 from tenants.models import Meter, UsageCounter
 from tenants.services import quotas
-from tests.bots.widget_socket_support import SHOP_SETTINGS
 from tests.factories import BotFactory, subscribe
-from tests.trained_bot import activate_trained_version
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
-@pytest.fixture
-def shop_bot(tenant):
-    bot = BotFactory(tenant=tenant, settings=SHOP_SETTINGS)
-    activate_trained_version(bot)
-    return bot
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]
 
 
 def widget_message(bot, text: str, client_msg_id: str, conversation=None):

@@ -7,7 +7,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core import signing
-from django.core.cache import cache
 
 from bots import agent_presence, consumers
 from bots.ml.versions import ENCODER_ONNX_FILE
@@ -15,23 +14,11 @@ from bots.models import Bot, Conversation, ConversationStatus, Message, MessageS
 from bots.services.bots import update_bot
 from bots.services.training import activate_version
 from bots.visitor_tokens import SALT
-from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS, ask, frames_until, open_socket, send_raw, start
+from tests.bots.widget_socket_support import ORIGIN, ask, frames_until, open_socket, send_raw, start
 from tests.factories import BotFactory
-from tests.trained_bot import activate_trained_version, trained_version_dir
+from tests.trained_bot import trained_version_dir
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-
-
-@pytest.fixture
-def shop_bot(tenant):
-    bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN], settings=SHOP_SETTINGS)
-    activate_trained_version(bot)
-    return bot
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]
 
 
 def stored(conversation_id):

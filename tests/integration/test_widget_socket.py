@@ -8,10 +8,8 @@ import pytest
 
 from bots.ml.versions import ENCODER_ONNX_FILE
 from bots.models import Message, ModelVersion
-from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS
+from tests.bots.widget_socket_support import ORIGIN
 from tests.browser.conftest import asgi_server  # noqa: F401  (the daphne fixture)
-from tests.factories import BotFactory
-from tests.trained_bot import activate_trained_version
 
 websockets = pytest.importorskip("websockets", reason="websockets (dev dependency) is needed for the real-socket test")
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -24,13 +22,6 @@ async def frames_until(ws, frame_type):
         frames.append(frame)
         if frame["type"] == frame_type:
             return frames
-
-
-@pytest.fixture
-def shop_bot(tenant):
-    bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN], settings=SHOP_SETTINGS)
-    activate_trained_version(bot)
-    return bot
 
 
 def test_answer_reconnect_and_resume_over_a_real_socket_lose_and_repeat_nothing(asgi_server, shop_bot):  # noqa: F811

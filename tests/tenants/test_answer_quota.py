@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.core.cache import cache
 from django.utils import timezone
 
 from bots import agent_presence
@@ -13,19 +12,11 @@ from bots.models import Bot, Conversation, ConversationStatus, Message, MessageS
 from bots.services import answering
 from tenants.models import Meter, QuotaWarning, Subscription, SubscriptionStatus, UsageCounter
 from tenants.services import metering, subscriptions
-from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS, ask, open_socket, start
-from tests.factories import BotFactory, plan_with, subscribe
-from tests.trained_bot import activate_trained_version
+from tests.bots.widget_socket_support import SHOP_SETTINGS, ask, open_socket, start
+from tests.factories import plan_with, subscribe
 
 CLOSED_ALL_WEEK = {"timezone": "UTC", "days": {day: [["00:00", "00:00"]] for day in
                                                ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
-
-
-@pytest.fixture
-def shop_bot(tenant):
-    bot = BotFactory(tenant=tenant, allowed_origins=[ORIGIN], settings=SHOP_SETTINGS)
-    activate_trained_version(bot)
-    return bot
 
 
 def answers_counted(tenant) -> int:
@@ -130,13 +121,8 @@ def test_a_cancelled_subscription_answers_until_its_period_ends(key_client, tena
 # The widget ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def _fresh_rate_limits():
-    cache.clear()
-
-
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("_fresh_rate_limits")
+@pytest.mark.usefixtures("fresh_cache")
 async def test_over_quota_the_widget_visitor_is_handed_to_a_person_without_asking_the_model_and_the_message_is_stored(
         tenant, shop_bot, monkeypatch):
     inferences = []
@@ -162,7 +148,7 @@ async def test_over_quota_the_widget_visitor_is_handed_to_a_person_without_askin
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("_fresh_rate_limits")
+@pytest.mark.usefixtures("fresh_cache")
 async def test_over_quota_with_no_one_online_the_visitor_gets_the_offline_form_message(tenant, shop_bot):
     await database_sync_to_async(Bot.objects.filter(pk=shop_bot.pk).update)(
         settings={**SHOP_SETTINGS, "business_hours": CLOSED_ALL_WEEK})
