@@ -19,23 +19,23 @@ VALID = {
 
 
 @pytest.fixture
-def shop_bot(bot):
+def ticketed_bot(bot):
     TicketFactory(bot=bot, intent="refund")
     TicketFactory(bot=bot, intent="shipping")
     return bot
 
 
-def test_the_form_shows_the_current_settings(owner, shop_bot):
-    page = owner.get(f"/console/bots/{shop_bot.pk}/settings/").content.decode()
+def test_the_form_shows_the_current_settings(owner, ticketed_bot):
+    page = owner.get(f"/console/bots/{ticketed_bot.pk}/settings/").content.decode()
     assert 'value="#2563eb"' in page and 'value="0.95"' in page
     assert 'data-intent="refund"' in page and 'data-intent="shipping"' in page
     assert "https://shop.example.com" in page
 
 
-def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, shop_bot):
-    response = owner.submit(f"/console/bots/{shop_bot.pk}/settings/", VALID)
+def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, ticketed_bot):
+    response = owner.submit(f"/console/bots/{ticketed_bot.pk}/settings/", VALID)
     assert response.status_code == 302
-    bot = Bot.objects.get(pk=shop_bot.pk)
+    bot = Bot.objects.get(pk=ticketed_bot.pk)
     assert bot.name == "Shop bot" and bot.greeting == "Hello! Ask us anything."
     assert bot.allowed_origins == ["https://shop.example.com", "http://localhost:8000"]
     assert bot.settings["theme"] == {"title": "Shop help", "colour": "#0f766e", "position": "left", "avatar_url": ""}
@@ -63,9 +63,10 @@ def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, sh
     ({"theme_avatar_url": "not a url"}, "theme_avatar_url", "Enter a valid URL."),
     ({"greeting": ""}, "greeting", "This field is required."),
 ])
-def test_bad_settings_are_refused_inline_keep_what_was_typed_and_save_nothing(owner, shop_bot, change, field, message):
-    before = Bot.objects.get(pk=shop_bot.pk)
-    response = owner.submit(f"/console/bots/{shop_bot.pk}/settings/", {**VALID, **change})
+def test_bad_settings_are_refused_inline_keep_what_was_typed_and_save_nothing(
+        owner, ticketed_bot, change, field, message):
+    before = Bot.objects.get(pk=ticketed_bot.pk)
+    response = owner.submit(f"/console/bots/{ticketed_bot.pk}/settings/", {**VALID, **change})
     page = response.content.decode()
     assert response.status_code == 400
     assert "Nothing was saved" in page
@@ -75,13 +76,13 @@ def test_bad_settings_are_refused_inline_keep_what_was_typed_and_save_nothing(ow
     for name, typed in change.items():
         if name.startswith("hours_"):
             assert f'name="{name}" value="{typed}"' in page
-    after = Bot.objects.get(pk=shop_bot.pk)
+    after = Bot.objects.get(pk=ticketed_bot.pk)
     assert (after.settings, after.allowed_origins, after.greeting) == (before.settings, before.allowed_origins,
                                                                        before.greeting)
 
 
-def test_the_canned_answer_preview_fills_placeholders(owner, shop_bot):
-    response = owner.submit(f"/console/bots/{shop_bot.pk}/settings/preview/", {
+def test_the_canned_answer_preview_fills_placeholders(owner, ticketed_bot):
+    response = owner.submit(f"/console/bots/{ticketed_bot.pk}/settings/preview/", {
         "text": "Returns at {{shop}} take {{ Return_window }}. <b>{{Unknown}}</b>",
         "placeholders": "Shop = Acme\nReturn window = 30 days",
     })
