@@ -7,7 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+from django.test import Client
+from playwright.sync_api import expect
 
+from bots.services.demo import DEMO_BOT_NAME, DEMO_TENANT_SLUG
+from tenants.models import Role, Tenant
+from tests.factories import MembershipFactory
 from tests.integration.conftest import REPO_ROOT, database_url
 from tests.live_servers import daphne_server
 
@@ -61,3 +66,48 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def widget_bot(asgi_server, shop_bot):
+    """The trained shop bot as the demo page's bot (the demo tenant's, open to the live server): /demo/ embeds it."""
+    Tenant.objects.filter(pk=shop_bot.tenant_id).update(slug=DEMO_TENANT_SLUG)
+    shop_bot.name, shop_bot.allowed_origins = DEMO_BOT_NAME, [asgi_server]
+    shop_bot.save(update_fields=["name", "allowed_origins"])
+    return shop_bot
+
+
+@pytest.fixture
+def open_widget(asgi_server):
+    """Loads the demo page in `page` and opens its chat widget; returns the widget's host element."""
+
+    def open_on(page):
+        page.goto(f"{asgi_server}/demo/")
+        page.locator("#replydesk-widget .launcher").click()
+        widget = page.locator("#replydesk-widget")
+        expect(widget.locator(".panel")).to_be_visible()
+        return widget
+
+    return open_on
+
+
+@pytest.fixture
+def agent_view_for(asgi_server, browser):
+    """Opens an agent's view of a tenant in a browser context of its own (the agent is online while it is open)."""
+    contexts = []
+
+    def open_view(tenant, first_name: str = "Alice"):
+        user = MembershipFactory(tenant=tenant, role=Role.AGENT, user__first_name=first_name).user
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        contexts.append(context)
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": asgi_server}])
+        page = context.new_page()
+        page.goto(f"{asgi_server}/console/agent/")
+        expect(page.locator("#agent-status")).to_have_text("Live.", timeout=15_000)
+        return page
+
+    yield open_view
+    for context in contexts:
+        context.close()
