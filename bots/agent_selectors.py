@@ -5,22 +5,28 @@ Everything takes the member's tenant; the shapes returned are JSON-ready (the so
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from bots.importing.redaction import PLACEHOLDERS as REDACTED
+from bots.ml.answer_policy import BotPolicy, fill_placeholders
 from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender, Ticket, TicketSource
 from bots.models.training import TrainingRun, TrainingStatus
 from bots.services.conversations import display_name
+from bots.templatetags.console_format import rule_label
 from tenants.models import Tenant
 
 SUGGESTIONS_PER_MESSAGE = 3
 RECENT_WAITS = 20  # the expected wait is the median of the tenant's last RECENT_WAITS queue waits ...
 RECENT_WAITS_DAYS = 7  # ... within this many days
 WAITING_LINE_LIMIT = 1000
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")  # as the answer policy writes them: {{Order number}}
 
 
 def conversation_for_member(*, tenant: Tenant, conversation_id) -> Conversation | None:
@@ -46,17 +52,30 @@ def _guesses(tenant: Tenant, message_ids: list[int]) -> dict[int, dict]:
     return {reply.in_reply_to_id: reply.decision for reply in rows}
 
 
+def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
+    return None if moment is None else max(0, int((now - moment).total_seconds()))
+
+
 def _queue_row(conversation: Conversation, last: Message | None, guess: dict | None, now) -> dict:
     started = conversation.handed_off_at or conversation.updated_at
+    held = conversation.status == ConversationStatus.AGENT and conversation.claimed_by_id is not None
     return {
         "id": conversation.pk, "status": conversation.status, "bot": conversation.bot.name,
-        "reason": conversation.handoff_reason, "waiting_seconds": max(0, int((now - started).total_seconds())),
+        "reason": conversation.handoff_reason, "reason_label": _reason_label(conversation),
+        "waiting_seconds": _seconds_since(started, now),
         "handed_off_at": started.isoformat(), "visitor_email": conversation.visitor_email,
         "contact_left": conversation.contact_left_at is not None,
         "last_message": last.text[:280] if last else "",
         "guess": _guess(guess, last.corrected_intent if last else ""),
         "claimed_by": display_name(conversation.claimed_by) if conversation.claimed_by_id else None,
+        # How long its agent has held it (since the claim or the transfer); None while nobody holds it.
+        "held_seconds": _seconds_since(conversation.claimed_at or started, now) if held else None,
     }
+
+
+def _reason_label(conversation: Conversation) -> str:
+    """Why it went to a person, in the words the rest of the console uses; empty when it never did."""
+    return rule_label(conversation.handoff_reason) if conversation.handoff_reason else ""
 
 
 def _guess(decision: dict | None, corrected: str = "") -> dict | None:
@@ -167,7 +186,18 @@ def queue_snapshot(*, tenant: Tenant, agent) -> dict:
             "pending_tickets": pending_agent_tickets(tenant=tenant)}
 
 
-def _entry(message: Message, decision: dict | None, suggestions: dict[int, Ticket]) -> dict:
+def suggested_reply(text: str, placeholders: Mapping[str, str]) -> dict:
+    """A past resolution as an agent may send it: `{{Name}}` filled the way the bot fills its answers, a name
+    without a value written as a `[Name]` blank (as are redacted details such as `[EMAIL]`) that the agent
+    must fill in before sending; `blanks` lists those left."""
+    blanks = {name: f"[{name}]" for name in PLACEHOLDER.findall(text)}
+    filled = fill_placeholders(text, {**blanks, **placeholders})
+    left = [blank for blank in dict.fromkeys([*blanks.values(), *REDACTED.values()]) if blank in filled]
+    return {"text": filled, "blanks": left}
+
+
+def _entry(message: Message, decision: dict | None, suggestions: dict[int, Ticket],
+           placeholders: Mapping[str, str]) -> dict:
     entry = {
         "seq": message.seq, "sender": message.sender, "kind": message.kind, "text": message.text,
         "created_at": message.created_at.isoformat(),
@@ -178,7 +208,8 @@ def _entry(message: Message, decision: dict | None, suggestions: dict[int, Ticke
         entry["guess"] = _guess(decision, message.corrected_intent)
         ticket_ids = (decision or {}).get("ticket_ids") or []
         entry["suggestions"] = [
-            {"ticket_id": pk, "text": suggestions[pk].resolution, "intent": suggestions[pk].intent}
+            {"ticket_id": pk, "intent": suggestions[pk].intent,
+             **suggested_reply(suggestions[pk].resolution, placeholders)}
             for pk in ticket_ids if pk in suggestions and suggestions[pk].resolution
         ][:SUGGESTIONS_PER_MESSAGE]
     if message.sender == MessageSender.BOT:
@@ -188,7 +219,8 @@ def _entry(message: Message, decision: dict | None, suggestions: dict[int, Ticke
 
 def transcript(*, tenant: Tenant, conversation: Conversation, seqs: list[int] | None = None) -> list[dict]:
     """The whole conversation (or the messages `seqs`), notes included, each customer message with the
-    bot's intent and confidence and the resolutions of its nearest past tickets as suggested replies."""
+    bot's intent and confidence and the resolutions of its nearest past tickets as suggested replies
+    (placeholders filled from the bot's settings)."""
     messages = Message.objects.for_tenant(tenant).filter(conversation=conversation).select_related("sent_by")
     if seqs is not None:
         messages = messages.filter(seq__in=seqs)
@@ -198,7 +230,8 @@ def transcript(*, tenant: Tenant, conversation: Conversation, seqs: list[int] | 
                   if isinstance(pk, int)}
     tickets = {t.pk: t for t in Ticket.objects.for_tenant(tenant).filter(bot_id=conversation.bot_id,
                                                                           pk__in=ticket_ids)}
-    return [_entry(m, decisions.get(m.pk), tickets) for m in messages]
+    placeholders = BotPolicy.from_settings(conversation.bot.settings).placeholders
+    return [_entry(m, decisions.get(m.pk), tickets, placeholders) for m in messages]
 
 
 def entries_touched_by(*, tenant: Tenant, conversation: Conversation, seq: int) -> list[dict]:
@@ -213,7 +246,9 @@ def entries_touched_by(*, tenant: Tenant, conversation: Conversation, seq: int) 
 
 def conversation_summary(conversation: Conversation) -> dict:
     return {"id": conversation.pk, "status": conversation.status, "bot": conversation.bot.name,
-            "reason": conversation.handoff_reason, "visitor_email": conversation.visitor_email,
+            "status_label": ConversationStatus(conversation.status).label,
+            "reason": conversation.handoff_reason, "reason_label": _reason_label(conversation),
+            "visitor_email": conversation.visitor_email,
             "claimed_by_id": conversation.claimed_by_id,
             "claimed_by": display_name(conversation.claimed_by) if conversation.claimed_by_id else None,
             "contact_left": conversation.contact_left_at is not None, "resolution": conversation.resolution}

@@ -36,7 +36,7 @@ def open_agent_view(asgi_server, demo_bot, browser):
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": asgi_server}])
         page = context.new_page()
         page.goto(f"{asgi_server}/console/agent/")
-        expect(page.locator("#agent-status")).to_have_text("Live.", timeout=15_000)
+        expect(page.locator("#agent-status")).to_have_text("Connected", timeout=15_000)
         return page
 
     yield open_view
@@ -73,7 +73,7 @@ def test_visitor_asks_for_a_person_agent_claims_answers_and_returns_it_to_the_bo
 
     conversation = Conversation.objects.get(bot=demo_bot)
     arrival = agent_page.locator(f"#queue-waiting [data-conversation-id='{conversation.pk}']")
-    expect(arrival).to_contain_text("explicit_request", timeout=15_000)  # no reload: it arrived on the socket
+    expect(arrival).to_contain_text("Visitor asked for a person", timeout=15_000)  # no reload: it arrived on the socket
     expect(agent_page).to_have_title("(1) Agent view · ReplyDesk")
     screenshot(agent_page, "agent-queue")
 

@@ -5,6 +5,7 @@
   var snapshot = JSON.parse(document.getElementById("agent-snapshot").textContent);
   var $ = function (id) { return document.getElementById(id); };
   var socket = null, retry = 0, current = null, entries = {}, knownWaiting = null, typingTimer = null, typingSent = false;
+  var blanks = [];  // the [Name] blanks of the suggestion in the composer, until the agent fills them in
   var baseTitle = document.title;
 
   function el(tag, attrs, text) {
@@ -14,7 +15,17 @@
     return node;
   }
   function percent(value) { return typeof value === "number" ? Math.round(value * 100) + "%" : "?"; }
-  function waited(seconds) { return seconds < 60 ? seconds + " s" : Math.floor(seconds / 60) + " min"; }
+  function since(seconds) {
+    if (seconds < 60) { return seconds + " s"; }
+    if (seconds < 3600) { return Math.floor(seconds / 60) + " min"; }
+    var minutes = Math.floor(seconds / 60) % 60;
+    return Math.floor(seconds / 3600) + " h" + (minutes ? " " + minutes + " min" : "");
+  }
+  // Who has the conversation and since when: "with Alice · 2 min" once claimed, "waiting 4 min" before.
+  function standing(row) {
+    if (row.status === "agent" && row.claimed_by) { return "with " + row.claimed_by + " \u00b7 " + since(row.held_seconds || 0); }
+    return "waiting " + since(row.waiting_seconds || 0);
+  }
   function guessText(guess) {
     if (!guess) { return ""; }
     var text = guess.intent ? "Bot's guess: " + guess.intent + " · " + percent(guess.confidence) : "Bot's guess: none";
@@ -40,7 +51,10 @@
       var button = el("button", { type: "button", "data-conversation-id": String(row.id) });
       if (current && current.id === row.id) { button.setAttribute("aria-current", "true"); }
       button.appendChild(el("strong", {}, "#" + row.id + " · " + row.bot));
-      button.appendChild(el("span", { "class": "reason" }, " " + (row.reason || "") + " · waiting " + waited(row.waiting_seconds)));
+      var line = el("span", { "class": "reason" });
+      if (row.reason_label) { line.appendChild(el("span", { "class": "reason-label" }, row.reason_label)); line.appendChild(document.createTextNode(" \u00b7 ")); }
+      line.appendChild(el("span", { "class": "standing", "data-standing": row.status }, standing(row)));
+      button.appendChild(line);
       button.appendChild(el("span", { "class": "last" }, row.last_message || (row.visitor_email ? "From " + row.visitor_email : "(no message yet)")));
       if (row.guess) { button.appendChild(el("span", { "class": "reason" }, guessText(row.guess))); }
       if (row.contact_left) { button.appendChild(el("span", { "class": "reason contact" }, "Left a message while no one was available · reply to " + row.visitor_email)); }
@@ -82,7 +96,7 @@
     $("conversation-empty").hidden = true;
     $("conversation").hidden = false;
     $("conversation-title").textContent = "Conversation #" + conversation.id + " · " + conversation.bot;
-    var meta = conversation.status + (conversation.reason ? " · handed off: " + conversation.reason : "");
+    var meta = conversation.status_label + (conversation.reason_label ? " · handed off: " + conversation.reason_label : "");
     if (conversation.claimed_by) { meta += " · with " + conversation.claimed_by; }
     if (conversation.visitor_email) { meta += " · " + (conversation.contact_left ? "reply by email to " : "") + conversation.visitor_email; }
     if (conversation.resolution) { meta += " · resolved: " + conversation.resolution; }
@@ -106,9 +120,11 @@
       item.appendChild(el("span", { "class": "guess" }, guessText(entry.guess)));
       if (entry.suggestions && entry.suggestions.length) {
         var box = el("div", { "class": "suggestions", "aria-label": "Suggested replies" });
+        box.appendChild(el("span", { "class": "suggestions-label" }, "Suggested replies"));
         entry.suggestions.forEach(function (suggestion) {
-          var button = el("button", { type: "button", "class": "suggestion", title: "Ticket #" + suggestion.ticket_id }, suggestion.text);
-          button.addEventListener("click", function () { $("composer-text").value = suggestion.text; $("composer-text").focus(); });
+          var button = el("button", { type: "button", "class": "button small suggestion", title: "From ticket #" + suggestion.ticket_id });
+          appendMarked(button, suggestion.text, suggestion.blanks);
+          button.addEventListener("click", function () { useSuggestion(suggestion); });
           box.appendChild(button);
         });
         item.appendChild(box);
@@ -126,10 +142,10 @@
   }
   function correctionForm(entry) {
     var form = el("form", { "class": "correction" });
-    var input = el("input", { type: "text", maxlength: "100", "aria-label": "Correct intent", placeholder: "correct intent" });
-    var label = el("label", {}), check = el("input", { type: "checkbox" });
+    var input = el("input", { type: "text", maxlength: "100", "aria-label": "Correct intent", placeholder: "Correct intent" });
+    var label = el("label", { "class": "check" }), check = el("input", { type: "checkbox" });
     label.appendChild(check); label.appendChild(document.createTextNode(" new intent"));
-    form.appendChild(input); form.appendChild(label); form.appendChild(el("button", { type: "submit" }, "Save"));
+    form.appendChild(input); form.appendChild(label); form.appendChild(el("button", { type: "submit", "class": "button small" }, "Save"));
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (input.value.trim()) { act("correct_intent", { seq: entry.seq, intent: input.value.trim(), new_intent: check.checked }); }
@@ -137,17 +153,65 @@
     return form;
   }
 
+  // --- suggestions and their blanks --------------------------------------------------------------------
+  // `text` into `node`, each of `marked` in it as a <mark>: the blanks an agent must fill in.
+  function appendMarked(node, text, marked) {
+    var rest = text;
+    while (rest) {
+      var at = -1, found = "";
+      (marked || []).forEach(function (blank) {
+        var index = rest.indexOf(blank);
+        if (index >= 0 && (at < 0 || index < at)) { at = index; found = blank; }
+      });
+      if (at < 0) { node.appendChild(document.createTextNode(rest)); return; }
+      if (at > 0) { node.appendChild(document.createTextNode(rest.slice(0, at))); }
+      node.appendChild(el("mark", {}, found));
+      rest = rest.slice(at + found.length);
+    }
+  }
+  function blanksLeft() {
+    var text = $("composer-text").value;
+    return blanks.filter(function (blank) { return text.indexOf(blank) >= 0; });
+  }
+  function showBlanks() {
+    var left = blanksLeft(), marks = $("composer-marks");
+    marks.textContent = "";
+    appendMarked(marks, $("composer-text").value + "\n", left);
+    marks.scrollTop = $("composer-text").scrollTop;
+    $("composer-blanks").textContent = left.length ? "Fill in the highlighted " + left.join(", ") + " before sending." : "";
+    $("composer").classList.toggle("has-blanks", left.length > 0);
+  }
+  function selectBlank(blank) {
+    var box = $("composer-text"), at = box.value.indexOf(blank);
+    box.focus();
+    if (at >= 0) { box.setSelectionRange(at, at + blank.length); }
+  }
+  function useSuggestion(suggestion) {
+    $("composer-text").value = suggestion.text;
+    blanks = suggestion.blanks || [];
+    showBlanks();
+    if (blanks.length) { selectBlank(blanks[0]); } else { $("composer-text").focus(); }
+  }
+  function clearComposer() {
+    $("composer-text").value = "";
+    blanks = [];
+    showBlanks();
+  }
+
   // --- composer and actions ----------------------------------------------------------------------------
   $("composer").addEventListener("submit", function (event) {
     event.preventDefault();
-    var text = $("composer-text").value.trim();
-    if (text && act("message", { text: text })) { $("composer-text").value = ""; stopTyping(); }
+    var text = $("composer-text").value.trim(), left = blanksLeft();
+    if (left.length) { showError("Fill in " + left.join(", ") + " first: the customer would read it as it is."); selectBlank(left[0]); return; }
+    if (text && act("message", { text: text })) { clearComposer(); stopTyping(); }
   });
   $("add-note").addEventListener("click", function () {
     var text = $("composer-text").value.trim();
-    if (text && act("note", { text: text })) { $("composer-text").value = ""; }
+    if (text && act("note", { text: text })) { clearComposer(); }
   });
+  $("composer-text").addEventListener("scroll", function () { $("composer-marks").scrollTop = $("composer-text").scrollTop; });
   $("composer-text").addEventListener("input", function () {
+    showBlanks();
     if (!current || current.claimed_by_id !== config.me) { return; }
     if (!typingSent) { typingSent = act("typing", { active: true }); }
     clearTimeout(typingTimer);
@@ -195,12 +259,16 @@
     }
     if (frame.type === "error") { showError(frame.message); }
   }
+  function setStatus(state, text) {
+    $("agent-status").setAttribute("data-state", state);
+    $("agent-status").textContent = text;
+  }
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + config.socket_path);
     socket.onopen = function () {
       retry = 0;
-      $("agent-status").textContent = "Live.";
+      setStatus("live", "Connected");
       showError("");
       if (current) { send({ type: "subscribe", conversation_id: current.id }); }
     };
@@ -209,7 +277,8 @@
     };
     socket.onclose = function (event) {
       socket = null;
-      $("agent-status").textContent = event.code === 4401 || event.code === 1006 && retry > 5 ? "Disconnected; sign in again." : "Reconnecting\u2026";
+      var lost = event.code === 4401 || event.code === 1006 && retry > 5;
+      setStatus(lost ? "lost" : "reconnecting", lost ? "Disconnected; sign in again." : "Reconnecting\u2026");
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * Math.pow(2, retry));
     };
