@@ -30,6 +30,7 @@ from tenants.selectors import (
     plan_standing,
     quota_warnings,
     subscription_changes,
+    subscription_for,
     usage_by_day,
 )
 from tenants.services import accounts, api_keys, resolutions, subscriptions
@@ -154,6 +155,7 @@ def dashboard(request):
     if not request.console.is_manager:
         return redirect("console:conversations")
     context = dashboard_context(tenant=request.console.tenant, params=request.GET)
+    context["subscription"] = subscription_for(request.console.tenant)
     return console_render(request, "console/dashboard.html", context,
                           status=400 if context["analytics_form"].errors else 200)
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from bots.console.access import bot_for
 from bots.console.forms import TicketSearchForm, UploadForm
-from bots.console.selectors import bot_intents
+from bots.console.selectors import bot_intents, onboarding_checklist
 from bots.models import Import
 from bots.selectors import imports_for_bot, search_tickets
 from bots.services import imports
@@ -21,9 +21,12 @@ TICKETS_PER_PAGE = 50
 
 def _data_page(request, bot, *, form=None, status=200):
     recent = imports_for_bot(tenant=request.console.tenant, bot=bot)[:50]
+    checklist = onboarding_checklist(tenant=request.console.tenant, bot=bot)
     return console_render(request, "console/bots/data.html", {
         "bot": bot, "section": "data", "imports": recent, "form": form or UploadForm(),
         "has_unfinished": any(i.status in ("pending", "running") for i in recent),
+        # Once tickets are in, the page points to what comes next (training, then the rest of the checklist).
+        "checklist": checklist if checklist.is_done("import") and not checklist.complete else None,
     }, status=status)
 
 

@@ -11,6 +11,7 @@ from tenants.models import Tenant
 
 @dataclass(frozen=True)
 class ChecklistStep:
+    key: str
     label: str
     done: bool
     url: str
@@ -34,6 +35,9 @@ class OnboardingChecklist:
     def next_step(self) -> ChecklistStep | None:
         return next((step for step in self.steps if not step.done), None)
 
+    def is_done(self, key: str) -> bool:
+        return any(step.done for step in self.steps if step.key == key)
+
 
 def onboarding_checklist(*, tenant: Tenant, bot: Bot) -> OnboardingChecklist:
     """Where the bot stands on the way to answering customers: created, fed, trained, live, installed."""
@@ -42,14 +46,14 @@ def onboarding_checklist(*, tenant: Tenant, bot: Bot) -> OnboardingChecklist:
     training = TrainingRun.objects.for_tenant(tenant).filter(bot=bot).exists()
     has_conversations = Conversation.objects.for_tenant(tenant).filter(bot=bot).exists()
     steps = [
-        ChecklistStep("Create the bot", True, reverse("console:bot-settings", args=[bot.pk]), "Settings"),
-        ChecklistStep("Import past tickets", has_tickets, reverse("console:bot-data", args=[bot.pk]),
+        ChecklistStep("create", "Create your bot", True, reverse("console:bot-settings", args=[bot.pk]), "Settings"),
+        ChecklistStep("import", "Import your past tickets", has_tickets, reverse("console:bot-data", args=[bot.pk]),
                       "Upload tickets"),
-        ChecklistStep("Train the bot", has_version, reverse("console:bot-training", args=[bot.pk]),
+        ChecklistStep("train", "Train your bot", has_version, reverse("console:bot-training", args=[bot.pk]),
                       "Training in progress" if training and not has_version else "Start training"),
-        ChecklistStep("Check its quality and activate a version", bot.active_version_id is not None,
+        ChecklistStep("activate", "Check its quality and activate a version", bot.active_version_id is not None,
                       reverse("console:bot-training", args=[bot.pk]), "See versions"),
-        ChecklistStep("Install the widget on your site", has_conversations,
+        ChecklistStep("install", "Install the widget on your site", has_conversations,
                       reverse("console:bot-install", args=[bot.pk]), "Get the snippet"),
     ]
     return OnboardingChecklist(bot=bot, steps=steps)
