@@ -1,6 +1,7 @@
 """Console forms for bots: they parse what a person typed; the bot settings serializer and the services decide."""
 
 import re
+from dataclasses import dataclass
 
 from django import forms
 from rest_framework.exceptions import ValidationError as DrfValidationError
@@ -125,6 +126,20 @@ def format_opening_periods(periods: list[list[str]]) -> str:
     return ", ".join(f"{start}–{end}" for start, end in periods)
 
 
+@dataclass(frozen=True)
+class CannedEntry:
+    intent: str
+    field: forms.BoundField
+    text: str  # the canned answer as typed or saved; empty: the bot answers from past tickets
+    to_a_person: bool
+
+    @property
+    def group(self) -> str:
+        if self.text:
+            return "With a canned answer"
+        return "Always handed to a person" if self.to_a_person else "Answered from past tickets"
+
+
 class BotSettingsForm(forms.Form):
     """Every setting on one page; the bot settings serializer has the last word (its errors come back here)."""
 
@@ -166,12 +181,20 @@ class BotSettingsForm(forms.Form):
             self.fields[f"canned_{index}"] = forms.CharField(
                 label=intent, required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}),
             )
+        # No opening period on any day means always open; once a day has one, an empty day is closed.
+        empty_day = "Closed" if self.has_business_hours else "Open all day (no hours set)"
         for day in WEEKDAYS:
             self.fields[f"hours_{day}"] = forms.CharField(
                 label=DAY_LABELS[day], required=False, max_length=200,
-                widget=forms.TextInput(attrs={"placeholder": "closed", "spellcheck": "false",
+                widget=forms.TextInput(attrs={"placeholder": empty_day, "spellcheck": "false",
                                               "autocomplete": "off"}),
             )
+
+    @property
+    def has_business_hours(self) -> bool:
+        """Whether any day has opening periods, as typed (a bound form) or as saved."""
+        values = self.data if self.is_bound else self.initial
+        return any((values.get(f"hours_{day}") or "").strip() for day in WEEKDAYS)
 
     @classmethod
     def initial_for(cls, bot) -> dict:
@@ -199,6 +222,14 @@ class BotSettingsForm(forms.Form):
 
     def canned_fields(self):
         return [(intent, self[f"canned_{index}"]) for index, intent in enumerate(self.intents)]
+
+    def canned_entries(self) -> list[CannedEntry]:
+        """Each intent's canned answer box, those with an answer first, then those always handed to a person,
+        then those the bot answers from past tickets (each group alphabetical, as `intents` are)."""
+        human = set(self["human_intents"].value() or [])
+        entries = [CannedEntry(intent, field, (field.value() or "").strip(), intent in human)
+                   for intent, field in self.canned_fields()]
+        return sorted(entries, key=lambda entry: (not entry.text, not entry.to_a_person))
 
     def hours_fields(self):
         return [self[f"hours_{day}"] for day in WEEKDAYS]

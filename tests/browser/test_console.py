@@ -90,6 +90,7 @@ def test_onboarding_from_sign_up_to_a_live_widget_on_the_demo_tickets(console_se
     _nav(page).get_by_role("link", name="Settings", exact=True).click()
     refund = page.locator(".canned[data-intent='refund']")
     page.get_by_label("Placeholders").fill("Shop = Demo Shop")
+    refund.locator("summary").click()  # canned answers are folded, one per intent
     refund.locator("textarea").fill("{{Shop}} refunds within 5 working days of receiving the item.")
     expect(refund.locator("[data-canned-preview]")).to_have_text(
         "Customers read: “Demo Shop refunds within 5 working days of receiving the item.”")
