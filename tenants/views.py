@@ -42,6 +42,8 @@ T = TypeVar("T")
 
 OWNER_ONLY = frozenset({Role.OWNER})
 SHOWN_ONCE_KEY = "console_shown_once"
+# The team's pages: one entry in the narrow navigation, whose row of tabs shows on each of them.
+TEAM_SECTIONS = ("team", "api-keys", "webhooks", "plan")
 
 
 def console_page(roles=MANAGER_ROLES):
@@ -79,7 +81,8 @@ def console_render(request, template: str, context: dict | None = None, *, statu
 
     console = request.console
     nav_bots = list(Bot.objects.for_tenant(console.tenant).order_by("created_at").only("id", "name"))
-    return render(request, template, {"console": console, "nav_bots": nav_bots, **(context or {})}, status=status)
+    return render(request, template, {"console": console, "nav_bots": nav_bots, "team_sections": TEAM_SECTIONS,
+                                      **(context or {})}, status=status)
 
 
 def flash_outcome(request, action: Callable[[], T], success: Callable[[T], str]) -> None:
@@ -168,6 +171,7 @@ def _team_page(request, *, invite_form=None, status=200):
     members = Membership.objects.for_tenant(tenant).select_related("user").order_by("created_at")
     invitations = [i for i in Invitation.objects.for_tenant(tenant).order_by("-created_at") if i.is_pending]
     return console_render(request, "console/team.html", {
+        "section": "team",
         "members": [(member, RoleForm(initial={"role": member.role}, prefix=f"m{member.pk}")) for member in members],
         "invitations": invitations,
         "invite_form": invite_form or InvitationForm(),
@@ -243,7 +247,7 @@ def revoke_invitation(request, invitation_id: int):
 def _api_keys_page(request, *, form=None, status=200):
     keys = ApiKey.objects.for_tenant(request.console.tenant).select_related("created_by").order_by("-created_at")
     return console_render(request, "console/api_keys.html", {
-        "keys": keys, "form": form or ApiKeyForm(), "issued": pop_shown_once(request),
+        "section": "api-keys", "keys": keys, "form": form or ApiKeyForm(), "issued": pop_shown_once(request),
     }, status=status)
 
 
