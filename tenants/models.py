@@ -317,6 +317,8 @@ class WebhookEventType(models.TextChoices):
 
     QUOTA_WARNING = "quota.warning", "A quota reached 80% of its limit"
     QUOTA_REACHED = "quota.reached", "A quota reached its limit"
+    TRAINING_SUCCEEDED = "training.succeeded", "A training run finished and wrote a version"
+    TRAINING_FAILED = "training.failed", "A training run failed"
     TEST = "webhook.test", "A test event sent from the console or the API"
 
 

@@ -21,8 +21,8 @@ from django.utils import timezone
 from bots.models import UNFINISHED_TRAINING, Bot, ModelVersion, TrainingRun, TrainingStatus
 from bots.selectors import tickets_for_bot
 from tenants.errors import Conflict, DomainError, NotFound
-from tenants.models import Quota, Tenant
-from tenants.services import quotas
+from tenants.models import Quota, Tenant, WebhookEventType
+from tenants.services import quotas, webhooks
 
 if TYPE_CHECKING:
     from bots.ml.pipeline import ProgressUpdate, TrainingExample, TrainingOutcome
@@ -134,9 +134,63 @@ def lease_expired(run: TrainingRun) -> bool:
 
 
 def _fail(run: TrainingRun, message: str) -> None:
+    """Move a running run (locked by the caller's transaction) to failed and tell the tenant's webhooks."""
     run.status, run.error, run.finished_at = TrainingStatus.FAILED, message, timezone.now()
     _append_log(run, "failed", message)
     run.save()
+    _announce_finished(run)
+
+
+def _fail_unless_finished(run: TrainingRun, message: str) -> TrainingRun:
+    """The worker's failure: recorded (and announced) only if the run is still running, so a run the lease
+    reaper failed meanwhile is not failed, nor announced, twice."""
+    with transaction.atomic():
+        current = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        if current.status != TrainingStatus.RUNNING:
+            return current
+        _fail(run, message)
+    return run
+
+
+def finished_run_message(run: TrainingRun) -> str:
+    """What the lead reads when a run ends, in the console and in the webhook's `message`."""
+    if run.status == TrainingStatus.FAILED:
+        return f"Training run {run.number} failed: {run.error.removeprefix('Training failed: ')}"
+    if run.status == TrainingStatus.CANCELLED:
+        return f"Training run {run.number} was cancelled; no version was written."
+    version = getattr(run, "version", None)
+    if version is None:
+        return f"Training run {run.number} finished."
+    if run.bot.active_version_id == version.pk:
+        return f"Training run {run.number} finished: version v{version.number} is active — try it."
+    active = run.bot.active_version
+    return (f"Training run {run.number} finished: version v{version.number} was written; "
+            f"version v{active.number} stays active (it scored as well or better).")
+
+
+def _announce_finished(run: TrainingRun) -> None:
+    """Send `training.succeeded` or `training.failed` to the tenant's webhooks: the delivery rows are written
+    in the transaction that finished the run, and sent after it commits."""
+    bot = run.bot
+    data = {
+        "bot_id": bot.pk, "bot_name": bot.name, "run_id": run.pk, "run_number": run.number,
+        "ticket_count": run.ticket_count,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat(),
+        "message": finished_run_message(run),
+    }
+    if run.status == TrainingStatus.SUCCEEDED:
+        version = run.version
+        event_type = WebhookEventType.TRAINING_SUCCEEDED
+        data.update(
+            version_id=version.pk, version_number=version.number, mode=version.mode, accuracy=version.accuracy,
+            macro_f1=version.macro_f1, coverage=version.coverage, activated=bot.active_version_id == version.pk,
+            active_version_number=bot.active_version.number if bot.active_version else None,
+        )
+    else:
+        event_type = WebhookEventType.TRAINING_FAILED
+        data["error"] = run.error
+    webhooks.emit_event(tenant=run.tenant, event_type=event_type, payload=data)
 
 
 class _RunRecorder:
@@ -222,21 +276,26 @@ def execute_training_run(*, run_id: int) -> TrainingRun | None:
         run.save()
         return run
     except InsufficientTrainingData as error:
-        _fail(run, str(error))
-        return run
+        return _fail_unless_finished(run, str(error))
     except CorruptVersionError as error:
         shutil.rmtree(version_directory(run), ignore_errors=True)
-        _fail(run, f"The version written does not verify ({error}); the active version keeps serving.")
-        return run
+        return _fail_unless_finished(
+            run, f"The version written does not verify ({error}); the active version keeps serving."
+        )
     except Exception as error:
         logger.exception("training run %s failed", run.pk)
-        _fail(run, f"Training failed: {type(error).__name__}: {error}")
-        return run
+        return _fail_unless_finished(run, f"Training failed: {type(error).__name__}: {error}")
     return _record_version(run, outcome)
 
 
 @transaction.atomic
 def _record_version(run: TrainingRun, outcome: TrainingOutcome) -> TrainingRun:
+    """Record the written version and finish the run as succeeded (announced once, after commit); a run the
+    lease reaper failed meanwhile stays failed and its directory goes."""
+    current = TrainingRun.objects.select_for_update().get(pk=run.pk)
+    if current.status != TrainingStatus.RUNNING:
+        shutil.rmtree(outcome.version_dir, ignore_errors=True)
+        return current
     metrics = outcome.metrics
     version = ModelVersion.objects.create(
         tenant_id=run.tenant_id, bot_id=run.bot_id, run=run, number=run.number, path=str(outcome.version_dir),
@@ -253,6 +312,8 @@ def _record_version(run: TrainingRun, outcome: TrainingOutcome) -> TrainingRun:
     else:
         _append_log(run, "done", f"Version {version.number} written; the active version stays (it scored as well).")
     run.save()
+    run.bot = bot
+    _announce_finished(run)
     prune_old_versions(bot=bot)
     return run
 

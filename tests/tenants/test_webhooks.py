@@ -284,3 +284,9 @@ def test_another_tenants_endpoint_looks_missing_to_every_service(tenant, other_t
             call()
     theirs.refresh_from_db()
     assert theirs.active and not WebhookDelivery.objects.exists()
+
+
+def test_an_endpoint_can_subscribe_to_how_training_runs_end(tenant):
+    endpoint, _ = endpoint_at("https://crm.example.com/hooks", tenant,
+                              events=(WebhookEventType.TRAINING_SUCCEEDED, WebhookEventType.TRAINING_FAILED))
+    assert endpoint.events == ["training.failed", "training.succeeded"]
