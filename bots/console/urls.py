@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:bot_id>/training/", training.training_page, name="bot-training"),
     path("<int:bot_id>/training/start/", training.start_run, name="bot-training-start"),
     path("<int:bot_id>/training/runs/<int:run_id>/cancel/", training.cancel_run, name="bot-training-cancel"),
+    path("<int:bot_id>/training/runs/<int:run_id>/status/", training.training_run_status, name="bot-training-status"),
     path("<int:bot_id>/versions/<int:version_id>/", training.version_detail, name="bot-version"),
     path("<int:bot_id>/versions/<int:version_id>/activate/", training.activate_version, name="bot-version-activate"),
     path("<int:bot_id>/versions/rollback/", training.rollback, name="bot-version-rollback"),

@@ -42,13 +42,18 @@ def test_a_run_started_from_the_console_trains_and_its_version_is_listed(
     page = owner.get(f"/console/bots/{bot.pk}/training/").content.decode()
     assert "Run 1" in page and "Succeeded" in page and "written and activated" in page
     assert 'data-version="1"' in page and "Active" in page
-    assert f'data-runs-url="/api/v1/bots/{bot.pk}/training-runs/"' in page
+    assert "Training run 1 finished: version v1 is active — try it." in page and "is queued" not in page
+    assert f'href="/console/bots/{bot.pk}/install/"' in page and ">Try it</a>" in page
+    assert "data-status-url" not in page, "nothing left to follow"
 
 
 def test_a_running_run_is_polled_and_can_be_cancelled(owner, bot):
-    run = TrainingRunFactory(bot=bot, status=TrainingStatus.RUNNING, stage="training", epoch=1, epochs=3, percent=42)
+    run = TrainingRunFactory(bot=bot, status=TrainingStatus.RUNNING, stage="training", epoch=1, epochs=3, percent=42,
+                             eta_seconds=270)
     page = owner.get(f"/console/bots/{bot.pk}/training/").content.decode()
-    assert 'data-poll="2000"' in page and "width: 42%" in page and "epoch 1/3" in page
+    assert f'data-status-url="/console/bots/{bot.pk}/training/runs/{run.pk}/status/" data-poll="2000"' in page
+    assert "width: 42%" in page and "Training · epoch 1/3 · 42%" in page and "about 4.5 min left" in page
+    assert "/static/console/training.js" in page
     owner.submit(f"/console/bots/{bot.pk}/training/runs/{run.pk}/cancel/")
     run.refresh_from_db()
     assert run.cancel_requested
