@@ -79,10 +79,13 @@ def widget_bot(asgi_server, shop_bot):
 
 @pytest.fixture
 def open_widget(asgi_server):
-    """Loads the demo page in `page` and opens its chat widget; returns the widget's host element."""
+    """Loads the demo page in `page` and opens its chat widget (after `before_open()`, when given: the widget
+    connects when opened); returns the widget's host element."""
 
-    def open_on(page):
+    def open_on(page, before_open=None):
         page.goto(f"{asgi_server}/demo/")
+        if before_open is not None:
+            before_open()
         page.locator("#replydesk-widget .launcher").click()
         widget = page.locator("#replydesk-widget")
         expect(widget.locator(".panel")).to_be_visible()
@@ -105,7 +108,7 @@ def agent_view_for(asgi_server, browser):
         context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": asgi_server}])
         page = context.new_page()
         page.goto(f"{asgi_server}/console/agent/")
-        expect(page.locator("#agent-status")).to_have_text("Live.", timeout=15_000)
+        expect(page.locator("#agent-status")).to_have_text("Connected", timeout=15_000)
         return page
 
     yield open_view
