@@ -195,6 +195,9 @@ class AgentConsumer(JsonFrameConsumer):
     async def conversation_message(self, event):
         await self.send_entries(self.subscribed, event["frame"]["seq"])
 
+    async def conversation_status(self, event):
+        """Meant for the visitor's widget; agents hear of status changes through the queue."""
+
     async def conversation_note(self, event):
         await self.send_entries(event["conversation_id"], event["seq"])
 

@@ -124,6 +124,14 @@ class WidgetConsumer(JsonFrameConsumer):
             await handler(content)
         except DomainError as error:
             await self.send_error(error.code, error.message, error.details)
+        except Exception:
+            # The database or the channel layer failed: the visitor hears of it and the socket stays open
+            # (a message that was not acknowledged is sent again by the widget; one that was is answered on
+            # resume or by the sweep).
+            logger.exception("widget frame %r failed for bot %s", content["type"][:40], self.bot.pk)
+            await self.send_error("temporarily_unavailable", "Something went wrong on our side; try again.",
+                                  {"client_msg_id": content.get("client_msg_id")}
+                                  if isinstance(content.get("client_msg_id"), str) else None)
 
     # --- starting ------------------------------------------------------------------------
     async def on_hello(self, content):
@@ -136,6 +144,9 @@ class WidgetConsumer(JsonFrameConsumer):
         conversation, missed = await database_sync_to_async(conversations.resume_conversation)(
             bot=self.bot, conversation_id=identity.conversation_id, visitor_id=identity.visitor_id, after_seq=after)
         await self.join(conversation, resumed=True, missed=missed)
+        # What the visitor asked before the last socket (or its process) went away and was never answered.
+        for received in await database_sync_to_async(conversations.answers_owed)(conversation=conversation):
+            await self.answer(received, gate=None, chosen_intent=None)
 
     async def join(self, conversation, *, resumed: bool, missed: list):
         if self.conversation is not None and self.conversation.pk != conversation.pk:
@@ -183,11 +194,13 @@ class WidgetConsumer(JsonFrameConsumer):
             await self.answer(received, gate, chosen)
 
     async def answer(self, received, gate, chosen_intent):
+        """Reply to a stored visitor message; if storing the reply fails, say so (it stays owed: the next
+        resume or the sweep answers it)."""
         await self.send_json({"type": "typing", "sender": "bot", "active": True})
         inference, failed = None, False
         # A refusal by the plan hands off whatever the model would read: it is not asked.
-        future = None if gate.refusal else answering.start_inference(received.conversation.bot,
-                                                                     received.message.text)
+        refused = gate is not None and gate.refusal
+        future = None if refused else answering.start_inference(received.conversation.bot, received.message.text)
         if future is not None:
             try:
                 inference = await asyncio.wait_for(asyncio.wrap_future(future),
@@ -195,8 +208,18 @@ class WidgetConsumer(JsonFrameConsumer):
             except Exception:
                 logger.exception("inference failed for bot %s", self.bot.pk)
                 failed = True
-        reply = await batcher_for(_reply_batch).submit(
-            answering.PendingReply(received, inference, failed, chosen_intent, gate))
+        try:
+            reply = await batcher_for(_reply_batch).submit(
+                answering.PendingReply(received, inference, failed, chosen_intent, gate))
+        except DomainError:
+            raise
+        except Exception:
+            logger.exception("the reply to message %s of conversation %s was not stored", received.message.seq,
+                             received.conversation.pk)
+            await self.send_json({"type": "typing", "sender": "bot", "active": False})
+            await self.send_error("answer_delayed", "Your message is saved; the answer is delayed. Retrying…",
+                                  {"seq": received.message.seq})
+            return
         if reply is None:
             await self.send_json({"type": "typing", "sender": "bot", "active": False})
             return
@@ -321,6 +344,10 @@ class WidgetConsumer(JsonFrameConsumer):
         """The tenant's agent views refresh their queue (a newcomer, or a waiting visitor wrote again)."""
         await self.channel_layer.group_send(handoff.agent_queue_group(self.bot.tenant_id), {
             "type": "queue.changed", "conversation_id": self.conversation.pk})
+
+    async def conversation_status(self, event):
+        """A person changed the conversation's status (claimed, returned it to the bot, closed it)."""
+        await self.send_json({"type": "status", "status": event["status"]})
 
     async def conversation_typing(self, event):
         if event["sender"] != "visitor":

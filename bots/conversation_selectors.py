@@ -25,7 +25,31 @@ def get_bot_for_public_key(public_key: str) -> Bot | None:
 
 
 def conversation_for_visitor(*, tenant: Tenant, bot: Bot, conversation_id: int, visitor_id: str) -> Conversation | None:
-    return Conversation.objects.for_tenant(tenant).filter(pk=conversation_id, bot=bot, visitor_id=visitor_id).first()
+    """The visitor's conversation with `bot`, carrying `bot` itself (not a lazily loaded copy)."""
+    conversation = Conversation.objects.for_tenant(tenant).filter(
+        pk=conversation_id, bot=bot, visitor_id=visitor_id).first()
+    if conversation is not None:
+        conversation.bot = bot
+    return conversation
+
+
+def answer_due_messages(*, tenant_id: int, conversation_id: int) -> QuerySet[Message]:
+    """The conversation's visitor messages still owed a bot reply, in order."""
+    return Message.objects.for_tenant(tenant_id).filter(conversation_id=conversation_id, answer_due=True).order_by(
+        "seq")
+
+
+def conversations_owed_answers(*, stored_before: datetime, limit: int) -> list[tuple[int, int]]:
+    """(conversation id, tenant id) of conversations with a visitor message owed a reply since before
+    `stored_before`, oldest first: a sweep across tenants (the beat task's); each one is then re-read through
+    its own tenant."""
+    owed = Message.objects.filter(answer_due=True, created_at__lt=stored_before).order_by("created_at")
+    seen: dict[tuple[int, int], None] = {}
+    for row in owed.values_list("conversation_id", "tenant_id")[: limit * 4]:
+        seen.setdefault(row)
+        if len(seen) == limit:
+            break
+    return list(seen)
 
 
 def messages_after(*, tenant: Tenant, conversation: Conversation, seq: int) -> QuerySet[Message]:
@@ -84,8 +108,10 @@ def locked_conversation(*, tenant_id: int, conversation_id: int) -> tuple[Conver
 
 
 def current_bot(bot: Bot, stamp: BotStamp) -> Bot:
-    """`bot` itself while `stamp` (as stored) is its own, else the bot as stored, with its tenant and version."""
-    if (bot.active_version_id, bot.updated_at) == stamp:
+    """`bot` itself while `stamp` (as stored) is its own and its tenant and version are loaded, else the bot as
+    stored, with its tenant and version: the answer path reads both from async code, where a lazy read fails."""
+    loaded = Bot.tenant.is_cached(bot) and (bot.active_version_id is None or Bot.active_version.is_cached(bot))
+    if loaded and (bot.active_version_id, bot.updated_at) == stamp:
         return bot
     return Bot.objects.for_tenant(bot.tenant_id).select_related("tenant", "active_version").defer(
         "active_version__metrics").get(pk=bot.pk)

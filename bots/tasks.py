@@ -4,7 +4,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
-from bots.services import handoff, imports, training
+from bots.services import answering, handoff, imports, training
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -43,3 +43,8 @@ def _requeue_imports_lost_by_a_previous_worker(**kwargs) -> None:
 @shared_task
 def release_lapsed_claims_task() -> list[int]:
     return handoff.release_lapsed_claims()
+
+
+@shared_task
+def answer_overdue_messages_task() -> int:
+    return answering.answer_overdue_messages()

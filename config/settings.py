@@ -273,6 +273,14 @@ HANDOFF_MAX_FRAME_BYTES = env.int("HANDOFF_MAX_FRAME_BYTES", default=32 * 1024)
 # An agent whose socket dropped keeps their conversations this long, then they go back to the queue.
 HANDOFF_CLAIM_GRACE_SECONDS = env.int("HANDOFF_CLAIM_GRACE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE["release-lapsed-claims"] = {"task": "bots.tasks.release_lapsed_claims_task", "schedule": 30}
+# Every stored visitor message gets a reply: one still owed this long after it was stored (the process that
+# stored it died, or answering failed) is answered by the sweep; a live socket answers within a second.
+ANSWER_SWEEP_GRACE_SECONDS = env.int("ANSWER_SWEEP_GRACE_SECONDS", default=15)
+ANSWER_SWEEP_BATCH = env.int("ANSWER_SWEEP_BATCH", default=200)  # conversations per sweep
+CELERY_BEAT_SCHEDULE["answer-overdue-messages"] = {
+    "task": "bots.tasks.answer_overdue_messages_task", "schedule": env.float("ANSWER_SWEEP_EVERY_SECONDS", default=10),
+    "options": {"expires": 30},  # sweeps queued behind a long training run are dropped, not run back to back
+}
 
 # --- Plans, metering and quotas ---------------------------------------------------------
 # Off: nothing is metered and no quota is enforced (a self-hosted install without plans).

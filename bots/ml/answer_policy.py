@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 ANSWER = "answer"
 CLARIFY = "clarify"
 HANDOFF = "handoff"
+NOTICE = "notice"
 
 # Why a bot message was sent (stored in its decision record).
 RULE_CANNED = "canned_answer"
@@ -29,6 +30,7 @@ RULE_REPEATED_FAILURE = "repeated_failure"
 RULE_NEGATIVE_FEEDBACK = "negative_feedback"
 RULE_NOT_TRAINED = "not_trained"
 RULE_NO_ANSWER = "no_answer"
+RULE_WAITING = "waiting_for_person"  # a message the bot cannot answer while the conversation waits for a person
 
 HANDOFF_RULES = frozenset({
     RULE_EXPLICIT, RULE_HUMAN_INTENT, RULE_OUT_OF_SCOPE, RULE_LOW_CONFIDENCE, RULE_REPEATED_FAILURE,
@@ -148,6 +150,20 @@ def asks_for_a_person(text: str) -> bool:
     return bool(EXPLICIT_REQUEST.search(text.strip()))
 
 
+_FILLER_WORDS = frozenset(
+    "i im i'm want wanna would like to please pls can could may me let you a an the just now right now hi hello hey "
+    "need get talk speak chat with connect transfer so ok okay thanks thank".split())
+
+
+def only_asks_for_a_person(text: str) -> bool:
+    """A request for a person and nothing else ("I want to speak to an agent"): it says who should answer,
+    not what the problem is."""
+    if not asks_for_a_person(text):
+        return False
+    rest = re.findall(r"[\w']+", EXPLICIT_REQUEST.sub(" ", text.lower()))
+    return all(word in _FILLER_WORDS for word in rest)
+
+
 def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
     """Fill `{{Name}}` from `values` (case- and space-insensitive); leave unknown ones out cleanly."""
     known = {_placeholder_key(name): value for name, value in values.items()}
@@ -189,6 +205,24 @@ def handoff(rule: str, policy: BotPolicy, *, agents_available: bool = True, pref
         version_id=model.version_id if model else None,
         model=model.mode if model else "none",
     )
+
+
+def while_waiting(decision: Decision, policy: BotPolicy, *, agents_available: bool, email_left: str = ""
+                  ) -> Decision:
+    """What the bot says to a message written while the conversation waits for a person: the answer when it
+    has one, else where the conversation stands (it is already handed off: never a second handoff)."""
+    if decision.action == ANSWER:
+        return decision
+    if agents_available:
+        text = "Your message is with our team; a person will be with you shortly."
+    elif email_left:
+        text = f"Our team is offline right now; they will reply to {email_left} as soon as they are back."
+    else:
+        text = (f"{policy.offline_message} Meanwhile I answer what I can: "
+                "ask me anything else.")
+    return Decision(action=NOTICE, rule=RULE_WAITING, text=text, intent=decision.intent,
+                    confidence=decision.confidence, top_intents=decision.top_intents,
+                    ticket_ids=decision.ticket_ids, version_id=decision.version_id, model=decision.model)
 
 
 def decide(

@@ -101,10 +101,20 @@ class Message(TenantOwnedModel):
     quick_replies = models.JSONField(default=list, blank=True)
     feedback = models.CharField(max_length=4, choices=Feedback.choices, blank=True)
     corrected_intent = models.CharField(max_length=100, blank=True, help_text="An agent's label for this message.")
+    # A visitor message the bot owes a reply (an answer, a clarifying question or a notice): set when it is
+    # stored, cleared in the transaction that stores the reply or hands it to a person. Whatever process dies
+    # in between, the socket's resume or the periodic sweep finds it here.
+    answer_due = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(answer_due=True), name="message_answer_due"),
+        ]
         constraints = [
+            # At most one bot reply per visitor message: a retried answer can never be sent twice.
+            models.UniqueConstraint(fields=["in_reply_to"], condition=Q(sender="bot"),
+                                    name="message_one_bot_reply_per_message"),
             models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique_per_conversation"),
             models.UniqueConstraint(
                 fields=["conversation", "client_msg_id"], condition=~Q(client_msg_id=""),

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -17,13 +17,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from bots import agent_presence
-from bots.conversation_selectors import ticket_facts
+from bots.conversation_selectors import conversations_owed_answers, ticket_facts
 from bots.ml import answer_policy
 from bots.ml.answer_policy import BotPolicy, Decision, ModelFacts, Reading, TicketFacts
 from bots.ml.model_server import ModelServer, ServerSettings
 from bots.ml.serving import Inference
 from bots.ml.versions import CorruptVersionError
-from bots.models import Bot, Conversation, ConversationChannel, Message, ModelVersion
+from bots.models import Bot, Conversation, ConversationChannel, Message, MessageKind, ModelVersion
 from bots.services import conversations
 from tenants.batched_transactions import each_in_one_transaction, result_or_raise
 from tenants.errors import DomainError, NotFound
@@ -196,8 +196,8 @@ def reply_to_visitor_messages(*, pending: Sequence[PendingReply]) -> list[Messag
                                      failed_streak=conversation.failed_streak, chosen_intent=item.chosen_intent,
                                      agents_available=agents_available(bot))
         message = conversations.record_bot_reply(conversation=conversation, in_reply_to=item.received.message,
-                                                 decision=decision)
-        counted = message is not None and not decision.is_handoff
+                                                 decision=decision, agents_available=agents_available(bot))
+        counted = message is not None and message.kind in (MessageKind.ANSWER, MessageKind.CLARIFY)
         return message, gate if counted else None
 
     def count_answers(outcomes: list) -> None:
@@ -212,6 +212,37 @@ def reply_to_visitor_messages(*, pending: Sequence[PendingReply]) -> list[Messag
     outcomes = each_in_one_transaction(pending, reply, lock_order=lambda item: item.received.conversation.pk,
                                        after=count_answers)
     return [outcome[0] if isinstance(outcome, tuple) else outcome for outcome in outcomes]
+
+
+def answer_owed_messages(*, conversation: Conversation) -> list[Message]:
+    """Reply to the conversation's visitor messages still owed one (blocking: the sweep's and sync callers'
+    form); each reply is stored once however many callers race for it."""
+    replies = []
+    for received in conversations.answers_owed(conversation=conversation):
+        inference, failed = wait_for_inference(received.conversation.bot, received.message.text)
+        reply = reply_to_visitor_message(received=received, inference=inference, failed=failed)
+        if reply is not None:
+            replies.append(reply)
+    return replies
+
+
+def answer_overdue_messages(*, now: datetime | None = None) -> int:
+    """The sweep: every visitor message owed a reply for longer than a live socket takes to give one (its
+    process died, the database or the channel layer failed mid-answer) is answered here; the number of replies.
+    Each conversation is answered in its own transactions, so one that fails does not stop the others."""
+    stored_before = (now or timezone.now()) - timedelta(seconds=settings.ANSWER_SWEEP_GRACE_SECONDS)
+    sent = 0
+    for conversation_id, tenant_id in conversations_owed_answers(stored_before=stored_before,
+                                                                 limit=settings.ANSWER_SWEEP_BATCH):
+        conversation = Conversation.objects.for_tenant(tenant_id).select_related(
+            "bot__tenant", "bot__active_version").filter(pk=conversation_id).first()
+        if conversation is None:
+            continue
+        try:
+            sent += len(answer_owed_messages(conversation=conversation))
+        except Exception:
+            logger.exception("the sweep could not answer conversation %s", conversation_id)
+    return sent
 
 
 def wait_for_inference(bot: Bot, text: str) -> tuple[Inference | None, bool]:

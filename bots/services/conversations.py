@@ -11,9 +11,17 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bots.conversation_selectors import current_bot, locked_conversation, message_id_for_client_msg, messages_after
+from bots.conversation_selectors import (
+    answer_due_messages,
+    conversation_for_visitor,
+    current_bot,
+    locked_conversation,
+    message_id_for_client_msg,
+    messages_after,
+)
 from bots.group_events import send_group_event
-from bots.ml.answer_policy import Decision
+from bots.ml import answer_policy
+from bots.ml.answer_policy import BotPolicy, Decision
 from bots.models import (
     Bot,
     Conversation,
@@ -29,6 +37,9 @@ from tenants.errors import DomainError, NotFound
 from tenants.row_writes import insert_row, update_row
 
 HANDED_OFF = (ConversationStatus.WAITING, ConversationStatus.AGENT)
+# The statuses in which the bot replies to every visitor message (while waiting for a person too: it answers
+# what it can and says where the conversation stands). With a person, the person replies.
+BOT_REPLIES = (ConversationStatus.BOT, ConversationStatus.WAITING)
 
 
 class ResumeRejected(DomainError):
@@ -115,9 +126,12 @@ def start_conversation(*, bot: Bot, channel: str = ConversationChannel.WIDGET, v
 
 def resume_conversation(*, bot: Bot, conversation_id: int, visitor_id: str, after_seq: int
                         ) -> tuple[Conversation, list[Message]]:
-    """The visitor's conversation and what they have not seen (messages after `after_seq`)."""
-    conversation = Conversation.objects.for_tenant(bot.tenant).filter(
-        pk=conversation_id, bot=bot, visitor_id=visitor_id).first()
+    """The visitor's conversation and what they have not seen (messages after `after_seq`).
+
+    The conversation carries the caller's `bot` (with its tenant and active version), as a new one from
+    `start_conversation` does: the socket answers either the same way, without a lazy read."""
+    conversation = conversation_for_visitor(tenant=bot.tenant, bot=bot, conversation_id=conversation_id,
+                                            visitor_id=visitor_id)
     if conversation is None:
         raise NotFound("This conversation no longer exists; start a new one.", code="conversation_not_found")
     if after_seq > conversation.last_seq:
@@ -127,6 +141,15 @@ def resume_conversation(*, bot: Bot, conversation_id: int, visitor_id: str, afte
         )
     missed = messages_after(tenant=bot.tenant, conversation=conversation, seq=after_seq).select_related("sent_by")
     return conversation, list(missed)
+
+
+@transaction.atomic
+def answers_owed(*, conversation: Conversation) -> list["ReceivedMessage"]:
+    """The conversation's visitor messages still owed a reply, in order, each ready to answer (a resumed
+    socket's and the sweep's way to keep the promise that every stored message gets one)."""
+    locked = _locked(conversation)
+    return [ReceivedMessage(message, False, True, locked)
+            for message in answer_due_messages(tenant_id=locked.tenant_id, conversation_id=locked.pk)]
 
 
 @dataclass(frozen=True)
@@ -167,15 +190,14 @@ def _receive(incoming: VisitorMessage) -> ReceivedMessage:
     existing_id = client_msg_id and message_id_for_client_msg(conversation=conversation, client_msg_id=client_msg_id)
     if existing_id:
         existing = Message.objects.for_tenant(conversation.tenant_id).get(pk=existing_id)
-        answered = existing.replies.exists()
-        return ReceivedMessage(existing, False, not answered and conversation.status == ConversationStatus.BOT,
-                               conversation)
+        return ReceivedMessage(existing, False, existing.answer_due, conversation)
     if conversation.status == ConversationStatus.CLOSED:
         conversation.status, conversation.closed_at = ConversationStatus.BOT, None
+    due = conversation.status in BOT_REPLIES
     message = _append(conversation, sender=MessageSender.VISITOR, kind=MessageKind.TEXT, text=text,
-                      client_msg_id=client_msg_id)
+                      client_msg_id=client_msg_id, answer_due=due)
     update_row(conversation, ["last_seq", "status", "closed_at", "updated_at"])
-    return ReceivedMessage(message, True, conversation.status == ConversationStatus.BOT, conversation)
+    return ReceivedMessage(message, True, due, conversation)
 
 
 def _hand_off(conversation: Conversation, reason: str) -> None:
@@ -185,21 +207,42 @@ def _hand_off(conversation: Conversation, reason: str) -> None:
     conversation.failed_streak = 0
 
 
+def _settle(message: Message) -> None:
+    """The message no longer waits for the bot (replied to, or a person has the conversation)."""
+    if message.answer_due:
+        message.answer_due = False
+        update_row(message, ["answer_due"])
+
+
 @transaction.atomic(savepoint=False)  # inside the answer's transaction: a savepoint would be two more statements
-def record_bot_reply(*, conversation: Conversation, in_reply_to: Message | None, decision: Decision) -> Message | None:
-    """Store the bot's reply with its decision record; None when the message was already answered."""
+def record_bot_reply(*, conversation: Conversation, in_reply_to: Message, decision: Decision,
+                     agents_available: bool) -> Message | None:
+    """Store the bot's reply to `in_reply_to` with its decision record, exactly once; None when it was already
+    answered, or a person holds the conversation now.
+
+    The conversation's status as now locked decides: with the bot, the decision as made; waiting for a person,
+    the answer if there is one, else where the conversation stands (`agents_available` says whether a person
+    can take over now); with a person, nothing."""
     conversation = _locked(conversation, fresh_bot=False)
     # A reply comes after its message: with nothing appended since, there is none to look for.
-    if in_reply_to is not None and conversation.last_seq > in_reply_to.seq and in_reply_to.replies.exists():
+    if conversation.last_seq > in_reply_to.seq and in_reply_to.replies.exists():
         return None
-    if conversation.status != ConversationStatus.BOT and not decision.is_handoff:
-        return None  # a person took over while the model was thinking
+    if conversation.status not in BOT_REPLIES:
+        _settle(in_reply_to)  # a person took over while the model was thinking: they reply
+        return None
+    if conversation.status == ConversationStatus.WAITING:
+        decision = answer_policy.while_waiting(decision, BotPolicy.from_settings(conversation.bot.settings),
+                                               agents_available=agents_available,
+                                               email_left=conversation.visitor_email)
     if decision.is_handoff:
         _hand_off(conversation, decision.rule)
         kind = MessageKind.HANDOFF
+    elif decision.action == answer_policy.NOTICE:
+        kind = MessageKind.NOTICE
     else:
         conversation.failed_streak = conversation.failed_streak + 1 if decision.is_failure else 0
         kind = MessageKind.CLARIFY if decision.is_failure else MessageKind.ANSWER
+    _settle(in_reply_to)
     message = _append(conversation, sender=MessageSender.BOT, kind=kind, text=decision.text,
                       in_reply_to=in_reply_to, decision=decision.as_record(),
                       quick_replies=list(decision.quick_replies))

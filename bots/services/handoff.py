@@ -21,6 +21,7 @@ from bots import agent_presence, agent_selectors
 from bots.group_events import send_group_event
 from bots.importing.dedup import fingerprint
 from bots.importing.redaction import redact
+from bots.ml.answer_policy import only_asks_for_a_person
 from bots.models import (
     Bot,
     Conversation,
@@ -213,6 +214,11 @@ def _append(conversation: Conversation, **fields) -> Message:
     return message
 
 
+def _announce_status(conversation: Conversation) -> None:
+    """The visitor's widget hears that a person changed the conversation's status (after the commit)."""
+    _send_on_commit(conversation_group(conversation.pk), {"type": "conversation.status", "status": conversation.status})
+
+
 def _notice(conversation: Conversation, text: str, agent=None) -> Message:
     return _append(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.NOTICE, text=text, sent_by=agent)
 
@@ -256,6 +262,7 @@ def claim_conversation(*, tenant: Tenant, conversation_id: int, agent) -> Conver
     conversation.queue_wait_seconds = _live_wait(before, now)
     _notice(conversation, f"{display_name(agent)} joined the conversation.", agent)
     _save(conversation, "handed_off_at", "handoff_reason", "queue_wait_seconds")
+    _announce_status(conversation)
     announce_queue_change(tenant_id=tenant.pk, conversation_id=conversation.pk)
     return conversation
 
@@ -317,19 +324,21 @@ def return_to_bot(*, tenant: Tenant, conversation_id: int, agent) -> Conversatio
     conversation.status, conversation.claimed_by, conversation.failed_streak = ConversationStatus.BOT, None, 0
     _notice(conversation, "You are back with the assistant; ask for a person any time.", agent)
     _save(conversation, "status", "claimed_by", "failed_streak")
+    _announce_status(conversation)
     announce_queue_change(tenant_id=tenant.pk, conversation_id=conversation.pk)
     return conversation
 
 
 def _question(conversation: Conversation) -> Message | None:
-    """The customer's question behind the handoff: their last message before it, else their first."""
+    """The customer's problem behind the handoff: their last message before it that is not a request for a
+    person ("I want to speak to an agent" says who should answer, not what); else their first such message
+    after it (they asked for a person first, then told the agent); else None."""
     visitor = Message.objects.for_tenant(conversation.tenant_id).filter(
-        conversation=conversation, sender=MessageSender.VISITOR)
-    if conversation.handed_off_at is not None:
-        before = visitor.filter(created_at__lte=conversation.handed_off_at).order_by("-seq").first()
-        if before is not None:
-            return before
-    return visitor.order_by("seq").first()
+        conversation=conversation, sender=MessageSender.VISITOR).order_by("seq")
+    questions = [message for message in visitor if not only_asks_for_a_person(message.text)]
+    handed_off_at = conversation.handed_off_at
+    before = [message for message in questions if handed_off_at is None or message.created_at <= handed_off_at]
+    return before[-1] if before else (questions[0] if questions else None)
 
 
 def _learn(conversation: Conversation, *, key: str, message: str, resolution: str, intent: str) -> Ticket | None:
@@ -365,6 +374,7 @@ def close_conversation(*, tenant: Tenant, conversation_id: int, agent, resolutio
     conversation.status, conversation.closed_at, conversation.resolution = ConversationStatus.CLOSED, now, resolution
     _notice(conversation, "This conversation was closed as resolved. Thank you!", agent)
     _save(conversation, "status", "closed_at", "resolution")
+    _announce_status(conversation)
     question = _question(conversation)
     if question is not None:
         _learn(conversation, key="resolution", message=question.text, resolution=resolution,
@@ -447,6 +457,7 @@ def release_lapsed_claims(*, now=None) -> list[int]:
             conversation.agent_disconnected_at = None
             _notice(conversation, "Our agent was disconnected; you are back in the queue for the next person.")
             _save(conversation, "status", "claimed_by", "agent_disconnected_at")
+            _announce_status(conversation)
             announce_queue_change(tenant_id=tenant_id, conversation_id=conversation.pk)
             released.append(conversation.pk)
     return released

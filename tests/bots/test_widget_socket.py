@@ -240,16 +240,17 @@ async def test_html_and_script_in_a_message_are_stored_and_sent_back_as_plain_te
     await again.disconnect()
 
 
-async def test_asking_for_a_person_hands_off_and_the_bot_stops_answering(shop_bot):
+async def test_asking_for_a_person_hands_off_once_and_a_later_message_is_told_a_person_is_coming(shop_bot):
     await sync_to_async(agent_presence.mark_online)(tenant_id=shop_bot.tenant_id, user_id=1, socket_id="agent-tab")
     socket, _ = await open_socket(shop_bot.public_key)
     welcome = await start(socket)
     *_, handoff, place = await ask(socket, "I want to talk to a human", "c1", reply_type="queue_status")
     assert place["position"] == 1 and place["agents_available"]
     assert handoff["reason"] == "explicit_request" and handoff["text"] == "A person from our team will take over."
-    await socket.send_json_to({"type": "message", "text": "hello?", "client_msg_id": "c2"})
-    assert (await socket.receive_json_from())["type"] == "ack"
-    assert await socket.receive_nothing(timeout=0.3)
+    ack, _typing, notice = await ask(socket, "hello?", "c2", reply_type="notice")
+    assert ack["seq"] == 3 and notice["seq"] == 4 and notice["rule"] == "waiting_for_person"
+    assert notice["text"] == "Your message is with our team; a person will be with you shortly."
+    assert await socket.receive_nothing(timeout=0.3)  # no second handoff, no new place in the queue
     await socket.disconnect()
     conversation = await database_sync_to_async(Conversation.objects.get)(pk=welcome["conversation_id"])
     assert conversation.status == ConversationStatus.WAITING and conversation.handoff_reason == "explicit_request"
