@@ -403,6 +403,7 @@
     state.email = null; state.rated = null; state.prompted = null;
     save();
     hideCsat(); queueBar.hidden = true; offeredOffline = false; offlineDismissed = false; hideOffline();
+    if (offline) { emailInput.value = ""; offlineError.textContent = ""; }
     quick.textContent = ""; showTyping("");
     started = false;  // until its welcome, what the visitor writes waits for the new conversation
     startOver({ type: "hello" });
