@@ -25,8 +25,9 @@ def answers_ok(url: str) -> bool:
 
 
 @contextmanager
-def daphne_server(env: dict, log_path: Path):
-    """daphne serving config.asgi on a free port with `env`; yields its base URL, stops it after."""
+def daphne_process(env: dict, log_path: Path):
+    """daphne serving config.asgi on a free port with `env`; yields (its base URL, the process), stops it after
+    (a test may SIGKILL it first, as a crashed machine would)."""
     port = free_port()
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -38,7 +39,7 @@ def daphne_server(env: dict, log_path: Path):
         wait_for(lambda: answers_ok(f"{base}/healthz") or process.poll() is not None, timeout=90,
                  message="daphne up")
         assert process.poll() is None, log_path.read_text(errors="replace")
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -46,3 +47,10 @@ def daphne_server(env: dict, log_path: Path):
         except subprocess.TimeoutExpired:
             process.kill()
         print(log_path.read_text(errors="replace")[-4000:])
+
+
+@contextmanager
+def daphne_server(env: dict, log_path: Path):
+    """daphne serving config.asgi on a free port with `env`; yields its base URL, stops it after."""
+    with daphne_process(env, log_path) as (base, _process):
+        yield base
