@@ -99,9 +99,17 @@ class Visitor:
                 await asyncio.wait_for(self.changed.wait(), remaining)
         return True
 
-    async def ask(self, text: str, timeout: float = REPLY_TIMEOUT_S) -> bool:
-        await self.send(text)
-        return await self.wait_for(self.all_answered, timeout)
+    def reply_to(self, client_msg_id: str) -> dict | None:
+        """The bot's reply to a message: the first bot frame after its seq (one question in flight at a time)."""
+        seq = self.acknowledged.get(client_msg_id)
+        later = [frame for reply_seq, (_, frame) in sorted(self.replies.items()) if seq is not None and reply_seq > seq]
+        return later[0] if later else None
+
+    async def ask(self, text: str, timeout: float = REPLY_TIMEOUT_S) -> dict | None:
+        """Send a question and wait for its reply (None at the timeout)."""
+        client_msg_id = await self.send(text)
+        await self.wait_for(lambda: self.reply_to(client_msg_id) is not None, timeout)
+        return self.reply_to(client_msg_id)
 
     async def close(self) -> None:
         if self.ws is not None:
