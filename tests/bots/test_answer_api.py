@@ -25,7 +25,8 @@ def test_api_key_gets_the_canned_answer_with_its_decision_and_both_messages_are_
     assert reply.sender == MessageSender.BOT and reply.decision == body["decision"] | {"action": "answer"}
 
 
-def test_a_conversation_continues_and_a_human_request_hands_it_off(key_client, shop_bot):
+def test_a_conversation_continues_a_human_request_hands_it_off_and_a_later_question_hears_a_person_is_coming(
+        key_client, shop_bot):
     first = key_client.post(url(shop_bot.pk), {"text": "I want my money back"}, format="json").json()
     assert first["decision"]["rule"] == "ticket_resolution"
     second = key_client.post(url(shop_bot.pk), {"text": "let me talk to a person",
@@ -34,7 +35,8 @@ def test_a_conversation_continues_and_a_human_request_hands_it_off(key_client, s
     assert second["question_seq"] == 3
     third = key_client.post(url(shop_bot.pk), {"text": "hello?", "conversation_id": first["conversation_id"]},
                             format="json").json()
-    assert third["answered"] is False and third["seq"] is None
+    # waiting for a person, the bot still replies once: where the conversation stands
+    assert third["action"] == "notice" and third["decision"]["rule"] == "waiting_for_person" and third["seq"] == 6
 
 
 def test_a_bot_without_a_trained_version_hands_off_and_says_so(key_client, bot):
