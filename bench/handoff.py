@@ -24,23 +24,13 @@ import multiprocessing
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVER_URL = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/test")
-BENCH_DATABASE = f"{SERVER_URL.path.lstrip('/') or 'postgres'}_bench_handoff"
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
-os.environ.update({
-    "DATABASE_URL": urlunsplit(SERVER_URL._replace(path=f"/{BENCH_DATABASE}")), "REDIS_URL": REDIS_URL,
-    "CHANNELS_PREFIX": os.environ.get("CHANNELS_PREFIX") or f"bench-handoff-{os.getpid()}",
-    "REPLYDESK_VAR_DIR": os.environ.get("REPLYDESK_VAR_DIR") or tempfile.mkdtemp(prefix="replydesk-bench-handoff-"),
-    "DJANGO_SETTINGS_MODULE": "config.settings", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-})
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._scaled_out import scaled_out_environment  # noqa: E402
+
+recreate_database = scaled_out_environment("handoff", "redis://127.0.0.1:6379/15")
 
 import websockets  # noqa: E402
 
@@ -198,16 +188,6 @@ async def _load(servers, bot_key, cookies, ready, stop, report):
 
 
 # --- setting up ---------------------------------------------------------------------------------------------------
-
-
-def recreate_database(drop_only: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(urlunsplit(SERVER_URL._replace(path="/postgres")), autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE)))
-        if not drop_only:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
 
 
 def create_tenant() -> tuple[str, list[str]]:

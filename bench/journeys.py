@@ -31,42 +31,22 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVER_URL = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/test")
-BENCH_DATABASE = f"{SERVER_URL.path.lstrip('/') or 'postgres'}_bench_journeys"
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
-os.environ.update({
-    "DATABASE_URL": urlunsplit(SERVER_URL._replace(path=f"/{BENCH_DATABASE}")), "REDIS_URL": REDIS_URL,
-    "CHANNELS_PREFIX": os.environ.get("CHANNELS_PREFIX") or f"bench-journeys-{os.getpid()}",
-    "REPLYDESK_VAR_DIR": os.environ.get("REPLYDESK_VAR_DIR") or tempfile.mkdtemp(prefix="replydesk-bench-journeys-"),
-    "DJANGO_SETTINGS_MODULE": "config.settings", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-})
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._scaled_out import scaled_out_environment  # noqa: E402
+
+recreate_database = scaled_out_environment("journeys", "redis://127.0.0.1:6379/14")
 
 from bench._report import print_report  # noqa: E402
 
-BITEXT = ROOT.parent / "shared" / "datasets" / "bitext-customer-support" / "tickets.csv"
+BITEXT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "bitext-customer-support" / "tickets.csv"
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "100"))
 TICKETS = int(os.environ.get("BENCH_TICKETS", "0"))  # 0: all of them
 ORIGIN = "https://shop.example.com"
 AGENT_ORIGIN = "http://127.0.0.1"
 PASSWORD = "bench-journeys-password-1"
-
-
-def recreate_database(drop_only: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(urlunsplit(SERVER_URL._replace(path="/postgres")), autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE)))
-        if not drop_only:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
 
 
 def bitext_upload() -> tuple[bytes, list[str]]:

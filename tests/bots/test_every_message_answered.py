@@ -188,14 +188,20 @@ def agent(tenant):
     return user
 
 
-async def test_an_agent_who_closes_the_chat_prompts_the_rating_and_the_next_question_is_answered(shop_bot, agent):
+async def claimed_by(shop_bot, agent):
+    """A visitor who asked for a person, and the agent who took the conversation: (socket, conversation id)."""
     socket, _ = await open_socket(shop_bot.public_key)
     welcome = await start(socket)
     await ask(socket, "I want to talk to a person", "c1", reply_type="handoff")
-    conversation_id, tenant = welcome["conversation_id"], shop_bot.tenant
-    await database_sync_to_async(handoff.claim_conversation)(tenant=tenant, conversation_id=conversation_id,
-                                                             agent=agent)
+    await database_sync_to_async(handoff.claim_conversation)(tenant=shop_bot.tenant,
+                                                             conversation_id=welcome["conversation_id"], agent=agent)
     assert (await frames_until(socket, "status"))[-1] == {"type": "status", "status": "agent"}
+    return socket, welcome["conversation_id"]
+
+
+async def test_an_agent_who_closes_the_chat_prompts_the_rating_and_the_next_question_is_answered(shop_bot, agent):
+    socket, conversation_id = await claimed_by(shop_bot, agent)
+    tenant = shop_bot.tenant
     await database_sync_to_async(handoff.close_conversation)(tenant=tenant, conversation_id=conversation_id,
                                                              agent=agent, resolution="Sorted.")
     assert (await frames_until(socket, "status"))[-1] == {"type": "status", "status": "closed"}
@@ -208,12 +214,8 @@ async def test_an_agent_who_closes_the_chat_prompts_the_rating_and_the_next_ques
 
 
 async def test_an_agent_who_returns_the_chat_to_the_bot_leaves_a_bot_that_answers(shop_bot, agent):
-    socket, _ = await open_socket(shop_bot.public_key)
-    welcome = await start(socket)
-    await ask(socket, "I want to talk to a person", "c1", reply_type="handoff")
-    conversation_id, tenant = welcome["conversation_id"], shop_bot.tenant
-    await database_sync_to_async(handoff.claim_conversation)(tenant=tenant, conversation_id=conversation_id,
-                                                             agent=agent)
+    socket, conversation_id = await claimed_by(shop_bot, agent)
+    tenant = shop_bot.tenant
     await socket.send_json_to({"type": "message", "text": "hello Alice", "client_msg_id": "c2"})
     assert (await frames_until(socket, "ack"))[-1]["seq"] == 4  # with a person: the bot stays quiet
     await database_sync_to_async(handoff.return_to_bot)(tenant=tenant, conversation_id=conversation_id, agent=agent)
