@@ -216,6 +216,8 @@
   if (window.ResizeObserver) {
     new ResizeObserver(function () { if (pinned) { toLatest(); } }).observe(log);
   }
+  // So does what grows inside it after it scrolled: an answer's rating row, a message's status line.
+  new MutationObserver(function () { if (pinned) { toLatest(); } }).observe(log, { childList: true, subtree: true, characterData: true });
   function greet(bot) {
     if (bot && bot.greeting) { addBubble("bot", bot.greeting, title.textContent); }
   }
