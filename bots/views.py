@@ -38,10 +38,11 @@ def widget_js(request):
 
 
 @require_GET
-def demo_page(request):
-    """A pretend customer site embedding the demo bot's widget with the one script tag."""
+def demo_page(request, template: str = "demo/shop.html"):
+    """A pretend customer site embedding the demo bot's widget with the one script tag (its shop page, or
+    `template`: another page of the same site, where the visitor's conversation carries on)."""
     bot = demo_bot()
     if bot is None:
         raise Http404("No demo bot yet: run `make run` (or `manage.py seed_demo`).")
     widget_url = request.build_absolute_uri("/widget.js")
-    return render(request, "demo/shop.html", {"bot": bot, "widget_url": widget_url})
+    return render(request, template, {"bot": bot, "widget_url": widget_url})

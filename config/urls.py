@@ -22,4 +22,5 @@ urlpatterns = [
     path("console/", include("tenants.console_urls")),
     path("widget.js", bot_views.widget_js, name="widget-js"),
     path("demo/", bot_views.demo_page, name="demo"),
+    path("demo/help/", bot_views.demo_page, {"template": "demo/help.html"}, name="demo-help"),
 ]

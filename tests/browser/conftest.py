@@ -42,6 +42,33 @@ def asgi_server(transactional_db, settings, tmp_path):
         yield base
 
 
+@pytest.fixture(scope="module")
+def module_server_env(django_db_setup, tmp_path_factory):
+    """The environment of a daphne serving the test database for a whole module (storage under its own dir)."""
+    from django.conf import settings as django_settings
+
+    storage = tmp_path_factory.mktemp("live-server")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "UPLOADS_ROOT": str(storage / "uploads"),
+        "ARTIFACTS_ROOT": str(storage / "artifacts"),
+        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+    }
+    if django_settings.REDIS_URL:
+        env["REDIS_URL"] = django_settings.REDIS_URL
+    return env
+
+
+@pytest.fixture(scope="module")
+def module_asgi_server(module_server_env, tmp_path_factory):
+    """One daphne for all of a module's tests, which share it by overriding `asgi_server` with it. Each test still
+    has data of its own (transactional tests empty the tables after each, and ids are never reused), so the server
+    keeps nothing of one test's that another could see."""
+    with daphne_server(module_server_env, tmp_path_factory.mktemp("daphne") / "daphne.log") as base:
+        yield base
+
+
 @pytest.fixture
 def browser():
     if not Path(CHROMIUM).exists():
