@@ -1,6 +1,7 @@
 """Training benchmark: BANKING77, Bitext, out-of-scope recall and the ticket index.
 
-Run: `PYTHONPATH=. python bench/train.py` (what `make bench-train` does). Every trained
+Run: `PYTHONPATH=. python bench/train.py` (what `make bench-train` does); `… bench/train.py eta [TICKETS]`
+measures the training ETA alone against the time that was really left (a few minutes). Every trained
 figure goes through `train_bot_version` and `LoadedBotModel`, the product's code path, in a
 child process so that its peak RSS is the training's own. The baseline (frozen MiniLM
 embeddings + logistic regression) is measured in the same run, on the same machine.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import resource
 import shutil
 import sys
@@ -312,5 +314,126 @@ def main() -> None:
     )
 
 
+ETA_TICKETS = 3000
+ETA_REPORT_AT = (0.1, 0.25, 0.5, 0.75, 0.9)
+_BATCH_MESSAGE = re.compile(r"^epoch (\d+)/(\d+), batch (\d+)/(\d+),")
+
+
+def _eta_error(eta: float | None, true_remaining: float) -> float | None:
+    return None if eta is None or true_remaining <= 0 else round((eta - true_remaining) / true_remaining, 3)
+
+
+def _share_of_work_eta(stage: str, message: str, elapsed: float, metrics: dict, config: TrainingConfig) -> float | None:
+    """The ETA as it was computed before it was measured (for comparison): the elapsed time scaled by the share
+    of the work done, with each stage's work guessed in encodes of one ticket."""
+    n_train = metrics["n_train"]
+    costs = {"preparing": 800.0, "encoding": float(n_train), "training": 3.5 * config.epochs * n_train,
+             "calibrating": 1.0, "evaluating": float(metrics["n_heldout"] + n_train),
+             "indexing": float(metrics["n_unlabelled"]), "writing": 500.0}
+    if stage not in costs:
+        return None
+    names = list(costs)
+    done = sum(costs[name] for name in names[: names.index(stage)])
+    batch = _BATCH_MESSAGE.match(message)
+    if batch:
+        epoch, epochs, number, per_epoch = map(int, batch.groups())
+        done += costs["training"] * ((epoch - 1) * per_epoch + number) / (epochs * per_epoch)
+    return elapsed / done * (sum(costs.values()) - done) if done > 0 and elapsed > 0.5 else None
+
+
+def _eta_run(examples: list[TrainingExample], config: TrainingConfig, core_taken_at_training: bool) -> dict:
+    """One run; every progress save as (elapsed, ETA) against the time that was really left then."""
+    import torch
+
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    saves: list[tuple[float, object]] = []
+
+    def on_progress(update) -> None:
+        saves.append((time.monotonic() - started, update))
+        if core_taken_at_training and update.stage == "training" and torch.get_num_threads() > 1:
+            torch.set_num_threads(1)  # as if another job took a core when training began
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-eta-"))
+    started = time.monotonic()
+    try:
+        outcome = train_bot_version(examples=examples, version_dir=workdir / "v0001",
+                                    base_model=default_base_model_path(), config=config, on_progress=on_progress)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        torch.set_num_threads(min(2, os.cpu_count() or 1))
+    total = time.monotonic() - started
+    points = []
+    for elapsed, update in saves:
+        true_remaining = total - elapsed
+        old = _share_of_work_eta(update.stage, update.message, elapsed, outcome.metrics, config)
+        points.append({
+            "elapsed_s": round(elapsed, 1), "stage": update.stage, "epoch": update.epoch, "percent": update.percent,
+            "true_left_s": round(true_remaining, 1), "eta_s": update.eta_seconds,
+            "error": _eta_error(update.eta_seconds, true_remaining),
+            "old_eta_s": None if old is None else round(old, 1), "old_error": _eta_error(old, true_remaining),
+            "message": update.message,
+        })
+    stage_starts: dict[str, float] = {}
+    for point in points:
+        stage_starts.setdefault(point["stage"], point["elapsed_s"])
+    names = list(stage_starts)
+    stages = {name: round((stage_starts[names[i + 1]] if i + 1 < len(names) else total) - stage_starts[name], 1)
+              for i, name in enumerate(names)}
+    epoch_ends = [p for p in points if (m := _BATCH_MESSAGE.match(p["message"])) and m.group(3) == m.group(4)]
+    shown = [p for p in points if p["eta_s"] is not None and p["stage"] != "done"]
+    sampled = [min(shown, key=lambda p, t=t: abs(p["elapsed_s"] - t * total)) for t in ETA_REPORT_AT] if shown else []
+    after_epoch_one = [p for p in shown if epoch_ends and p["elapsed_s"] >= epoch_ends[0]["elapsed_s"]
+                       and p["true_left_s"] >= 5]
+    first_batches = [p for p in shown if p["stage"] == "training" and p["epoch"] == 1]
+    n_train, per_epoch = outcome.metrics["n_train"], -(-outcome.metrics["n_train"] // config.batch_size)
+    encode_s = stages["encoding"] / n_train
+    batch_s = outcome.metrics["train_seconds"] / (config.epochs * per_epoch)
+    return {
+        "points": points,
+        "table": sorted({id(p): p for p in epoch_ends + sampled}.values(), key=lambda p: p["elapsed_s"]),
+        "summary": {
+            "total_s": round(total, 1), "stages_s": stages,
+            "epoch1_end": epoch_ends and {k: epoch_ends[0][k] for k in ("elapsed_s", "true_left_s", "eta_s",
+                                                                         "error", "old_eta_s", "old_error")},
+            "first_batch": first_batches and {k: first_batches[0][k] for k in ("elapsed_s", "true_left_s", "eta_s",
+                                                                              "error", "old_eta_s", "old_error")},
+            "worst_error_after_epoch1": max((abs(p["error"]) for p in after_epoch_one), default=None),
+            "worst_old_error_after_epoch1": max((abs(p["old_error"]) for p in after_epoch_one
+                                                 if p["old_error"] is not None), default=None),
+            # What bots/ml/pipeline.py assumes for what it cannot time in advance, as this run timed it.
+            "encode_ms_per_ticket": round(1000 * encode_s, 2), "batch_s": round(batch_s, 3),
+            "train_step_cost_in_encodes": round(batch_s / (encode_s * n_train / per_epoch), 2),
+            "write_seconds_per_load_second": round(stages["writing"] / stages["preparing"], 2),
+        },
+    }
+
+
+def eta_bench(tickets: int = ETA_TICKETS) -> None:
+    """How honest the training ETA is: the product's pipeline and configuration on Bitext tickets, on a steady
+    machine and with a core taken away when training begins (what a shared worker sees); the share-of-work
+    ETA it replaced is computed on the same timelines."""
+    rows = _read_bitext()
+    chosen = sorted(np.random.default_rng(0).permutation(len(rows))[:tickets])
+    examples = [TrainingExample(int(i), rows[i][0], rows[i][1]) for i in chosen]
+    config = TrainingConfig()
+    runs = {"steady": _eta_run(examples, config, core_taken_at_training=False),
+            "core_taken_at_training": _eta_run(examples, config, core_taken_at_training=True)}
+    if os.environ.get("BENCH_ETA_SAVES"):
+        Path(os.environ["BENCH_ETA_SAVES"]).write_text(
+            json.dumps({name: run["points"] for name, run in runs.items()}, indent=1))
+    tables = []
+    for name, run in runs.items():
+        stages = run["summary"]["stages_s"]
+        tables.append((f"{name}: stages (s)", [{"stage": k, "seconds": v} for k, v in stages.items()]))
+        tables.append((f"{name}: ETA at each epoch's end and through the run (error = (eta - true) / true; "
+                       "old = share of work, as before)",
+                       [{k: v for k, v in p.items() if k != "message"} for p in run["table"]]))
+    print_report(tables, {"bench": "train-eta", "tickets": len(examples), "epochs": config.epochs,
+                          "batch_size": config.batch_size, **{name: run["summary"] for name, run in runs.items()}})
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["eta"]:
+        eta_bench(int(sys.argv[2]) if len(sys.argv) > 2 else ETA_TICKETS)
+    else:
+        main()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +31,30 @@ from bots.ml.versions import CLASSIFIER, RETRIEVAL_ONLY, BotVersion, CorruptVers
 
 __all__ = [
     "InsufficientTrainingData",
+    "MeasuredTimings",
     "ProgressUpdate",
+    "RunShape",
     "TrainingCancelled",
     "TrainingConfig",
     "TrainingExample",
     "TrainingOutcome",
+    "estimate_remaining_seconds",
     "train_bot_version",
 ]
 
-# Relative costs of the stages, in "encoder forward passes of one ticket".
-TRAINING_COST_PER_EXAMPLE = 3.5
-LOAD_COST = 800.0
-WRITE_COST = 500.0
 PROGRESS_EVERY_SECONDS = 1.0
-
+# What the ETA cannot time before it happens, in encodes of one ticket (figures from `bench/train.py eta` and
+# the stages timed alone on this project's 2-core machine, where an encode costs about 2.2 ms):
+# a training step costs this many encodes of its tickets (forward, backward and AdamW; 3.3 timed back to back)
+TRAIN_STEP_COST_IN_ENCODES = 3.3
+# writing a version: safetensors, the ONNX export and its check against torch, the index, the hashes (2.5 s)
+WRITE_COST_IN_ENCODES = 1000.0
+# loading the active version to score it on the same held-out tickets (0.35 s)
+REFERENCE_LOAD_IN_ENCODES = 150.0
+# Until this many batches are timed, the batch time is topped up with the one priced from the encodes.
+PRIOR_BATCHES = 4
+# A stage's encodes are timed only when it makes enough of them to outweigh its fixed costs.
+MIN_TICKETS_TO_TIME = 100
 
 DEFAULT_CONFIG = TrainingConfig()
 
@@ -81,42 +92,148 @@ class TrainingOutcome:
     beats_reference: bool | None = None
 
 
-class _Progress:
-    """Turns stage work into percent and ETA, and rate-limits the callback."""
+@dataclass(frozen=True)
+class RunShape:
+    """The work a run will do, known once its tickets are split."""
 
-    def __init__(self, costs: dict[str, float], epochs: int, on_progress: Callable[[ProgressUpdate], None] | None):
-        self._costs = costs
-        self._total = sum(costs.values())
-        self._epochs = epochs
+    mode: str
+    train: int
+    heldout: int
+    unlabelled: int
+    epochs: int
+    batches_per_epoch: int
+    with_reference: bool = False
+
+
+@dataclass(frozen=True)
+class MeasuredTimings:
+    """What the run has timed so far."""
+
+    # The first stage that encodes (the training tickets; a retrieval-only run's indexing), per ticket.
+    encode_seconds_per_ticket: float | None = None
+    # Each training batch, in order (TrainingStep.seconds).
+    batch_seconds: tuple[float, ...] = ()
+    # The evaluation's encodes, per ticket: the machine's speed right after training.
+    evaluation_seconds_per_ticket: float | None = None
+
+
+def _tickets_per_batch(shape: RunShape) -> float:
+    return shape.train / max(1, shape.batches_per_epoch)
+
+
+def _seconds_per_batch(shape: RunShape, measured: MeasuredTimings) -> float | None:
+    """Mean batch time over the last epoch's worth of batches (all the lengths a shuffled epoch mixes), leaving
+    out the very first (it pays for the allocator's and the kernels' warm-up); while fewer than PRIOR_BATCHES
+    are timed, topped up with the batch time priced from the encodes."""
+    timed = measured.batch_seconds[1:] if len(measured.batch_seconds) > 1 else measured.batch_seconds
+    window = timed[-max(1, shape.batches_per_epoch):]
+    prior_weight = max(0, PRIOR_BATCHES - len(window))
+    if prior_weight and measured.encode_seconds_per_ticket is not None:
+        prior = TRAIN_STEP_COST_IN_ENCODES * _tickets_per_batch(shape) * measured.encode_seconds_per_ticket
+        return (sum(window) + prior_weight * prior) / (len(window) + prior_weight)
+    return sum(window) / len(window) if window else None
+
+
+def _encode_seconds_now(shape: RunShape, measured: MeasuredTimings) -> float | None:
+    """What one encode costs at the machine's speed now: the latest stage that timed encodes says best."""
+    if measured.evaluation_seconds_per_ticket is not None:
+        return measured.evaluation_seconds_per_ticket
+    if measured.batch_seconds:
+        return _seconds_per_batch(shape, measured) / (TRAIN_STEP_COST_IN_ENCODES * _tickets_per_batch(shape))
+    return measured.encode_seconds_per_ticket
+
+
+def _tail_stage_seconds(shape: RunShape, per_ticket: float) -> dict[str, float]:
+    """Seconds each stage after training should take: the encodes it makes, and its fixed costs in encodes."""
+    if shape.mode != CLASSIFIER:
+        return {"indexing": shape.train * per_ticket, "writing": WRITE_COST_IN_ENCODES * per_ticket}
+    reference = shape.heldout + REFERENCE_LOAD_IN_ENCODES if shape.with_reference else 0.0
+    return {
+        "calibrating": shape.heldout * per_ticket,
+        "evaluating": (shape.train + reference) * per_ticket,
+        "indexing": shape.unlabelled * per_ticket,
+        "writing": WRITE_COST_IN_ENCODES * per_ticket,
+    }
+
+
+def estimate_remaining_seconds(
+    shape: RunShape, measured: MeasuredTimings, stage: str, seconds_in_stage: float
+) -> float | None:
+    """Seconds left in the run, from what it has timed: batches left x the measured batch time, then the
+    later stages' encodes and fixed costs at what an encode costs now; None until encodes are timed.
+
+    Not the elapsed time scaled by the share of the work done: the stages cost very different amounts per
+    ticket, and the machine's speed changes under the run (2 shared cores), so extrapolating the average
+    rate since the start misses whatever changed.
+    """
+    if stage == "done":
+        return 0.0
+    per_ticket = _encode_seconds_now(shape, measured)
+    if per_ticket is None:
+        return None  # preparing, encoding, or a retrieval-only run's indexing: nothing timed yet
+    tail = _tail_stage_seconds(shape, per_ticket)
+    if stage not in ("training", *tail):
+        return None
+    stages = list(tail)
+    later = sum(tail[name] for name in (stages[stages.index(stage) + 1:] if stage in tail else stages))
+    if stage != "training":
+        return max(0.0, tail[stage] - seconds_in_stage) + later
+    batches_left = max(0, shape.epochs * shape.batches_per_epoch - len(measured.batch_seconds))
+    return batches_left * _seconds_per_batch(shape, measured) + later
+
+
+class _Progress:
+    """Times the run as it goes and turns that into stage, percent and an ETA; rate-limits the callback
+    (stage changes and epoch ends are always sent)."""
+
+    def __init__(self, shape: RunShape, on_progress: Callable[[ProgressUpdate], None] | None,
+                 clock: Callable[[], float] = time.monotonic):
+        self._shape = shape
         self._on_progress = on_progress
-        self._started = time.monotonic()
-        self._done_before_stage = 0.0
+        self._clock = clock
+        self._started = self._stage_started = clock()
         self._stage = ""
-        self._last_sent = 0.0
+        self._measured = MeasuredTimings()
+        self._batch_seconds: list[float] = []
+        self._percent = 0.0
+        self._last_sent = -math.inf
 
     def stage(self, stage: str, message: str) -> None:
-        if self._stage:
-            self._done_before_stage += self._costs.get(self._stage, 0.0)
-        self._stage = stage
-        self._send(0.0, 0, message, force=True)
+        now = self._clock()
+        self._time_stage(self._stage, now - self._stage_started)
+        self._stage, self._stage_started = stage, now
+        self._send(now, 0, message, force=True)
 
-    def advance(self, fraction_of_stage: float, epoch: int, message: str, force: bool = False) -> None:
-        self._send(fraction_of_stage, epoch, message, force)
+    def _time_stage(self, stage: str, seconds: float) -> None:
+        shape, measured = self._shape, self._measured
+        if stage == "encoding" or (stage == "indexing" and shape.mode != CLASSIFIER):
+            if shape.train:
+                self._measured = replace(measured, encode_seconds_per_ticket=seconds / shape.train)
+        elif stage == "evaluating":
+            encodes = shape.train + (shape.heldout if shape.with_reference else 0)
+            if encodes >= MIN_TICKETS_TO_TIME:
+                self._measured = replace(measured, evaluation_seconds_per_ticket=seconds / encodes)
 
-    def _send(self, fraction_of_stage: float, epoch: int, message: str, force: bool) -> None:
-        now = time.monotonic()
+    def step(self, step: TrainingStep, message: str) -> None:
+        self._batch_seconds.append(step.seconds)
+        self._send(self._clock(), step.epoch, message, force=step.batch == step.batches_per_epoch)
+
+    def _send(self, now: float, epoch: int, message: str, force: bool) -> None:
         if self._on_progress is None or (not force and now - self._last_sent < PROGRESS_EVERY_SECONDS):
             return
         self._last_sent = now
-        done = self._done_before_stage + self._costs.get(self._stage, 0.0) * fraction_of_stage
+        measured = replace(self._measured, batch_seconds=tuple(self._batch_seconds))
+        eta = estimate_remaining_seconds(self._shape, measured, self._stage, now - self._stage_started)
         elapsed = now - self._started
-        eta = elapsed / done * (self._total - done) if done > 0 and elapsed > 0.5 else None
+        if eta is not None and elapsed + eta > 0:
+            # Never backwards, and 100 only when done: the estimate of the whole may grow as it is measured.
+            self._percent = max(self._percent, min(99.0, 100.0 * elapsed / (elapsed + eta)))
         self._on_progress(
             ProgressUpdate(
                 stage=self._stage,
                 epoch=epoch,
-                epochs=self._epochs if self._stage == "training" else 0,
-                percent=round(min(100.0, 100.0 * done / self._total), 2),
+                epochs=self._shape.epochs if self._stage == "training" else 0,
+                percent=round(self._percent, 2),
                 eta_seconds=None if eta is None else round(eta, 1),
                 message=message,
             )
@@ -198,16 +315,13 @@ def train_bot_version(
         too_few = split.intents_too_few_examples
     else:
         train, heldout, unlabelled, too_few = cleaned, [], [], {}
-    costs = {
-        "preparing": LOAD_COST,
-        "encoding": float(len(train)) if mode == CLASSIFIER else 0.0,
-        "training": TRAINING_COST_PER_EXAMPLE * config.epochs * len(train) if mode == CLASSIFIER else 0.0,
-        "calibrating": 1.0,
-        "evaluating": float(len(heldout) * (2 if reference_version_dir else 1) + len(train)),
-        "indexing": float(len(unlabelled) if mode == CLASSIFIER else len(train)),
-        "writing": WRITE_COST,
-    }
-    progress = _Progress(costs, config.epochs, on_progress)
+    shape = RunShape(
+        mode=mode, train=len(train), heldout=len(heldout), unlabelled=len(unlabelled),
+        epochs=config.epochs if mode == CLASSIFIER else 0,
+        batches_per_epoch=math.ceil(len(train) / config.batch_size) if mode == CLASSIFIER else 0,
+        with_reference=reference_version_dir is not None,
+    )
+    progress = _Progress(shape, on_progress)
     progress.stage("preparing", f"loading base model, {len(cleaned)} tickets, mode {mode}")
     encoder = SentenceEncoder.load(base_model, max_length=config.max_length)
     check_stop()
@@ -235,11 +349,8 @@ def train_bot_version(
         training_started = time.monotonic()
 
         def on_step(step: TrainingStep) -> None:
-            done = ((step.epoch - 1) * step.batches_per_epoch + step.batch) / (step.epochs * step.batches_per_epoch)
-            progress.advance(
-                done, step.epoch, f"epoch {step.epoch}/{step.epochs}, batch {step.batch}/{step.batches_per_epoch}, "
-                f"loss {step.loss:.3f}", force=step.batch == step.batches_per_epoch,
-            )
+            progress.step(step, f"epoch {step.epoch}/{step.epochs}, batch {step.batch}/{step.batches_per_epoch}, "
+                                f"loss {step.loss:.3f}")
 
         head = fine_tune_classifier(
             encoder, tokenized, train_labels, len(labels), initial_embeddings, config,

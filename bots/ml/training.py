@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -64,6 +65,9 @@ class TrainingStep:
     batch: int
     batches_per_epoch: int
     loss: float
+    # Wall time since the previous batch ended (the first: since the loop started, after the head's
+    # linear probe): everything the loop spends per batch, progress saves and stop polls included.
+    seconds: float = 0.0
 
 
 def class_prototypes(embeddings: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -151,6 +155,7 @@ def fine_tune_classifier(
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     targets = torch.as_tensor(labels, dtype=torch.long)
     encoder.train()
+    last_batch_end = time.perf_counter()
     try:
         for epoch in range(config.epochs):
             for batch_number, batch in enumerate(shuffled_length_buckets(tokenized.lengths, config.batch_size, rng)):
@@ -162,8 +167,11 @@ def fine_tune_classifier(
                 loss.backward()
                 optimizer.step()
                 scheduler.step()
+                batch_end = time.perf_counter()
+                seconds, last_batch_end = batch_end - last_batch_end, batch_end
                 if on_step is not None:
-                    on_step(TrainingStep(epoch + 1, config.epochs, batch_number + 1, batches_per_epoch, loss.item()))
+                    on_step(TrainingStep(epoch + 1, config.epochs, batch_number + 1, batches_per_epoch, loss.item(),
+                                         seconds))
     finally:
         encoder.eval()
         word_embeddings.requires_grad_(True)
