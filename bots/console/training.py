@@ -63,8 +63,10 @@ def run_status(run: TrainingRun) -> dict:
             parts.append(f"epoch {run.epoch}/{run.epochs}")
         parts.append(f"{run.percent:.0f}%")
         summary = " · ".join(parts)
+    elif run.started_at and run.finished_at:  # the badge says how it ended; the error, why
+        summary = f"took {duration((run.finished_at - run.started_at).total_seconds())}"
     else:
-        summary = run.get_status_display()
+        summary = ""
     if run.status != TrainingStatus.RUNNING:
         eta = ""
     elif run.eta_seconds is None:

@@ -1,7 +1,10 @@
 """Following a training run in the console: its status JSON in every state, and the message that tells the
 member who started it (or watched it) how it ended, once, on the next console page."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from bots.models import TrainingRun, TrainingStatus
 from tests.factories import BotFactory, ModelVersionFactory, TicketFactory, TrainingRunFactory
@@ -14,9 +17,12 @@ def _status(client, run):
 
 
 def _succeed(run, *, activate=True):
-    """The run ends as the worker ends it: a version, activated when it is the first or better."""
+    """The run ends as the worker ends it (42 s after it started): a version, activated when it is the first or
+    better."""
     version = ModelVersionFactory(bot=run.bot, run=run, number=run.number)
-    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingStatus.SUCCEEDED, percent=100.0, eta_seconds=0)
+    started = timezone.now() - timedelta(seconds=42)
+    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingStatus.SUCCEEDED, percent=100.0, eta_seconds=0,
+                                                 started_at=started, finished_at=started + timedelta(seconds=42))
     if activate:
         run.bot.active_version = version
         run.bot.save()
@@ -54,7 +60,7 @@ def test_a_succeeded_run_reports_its_active_version_and_what_the_lead_is_told(ow
     assert body["status"] == "succeeded" and body["finished"] is True and body["status_label"] == "Succeeded"
     assert body["version"] == {"id": version.pk, "number": run.number} and body["active"] is True
     assert body["message"] == f"Training run {run.number} finished: version v{run.number} is active \u2014 try it."
-    assert body["eta"] == ""
+    assert body["eta"] == "" and body["summary"] == "took 42 s"
 
 
 def test_a_version_that_did_not_beat_the_active_one_says_which_one_stays(owner, bot):
