@@ -34,7 +34,8 @@ class AnswerOutputSerializer(serializers.Serializer):
     question_seq = serializers.IntegerField()
     answered = serializers.BooleanField(help_text="False while a person has the conversation.")
     seq = serializers.IntegerField(allow_null=True)
-    action = serializers.CharField(allow_null=True, help_text="answer, clarify, handoff or notice (waiting for a person)")
+    action = serializers.CharField(allow_null=True,
+                                   help_text="answer, clarify, handoff or notice (waiting for a person)")
     text = serializers.CharField(allow_null=True)
     quick_replies = serializers.ListField(child=serializers.DictField())
     decision = DecisionSerializer(allow_null=True)

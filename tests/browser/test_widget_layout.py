@@ -92,6 +92,8 @@ def test_every_panel_state_keeps_header_transcript_and_composer_in_view(
     offline = widget.locator("form.offline")
     expect(offline).to_be_visible(timeout=30_000)
     expect(widget.get_by_label("Your email")).to_be_in_viewport(ratio=1)
+    expect(widget.locator("form.composer button")).to_have_text("Send")  # to the bot until an email is typed
+    widget.get_by_label("Your email").fill("jo@example.com")
     expect(widget.locator("form.composer button")).to_have_text("Send to our team")
     expect(composer).to_be_enabled()
     assert_usable(page, widget, "waiting + offline form")

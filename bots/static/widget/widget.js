@@ -295,8 +295,9 @@
     }
   }
 
-  // Waiting for a person with no one available: an email field for the team's reply. The composer sends the
-  // message (button "Send to our team") while it is open, so there is one text box and one primary button.
+  // Waiting for a person with no one available: an email field for the team's reply. Once an email is typed the
+  // composer sends the message to the team (button "Send to our team"); until then it still asks the bot, which
+  // answers what it can while the conversation waits. One text box and one primary button either way.
   function offlineForm() {
     if (offline) { return offline; }
     offline = el("form", { "class": "offline", novalidate: "", "aria-label": "Reply by email" });
@@ -310,6 +311,7 @@
     offline.append(el("p", {}, "Leave your email, then write your message below: we will reply by email."),
                    el("label", { "for": "rd-offline-email" }, "Your email"), row, offlineError);
     offline.addEventListener("submit", function (event) { event.preventDefault(); input.focus(); });
+    emailInput.addEventListener("input", function () { composerMode(!!emailInput.value.trim()); });
     tray.insertBefore(offline, tray.firstChild);
     return offline;
   }
@@ -318,7 +320,7 @@
     hideCsat();
     offlineForm().hidden = false;
     emailButton.hidden = true;
-    composerMode(true);
+    composerMode(!!emailInput.value.trim());
     if (focus && !panel.hidden) { emailInput.focus(); }
   }
   function hideOffline() {
@@ -415,7 +417,7 @@
   // --- sending: every message has a client id; unacknowledged ones are resent on reconnect -----
   function submit() {
     if (refused) { return; }
-    if (offlineOpen()) { return sendContact(); }
+    if (offlineOpen() && emailInput.value.trim()) { return sendContact(); }
     var text = input.value.trim();
     if (!text) { return; }
     input.value = "";
