@@ -75,57 +75,6 @@
     setTimeout(reloadLater, Number(importsTable.getAttribute("data-reload-while-unfinished")));
   }
 
-  // Training runs: poll the REST endpoint and update progress, stage and log in place.
-  function renderLog(list, log) {
-    list.textContent = "";
-    log.forEach(function (entry) {
-      var item = document.createElement("li");
-      var time = document.createElement("time");
-      time.textContent = (entry.at || "").slice(11, 19);
-      var stage = document.createElement("span");
-      stage.className = "tag";
-      stage.textContent = entry.stage;
-      item.append(time, " ", stage, " " + entry.message);
-      list.appendChild(item);
-    });
-  }
-  var LABELS = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled" };
-  function pollRuns(container) {
-    var interval = Number(container.getAttribute("data-poll"));
-    function tick() {
-      fetch(container.getAttribute("data-runs-url") + "?limit=20", { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
-        .then(function (body) {
-          var unfinished = false, finishedNow = false;
-          (body.results || body).forEach(function (run) {
-            var card = container.querySelector('[data-run="' + run.id + '"]');
-            if (!card) { finishedNow = true; return; }
-            var wasUnfinished = card.getAttribute("data-status") === "queued" || card.getAttribute("data-status") === "running";
-            card.setAttribute("data-status", run.status);
-            var badge = card.querySelector('[data-field="status"]');
-            badge.className = "badge badge-" + run.status;
-            badge.textContent = LABELS[run.status] || run.status;
-            card.querySelector('[data-field="stage"]').textContent = run.stage + (run.epochs ? " · epoch " + run.epoch + "/" + run.epochs : "");
-            var bar = card.querySelector('[data-field="percent"]');
-            bar.style.width = Math.round(run.percent) + "%";
-            bar.parentNode.setAttribute("aria-valuenow", Math.round(run.percent));
-            card.querySelector('[data-field="eta"]').textContent =
-              run.status === "running" && run.eta_seconds ? "about " + Math.round(run.eta_seconds) + " s left" : "";
-            renderLog(card.querySelector('[data-field="log"]'), run.log || []);
-            if (run.status === "running") card.querySelector("details.log").open = true;
-            if (run.status === "queued" || run.status === "running") unfinished = true;
-            else if (wasUnfinished) finishedNow = true;
-          });
-          // A run that just finished wrote a version (or failed): the page's tables change, so load it again.
-          if (finishedNow) window.location.reload();
-          else if (unfinished) setTimeout(tick, interval);
-        })
-        .catch(function () { setTimeout(tick, interval * 3); });
-    }
-    setTimeout(tick, interval);
-  }
-  document.querySelectorAll("[data-runs-url][data-poll]").forEach(pollRuns);
-
   // Canned answers: show what customers will read, placeholders filled in by the server.
   var settingsForm = document.querySelector("form[data-canned-preview-url]");
   if (settingsForm) {
