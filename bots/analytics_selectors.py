@@ -42,6 +42,7 @@ TOP_INTENTS = 10
 UNANSWERED_RULES = (
     answer_policy.RULE_CLARIFY, answer_policy.RULE_LOW_CONFIDENCE, answer_policy.RULE_OUT_OF_SCOPE,
     answer_policy.RULE_REPEATED_FAILURE, answer_policy.RULE_NO_ANSWER, answer_policy.RULE_NOT_TRAINED,
+    answer_policy.RULE_WAITING,  # asked while waiting for a person, and the bot had no answer
 )
 MAX_GROUPED_QUESTIONS = 500  # the latest ones; embedding them costs about a second on a CPU
 GROUPS_CACHE_SECONDS = 600

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bots import consumers
+from bots.analytics_selectors import period_of, unanswered_messages
 from bots.ml.answer_policy import RULE_WAITING, BotPolicy
 from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender, Ticket
 from bots.services import answering, conversations, handoff
@@ -177,6 +178,11 @@ async def test_waiting_with_no_one_online_the_bot_answers_what_it_knows_and_says
         ("visitor", "text"), ("bot", "handoff"), ("visitor", "text"), ("bot", "answer"), ("visitor", "offline"),
         ("visitor", "text"), ("bot", "notice")]
     assert await database_sync_to_async(owed)(welcome["conversation_id"]) == []
+
+    def unanswered_in_the_console():
+        return [m.text for m in unanswered_messages(tenant=shop_bot.tenant, bot=shop_bot, period=period_of(7))]
+
+    assert "tell me a joke about penguins" in await database_sync_to_async(unanswered_in_the_console)()
 
 
 @pytest.fixture
