@@ -4,12 +4,14 @@ from django.urls import include, path, re_path
 from bots.console import conversations
 from bots.console.agent import agent_view
 from tenants import console_errors, console_webhooks, views
+from tenants.forms import SignInForm
 
 app_name = "console"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(template_name="console/login.html"), name="login"),
+    path("login/", auth_views.LoginView.as_view(template_name="console/login.html", authentication_form=SignInForm),
+         name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept-invitation"),

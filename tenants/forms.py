@@ -1,6 +1,7 @@
 """Console forms: they parse and check what a person typed; the services decide and write."""
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
 from tenants.models import Role
@@ -11,6 +12,15 @@ class SignUpForm(forms.Form):
     display_name = forms.CharField(label="Your name", max_length=150, required=False)
     email = forms.EmailField(label="Work email")
     password = forms.CharField(label="Password", widget=forms.PasswordInput, min_length=8, max_length=128)
+
+
+class SignInForm(AuthenticationForm):
+    """Members sign in with the email they signed up or were invited with (it is their username)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
 
 
 class InvitationForm(forms.Form):

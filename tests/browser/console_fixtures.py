@@ -35,7 +35,7 @@ def sign_in(browser, base: str, membership, viewport: dict = LAPTOP):
     """A new page signed in to the console as `membership`'s user, on the page the console sends them to."""
     page = browser.new_page(viewport=viewport)
     page.goto(f"{base}/console/login/")
-    page.get_by_label("Username").fill(membership.user.username)
+    page.get_by_label("Email").fill(membership.user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("navigation", name="Console")).to_be_visible()

@@ -136,7 +136,7 @@ def test_an_agent_sees_only_conversations_and_gets_403_and_other_tenants_ids_404
 
     page = browser.new_page(viewport=LAPTOP)
     page.goto(f"{console_server}/console/login/")
-    page.get_by_label("Username").fill(agent.user.username)
+    page.get_by_label("Email").fill(agent.user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Conversations")).to_be_visible()
@@ -153,7 +153,7 @@ def test_an_agent_sees_only_conversations_and_gets_403_and_other_tenants_ids_404
 
     owner_page = browser.new_page(viewport=LAPTOP)
     owner_page.goto(f"{console_server}/console/login/")
-    owner_page.get_by_label("Username").fill(owner.user.username)
+    owner_page.get_by_label("Email").fill(owner.user.username)
     owner_page.get_by_label("Password").fill(PASSWORD)
     owner_page.get_by_role("button", name="Sign in").click()
     expect(owner_page.get_by_role("heading", name="Acme", exact=True)).to_be_visible()
