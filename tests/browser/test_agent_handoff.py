@@ -4,13 +4,11 @@ name); the agent hands the conversation back to the bot. And a message left whil
 the agent's queue with the visitor's email."""
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from bots.models import Conversation, ConversationStatus
 from bots.services.demo import DEMO_BOT_NAME, DEMO_TENANT_SLUG
-from tenants.models import Role
-from tests.factories import BotFactory, MembershipFactory, TenantFactory
+from tests.factories import BotFactory, TenantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,25 +21,9 @@ def demo_bot(asgi_server):
 
 
 @pytest.fixture
-def open_agent_view(asgi_server, demo_bot, browser):
-    """Opens Alice's agent view in a browser context of its own (she is online while it is open)."""
-    contexts = []
-
-    def open_view():
-        user = MembershipFactory(tenant=demo_bot.tenant, role=Role.AGENT, user__first_name="Alice").user
-        client = Client()
-        client.force_login(user)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        contexts.append(context)
-        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": asgi_server}])
-        page = context.new_page()
-        page.goto(f"{asgi_server}/console/agent/")
-        expect(page.locator("#agent-status")).to_have_text("Connected", timeout=15_000)
-        return page
-
-    yield open_view
-    for context in contexts:
-        context.close()
+def open_agent_view(demo_bot, agent_view_for):
+    """Opens Alice's agent view of the demo tenant (she is online while it is open)."""
+    return lambda: agent_view_for(demo_bot.tenant)
 
 
 @pytest.fixture
