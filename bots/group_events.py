@@ -24,19 +24,26 @@ logger = logging.getLogger(__name__)
 
 
 def send_group_event(group: str, event: dict) -> None:
-    """Send `event` to `group` (callers wrap this in `transaction.on_commit`)."""
+    """Send `event` to `group` (callers wrap this in `transaction.on_commit`).
+
+    Live delivery is best effort: what the event announces is already stored, and a socket that missed it
+    gets it on resume. A channel layer that is down (Redis restarting) is logged, never raised into the
+    committed transaction's caller."""
     layer = get_channel_layer()
     if layer is None:
         return
     loop = _event_loop_served_by_this_thread()
-    if loop is None:
-        async_to_sync(layer.group_send)(group, event)
-        return
-    publisher = _publisher_for(loop, layer)
+    if loop is not None:
+        publisher = _publisher_for(loop, layer)
+        try:
+            loop.call_soon_threadsafe(publisher.push, group, event)
+            return
+        except RuntimeError:  # the loop closed between the check and the call
+            pass
     try:
-        loop.call_soon_threadsafe(publisher.push, group, event)
-    except RuntimeError:  # the loop closed between the check and the call
         async_to_sync(layer.group_send)(group, event)
+    except Exception:
+        logger.exception("could not send a %s event to group %s", event.get("type"), group)
 
 
 def _event_loop_served_by_this_thread() -> asyncio.AbstractEventLoop | None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -140,6 +141,18 @@ def test_the_sweep_answers_messages_owed_longer_than_the_grace_period_once(shop_
     assert answering.answer_overdue_messages(now=later) == 0
     reply = Message.objects.get(conversation=conversation, sender=MessageSender.BOT)
     assert reply.in_reply_to.seq == 1 and reply.decision["rule"] == "canned_answer" and owed(conversation.pk) == []
+
+
+def test_the_sweep_stores_its_reply_even_when_the_channel_layer_is_down(shop_bot, settings, monkeypatch):
+    async def redis_restarting(group, event):
+        raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", redis_restarting)
+    conversation = conversations.start_conversation(bot=shop_bot)
+    conversations.receive_visitor_message(conversation=conversation, text="I forgot my password", client_msg_id="a")
+    later = timezone.now() + timedelta(seconds=settings.ANSWER_SWEEP_GRACE_SECONDS + 1)
+    assert answering.answer_overdue_messages(now=later) == 1  # stored; the socket gets it on resume
+    assert replies_per_visitor_message(conversation.pk) == {1: 1} and owed(conversation.pk) == []
 
 
 def test_a_reply_that_lost_the_race_is_not_stored_and_the_database_refuses_a_second_bot_reply(shop_bot):
