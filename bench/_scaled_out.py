@@ -3,9 +3,12 @@ database, and the environment that they, their daphne processes and their worker
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -34,3 +37,28 @@ def scaled_out_environment(bench: str, default_redis_url: str) -> Callable[..., 
                 connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
     return recreate_database
+
+
+@contextlib.contextmanager
+def bench_database(recreate_database: Callable[..., None]) -> Iterator[io.StringIO]:
+    """The run's database, created, migrated and dropped at the end; yields a buffer for the servers' logs (they
+    print them when they stop), shown when the run fails."""
+    import django
+
+    recreate_database()
+    server_log = io.StringIO()
+    try:
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        yield server_log
+    except BaseException:
+        sys.stderr.write(server_log.getvalue()[-8000:])
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        recreate_database(drop_only=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import multiprocessing
 import os
@@ -28,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._scaled_out import scaled_out_environment  # noqa: E402
+from bench._scaled_out import bench_database, scaled_out_environment  # noqa: E402
 
 recreate_database = scaled_out_environment("handoff", "redis://127.0.0.1:6379/15")
 
@@ -225,18 +224,11 @@ def row(phase: str, result: dict) -> dict:
 
 
 def main() -> None:
-    import django
-
-    recreate_database()
-    server_log = io.StringIO()
-    try:
-        django.setup()
-        from django.core.management import call_command
+    with bench_database(recreate_database) as server_log:
         from django.db import connections
 
         from tests.live_servers import daphne_server
 
-        call_command("migrate", verbosity=0)
         bot_key, cookies = create_tenant()
         connections.close_all()
         with contextlib.ExitStack() as stack:
@@ -261,15 +253,6 @@ def main() -> None:
             stop.set()
             load_report = report.get(timeout=60)
             load.join(timeout=60)
-    except BaseException:
-        sys.stderr.write(server_log.getvalue()[-8000:])
-        raise
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        recreate_database(drop_only=True)
 
     idle_row, loaded_row = row("idle", idle), row("loaded", loaded)
     loaded_row.update({"agents": AGENTS, "visitors": VISITORS, "waiting": WAITING,

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._scaled_out import scaled_out_environment  # noqa: E402
+from bench._scaled_out import bench_database, scaled_out_environment  # noqa: E402
 
 recreate_database = scaled_out_environment("journeys", "redis://127.0.0.1:6379/14")
 
@@ -248,23 +248,16 @@ def first_answer(public_key: str, url: str, question: str) -> tuple[float, str]:
 
 
 def main() -> None:
-    import django
-
     if not BITEXT.exists():
         raise SystemExit(f"{BITEXT} is missing")
-    recreate_database()
     logs = Path(os.environ["REPLYDESK_VAR_DIR"])
-    server_log = io.StringIO()
-    try:
-        django.setup()
-        from django.core.management import call_command
+    with bench_database(recreate_database) as server_log:
         from django.db import connections
 
         from tests.integration.conftest import WorkerProcess
         from tests.integration.failover import failover_journey, stored_reply_counts
         from tests.live_servers import daphne_process
 
-        call_command("migrate", verbosity=0)
         with contextlib.ExitStack() as stack:
             stack.enter_context(contextlib.redirect_stdout(server_log))  # the servers print their logs at exit
             worker = WorkerProcess(dict(os.environ), logs / "worker.log").start()
@@ -287,15 +280,6 @@ def main() -> None:
                 questions=questions, conversations=CONVERSATIONS, origin=ORIGIN))
             stored = stored_reply_counts(failover.conversation_ids)
             connections.close_all()
-    except BaseException:
-        sys.stderr.write(server_log.getvalue()[-8000:])
-        raise
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connections
-
-            connections.close_all()
-        recreate_database(drop_only=True)
 
     answered = sum(row["answered"] for row in journey_rows)
     unanswered_after_kill = max(failover.unanswered, stored["unanswered"] + stored["still_owed"])
