@@ -5,7 +5,6 @@ Everything takes the member's tenant; the shapes returned are JSON-ready (the so
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,8 +13,8 @@ from datetime import datetime, timedelta
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from bots.importing.redaction import PLACEHOLDERS as REDACTED
-from bots.ml.answer_policy import BotPolicy, fill_placeholders
+from bots.ml.answer_policy import BotPolicy
+from bots.ml.answer_text import PLACEHOLDER, fill_placeholders
 from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender, Ticket, TicketSource
 from bots.models.training import TrainingRun, TrainingStatus
 from bots.services.conversations import display_name
@@ -26,7 +25,6 @@ SUGGESTIONS_PER_MESSAGE = 3
 RECENT_WAITS = 20  # the expected wait is the median of the tenant's last RECENT_WAITS queue waits ...
 RECENT_WAITS_DAYS = 7  # ... within this many days
 WAITING_LINE_LIMIT = 1000
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")  # as the answer policy writes them: {{Order number}}
 
 
 def conversation_for_member(*, tenant: Tenant, conversation_id) -> Conversation | None:
@@ -190,10 +188,11 @@ def suggested_reply(text: str, placeholders: Mapping[str, str]) -> dict:
     """A past resolution as an agent may send it: `{{Name}}` filled the way the bot fills its answers, a name
     without a value written as a `[Name]` blank (as are redacted details such as `[EMAIL]`) that the agent
     must fill in before sending; `blanks` lists those left."""
-    blanks = {name: f"[{name}]" for name in PLACEHOLDER.findall(text)}
-    filled = fill_placeholders(text, {**blanks, **placeholders})
-    left = [blank for blank in dict.fromkeys([*blanks.values(), *REDACTED.values()]) if blank in filled]
-    return {"text": filled, "blanks": left}
+    unfilled = fill_placeholders(text, placeholders).unfilled
+    blanks = {token.name: f"[{token.name}]" for token in unfilled if token.kind == PLACEHOLDER}
+    filled = fill_placeholders(text, {**blanks, **placeholders}).text
+    left = [f"[{token.name}]" if token.kind == PLACEHOLDER else token.name for token in unfilled]
+    return {"text": filled, "blanks": list(dict.fromkeys(left))}
 
 
 def _entry(message: Message, decision: dict | None, suggestions: dict[int, Ticket],

@@ -8,7 +8,7 @@ from bots.console import charts
 from bots.console.access import bot_for
 from bots.console.forms import BotSettingsForm, CannedPreviewForm
 from bots.console.selectors import bot_intents
-from bots.ml.answer_policy import fill_placeholders
+from bots.ml.answer_text import answer_text
 from bots.services import bots as bot_services
 from tenants.errors import DomainError
 from tenants.views import console_page, console_render
@@ -52,10 +52,11 @@ def bot_settings(request, bot_id: int):
 @console_page()
 @require_POST
 def canned_preview(request, bot_id: int):
-    """A canned answer as customers will read it, placeholders filled: a fragment the settings page shows."""
+    """A canned answer as customers will read it (placeholders filled, sentences holding an unfilled one left out,
+    or not sent at all): a fragment the settings page shows."""
     bot_for(request, bot_id)
     form = CannedPreviewForm(request.POST)
     if not form.is_valid():
         return render(request, "console/bots/canned_preview.html", {"errors": form.errors}, status=400)
-    text = fill_placeholders(form.cleaned_data["text"], form.cleaned_data["placeholders"])
-    return render(request, "console/bots/canned_preview.html", {"text": text})
+    written = answer_text(form.cleaned_data["text"], form.cleaned_data["placeholders"])
+    return render(request, "console/bots/canned_preview.html", {"written": written})

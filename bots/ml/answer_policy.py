@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bots.ml.answer_text import answer_text
+
 ANSWER = "answer"
 CLARIFY = "clarify"
 HANDOFF = "handoff"
@@ -56,7 +58,6 @@ EXPLICIT_REQUEST = re.compile(
     rf"|^\W*{_PERSON}\W*$",
     re.IGNORECASE,
 )
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -164,28 +165,6 @@ def only_asks_for_a_person(text: str) -> bool:
     return all(word in _FILLER_WORDS for word in rest)
 
 
-def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
-    """Fill `{{Name}}` from `values` (case- and space-insensitive); leave unknown ones out cleanly."""
-    known = {_placeholder_key(name): value for name, value in values.items()}
-
-    def replace(match: re.Match) -> str:
-        return known.get(_placeholder_key(match.group(1)), "")
-
-    filled = _PLACEHOLDER.sub(replace, text)
-    if filled == text:
-        return text
-    filled = re.sub(r"\(\s*\)|\[\s*\]|\"\s*\"|'\s*'", "", filled)
-    filled = re.sub(r"[ \t]{2,}", " ", filled)
-    filled = re.sub(r"[ \t]+([,.;:!?])", r"\1", filled)
-    filled = re.sub(r"([,;:])(?=[,.;:!?])", "", filled)
-    filled = re.sub(r"(^|\n)[ \t]*[,.;:]+[ \t]*", r"\1", filled)
-    return "\n".join(line.strip() for line in filled.splitlines()).strip()
-
-
-def _placeholder_key(name: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", name).strip().lower()
-
-
 def intent_label(intent: str) -> str:
     """A quick-reply label for an intent name: `card_arrival` -> `Card arrival`."""
     words = re.sub(r"[_\-]+", " ", intent).strip()
@@ -278,10 +257,10 @@ def decide(
             version_id=model.version_id, model=model.mode,
         )
 
-    canned = policy.canned_answers.get(reading.intent)
-    if canned:
+    canned = answer_text(policy.canned_answers.get(reading.intent) or "", policy.placeholders)
+    if canned.usable:
         return Decision(
-            action=ANSWER, rule=RULE_CANNED, text=fill_placeholders(canned, policy.placeholders),
+            action=ANSWER, rule=RULE_CANNED, text=canned.text,
             intent=reading.intent, confidence=reading.confidence, top_intents=tuple(reading.top_intents),
             ticket_ids=tuple(ticket for ticket, _ in reading.nearest), version_id=model.version_id, model=model.mode,
         )
@@ -294,7 +273,9 @@ def _answer_from_tickets(
     reading: Reading, model: ModelFacts, tickets: Mapping[int, TicketFacts], policy: BotPolicy, rule: str,
     *, intent: str | None,
 ) -> Decision | None:
-    """The resolution of the most similar past ticket (of the predicted intent, when there is one)."""
+    """The resolution of the most similar past ticket (of the predicted intent, when there is one) that reads clean
+    once its placeholders are filled; a retrieval-only version tries the canned answer of the ticket's intent
+    first. None when no nearby ticket has one."""
     for ticket_id, similarity in reading.nearest:
         facts = tickets.get(ticket_id)
         if facts is None or similarity < model.similarity_floor:
@@ -302,16 +283,16 @@ def _answer_from_tickets(
         if intent is not None and facts.intent != intent:
             continue
         canned = policy.canned_answers.get(facts.intent) if intent is None and facts.intent else None
-        text = canned or facts.resolution
-        if not text.strip():
-            continue
-        return Decision(
-            action=ANSWER, rule=RULE_CANNED if canned else rule, text=fill_placeholders(text, policy.placeholders),
-            intent=intent or facts.intent or None,
-            confidence=reading.confidence if intent is not None else similarity,
-            top_intents=tuple(reading.top_intents), ticket_ids=(ticket_id,),
-            version_id=model.version_id, model=model.mode,
-        )
+        for text_rule, text in [(RULE_CANNED, canned or ""), (rule, facts.resolution)]:
+            written = answer_text(text, policy.placeholders)
+            if written.usable:
+                return Decision(
+                    action=ANSWER, rule=text_rule, text=written.text,
+                    intent=intent or facts.intent or None,
+                    confidence=reading.confidence if intent is not None else similarity,
+                    top_intents=tuple(reading.top_intents), ticket_ids=(ticket_id,),
+                    version_id=model.version_id, model=model.mode,
+                )
     return None
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from bots.agent_selectors import conversation_summary, queue_snapshot, suggested_reply, transcript
-from bots.ml import answer_policy
+from bots.ml import answer_policy, answer_text
 from bots.models import ConversationStatus, MessageKind, MessageSender
 from bots.templatetags.console_format import rule_label
 from tenants.models import Role
@@ -91,7 +91,7 @@ def test_a_suggestion_fills_known_placeholders_as_the_bot_does_and_leaves_blanks
     assert "{{" not in reply["text"] and "}}" not in reply["text"]
     policy = answer_policy.BotPolicy(placeholders={"shop": "Acme", "Return window": "5 days", "order_number": "7"})
     assert suggested_reply(text, policy.placeholders) == {
-        "text": answer_policy.fill_placeholders(text, policy.placeholders), "blanks": []}
+        "text": answer_text.fill_placeholders(text, policy.placeholders).text, "blanks": []}
 
 
 def test_a_redacted_detail_is_a_blank_too():

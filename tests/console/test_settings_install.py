@@ -81,13 +81,25 @@ def test_bad_settings_are_refused_inline_keep_what_was_typed_and_save_nothing(
                                                                        before.greeting)
 
 
-def test_the_canned_answer_preview_fills_placeholders(owner, ticketed_bot):
+def test_the_canned_answer_preview_fills_placeholders_and_leaves_out_the_sentence_holding_an_unfilled_one(
+        owner, ticketed_bot):
     response = owner.submit(f"/console/bots/{ticketed_bot.pk}/settings/preview/", {
-        "text": "Returns at {{shop}} take {{ Return_window }}. <b>{{Unknown}}</b>",
+        "text": "Returns at {{shop}} take {{ Return_window }}. <b>Ask {{Unknown}}</b> about it.",
         "placeholders": "Shop = Acme\nReturn window = 30 days",
     })
     assert response.status_code == 200
-    assert "Customers read: “Returns at Acme take 30 days. &lt;b&gt;&lt;/b&gt;”" in response.content.decode()
+    page = response.content.decode()
+    assert "Customers read: “Returns at Acme take 30 days.”" in page
+    assert "Left out until you give it a value: what holds {{Unknown}}." in page
+
+
+def test_the_canned_answer_preview_says_when_an_answer_cannot_be_sent(owner, ticketed_bot):
+    response = owner.submit(f"/console/bots/{ticketed_bot.pk}/settings/preview/", {
+        "text": "Call {{Support phone}} or write to [EMAIL].", "placeholders": ""})
+    page = response.content.decode()
+    assert "Customers read" not in page
+    assert "Not sent: {{Support phone}}, [EMAIL] have no value" in page
+    assert "The bot answers from past tickets instead." in page
 
 
 def test_the_install_page_gives_the_snippet_and_previews_once_the_console_is_allowed(owner, bot):

@@ -1,5 +1,7 @@
 """The answer policy, rule by rule, on hand-made readings (no model needed)."""
 
+import re
+
 import pytest
 
 from bots.ml import answer_policy as ap
@@ -11,9 +13,11 @@ TICKETS = {
     1: TicketFacts("refund", "Refunds take 5 days."),
     2: TicketFacts("shipping", "Your parcel ships in {{Shipping Days}} days."),
     3: TicketFacts("refund", ""),
+    4: TicketFacts("shipping", "We sent the tracking link to [EMAIL]."),
+    5: TicketFacts("shipping", "Parcels leave our warehouse the day after you order. Track yours at {{Tracking URL}}."),
 }
 POLICY = BotPolicy(
-    canned_answers={"shipping": "Order {{Order Number}} ships from {{ warehouse }}."},
+    canned_answers={"shipping": "Orders ship from {{ warehouse }}."},
     human_intents=frozenset({"complaint"}),
     placeholders={"Warehouse": "Leeds"},
     handoff_message="A person will take over.",
@@ -26,10 +30,10 @@ def reading(intent="refund", confidence=0.9, nearest=((1, 0.8), (2, 0.5)), top=N
     return Reading(intent=intent, confidence=confidence, top_intents=top, nearest=list(nearest), out_of_scope=False)
 
 
-def test_confident_intent_with_canned_answer_answers_with_it_placeholders_filled_or_left_out_cleanly():
+def test_confident_intent_with_canned_answer_answers_with_it_placeholders_filled():
     decision = decide(text="where is it", reading=reading("shipping"), model=MODEL, tickets=TICKETS, policy=POLICY)
     assert decision.action == ap.ANSWER and decision.rule == ap.RULE_CANNED
-    assert decision.text == "Order ships from Leeds."
+    assert decision.text == "Orders ship from Leeds."
     assert decision.as_record() == {
         "action": "answer", "rule": "canned_answer", "intent": "shipping", "confidence": 0.9,
         "top_intents": [["shipping", 0.9], ["shipping", 0.05], ["complaint", 0.02]], "ticket_ids": [1, 2],
@@ -112,7 +116,7 @@ def test_retrieval_only_version_answers_with_nearest_resolution_or_canned_answer
     assert (decision.rule, decision.text, decision.confidence) == (ap.RULE_RETRIEVAL, "Refunds take 5 days.", 0.7)
     via_canned = decide(text="parcel?", reading=Reading(None, None, [], [(2, 0.7)], False), model=RETRIEVAL,
                         tickets=TICKETS, policy=POLICY)
-    assert via_canned.rule == ap.RULE_CANNED and via_canned.text == "Order ships from Leeds."
+    assert via_canned.rule == ap.RULE_CANNED and via_canned.text == "Orders ship from Leeds."
 
 
 def test_outside_business_hours_a_handoff_gives_the_offline_message():
@@ -126,16 +130,57 @@ def test_negative_feedback_hands_off_and_positive_changes_nothing():
     assert decision.is_handoff and decision.rule == ap.RULE_NEGATIVE_FEEDBACK
 
 
-@pytest.mark.parametrize(("template", "expected"), [
-    ("Your order {{Order Number}} is on its way.", "Your order 123 is on its way."),
-    ("Your order ({{Tracking}}) is on its way.", "Your order is on its way."),
-    ("Write to {{Email}} or call us.", "Write to or call us."),
-    ("Thanks, {{Name}}.", "Thanks."),
-    ("{{Name}}, hello", "hello"),
-    ("No placeholders here.", "No placeholders here."),
-])
-def test_placeholders_are_filled_or_left_out_cleanly(template, expected):
-    assert ap.fill_placeholders(template, {"order number": "123"}) == expected
+NO_SHIPPING_CANNED = BotPolicy(placeholders={"Warehouse": "Leeds"})
+
+
+def test_a_resolution_that_cannot_be_made_clean_is_skipped_for_the_next_nearest_ticket_of_the_intent():
+    nearest = [(2, 0.9), (4, 0.85), (1, 0.8), (5, 0.7)]
+    decision = decide(text="when does it ship", reading=reading("shipping", nearest=nearest), model=MODEL,
+                      tickets=TICKETS, policy=NO_SHIPPING_CANNED)
+    assert (decision.rule, decision.ticket_ids) == (ap.RULE_TICKET, (5,))
+    assert decision.text == "Parcels leave our warehouse the day after you order."
+
+
+def test_a_canned_answer_that_cannot_be_made_clean_gives_way_to_the_nearest_clean_ticket():
+    policy = BotPolicy(canned_answers={"shipping": "Ask {{Courier}} about it."})
+    decision = decide(text="when does it ship", reading=reading("shipping", nearest=[(2, 0.9), (5, 0.8)]),
+                      model=MODEL, tickets=TICKETS, policy=policy)
+    assert (decision.rule, decision.ticket_ids) == (ap.RULE_TICKET, (5,))
+
+
+def test_a_canned_answer_with_an_unfilled_sentence_is_sent_without_that_sentence():
+    policy = BotPolicy(canned_answers={"shipping": "Orders ship within two working days. Ask {{Courier}} for more."})
+    decision = decide(text="when does it ship", reading=reading("shipping"), model=MODEL, tickets=TICKETS,
+                      policy=policy)
+    assert (decision.rule, decision.text) == (ap.RULE_CANNED, "Orders ship within two working days.")
+
+
+def test_with_no_clean_answer_for_the_intent_the_bot_hands_off_for_want_of_an_answer():
+    decision = decide(text="when does it ship", reading=reading("shipping", nearest=[(2, 0.9), (4, 0.8)]),
+                      model=MODEL, tickets=TICKETS, policy=NO_SHIPPING_CANNED)
+    assert decision.is_handoff and decision.rule == ap.RULE_NO_ANSWER
+
+
+def test_a_retrieval_only_version_skips_an_unusable_canned_answer_and_resolution_for_the_next_ticket():
+    policy = BotPolicy(canned_answers={"shipping": "Ask {{Courier}}."})
+    plain = Reading(None, None, [], [(2, 0.8), (1, 0.7)], False)
+    decision = decide(text="parcel?", reading=plain, model=RETRIEVAL, tickets=TICKETS, policy=policy)
+    assert (decision.rule, decision.text, decision.ticket_ids) == (ap.RULE_RETRIEVAL, "Refunds take 5 days.", (1,))
+
+
+LEFTOVER = re.compile(r"\{\{|\}\}|\[(?:EMAIL|PHONE|CARD|IBAN)\]")
+
+
+@pytest.mark.parametrize("canned", [None, "Ask {{Courier}}.", "Call [PHONE]. Orders ship in two days from us.",
+                                    "Orders ship from {{Warehouse}}."])
+@pytest.mark.parametrize("nearest", [[(2, 0.9)], [(4, 0.9), (2, 0.8)], [(5, 0.9)], [(4, 0.9), (5, 0.8), (2, 0.7)]])
+def test_an_answer_never_holds_a_placeholder_or_a_redaction_token(canned, nearest):
+    policy = BotPolicy(canned_answers={"shipping": canned} if canned else {})
+    for version, read in ((MODEL, reading("shipping", nearest=nearest)),
+                          (RETRIEVAL, Reading(None, None, [], nearest, False))):
+        decision = decide(text="parcel?", reading=read, model=version, tickets=TICKETS, policy=policy)
+        assert decision.action == ap.ANSWER or decision.rule == ap.RULE_NO_ANSWER
+        assert not LEFTOVER.search(decision.text), decision.text
 
 
 def test_bot_policy_reads_the_bot_settings_json():
