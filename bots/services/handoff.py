@@ -21,7 +21,7 @@ from bots import agent_presence, agent_selectors
 from bots.group_events import send_group_event
 from bots.importing.dedup import fingerprint
 from bots.importing.redaction import redact
-from bots.ml.answer_policy import only_asks_for_a_person
+from bots.ml.person_request import only_asks_for_a_person
 from bots.models import (
     Bot,
     Conversation,
