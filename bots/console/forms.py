@@ -17,6 +17,7 @@ from bots.bot_settings import (
 )
 from bots.history_selectors import NOT_RATED, RATED, RATED_NEGATIVELY, ConversationFilters
 from bots.importing.column_mapping import FIELDS, REQUIRED_FIELD
+from bots.ml.answer_text import PLACEHOLDER, TokenCount, placeholder_key
 from bots.models import ConversationStatus
 
 NO_COLUMN = "__none__"
@@ -132,6 +133,9 @@ class CannedEntry:
     field: forms.BoundField
     text: str  # the canned answer as typed or saved; empty: the bot answers from past tickets
     to_a_person: bool
+    draft_field: forms.BoundField  # the draft the box was prefilled with (hidden), empty for none
+    use_draft_field: forms.BoundField
+    is_draft: bool  # the box holds the draft as offered: not the bot's answer until used or edited
 
     @property
     def group(self) -> str:
@@ -160,8 +164,9 @@ class BotSettingsForm(forms.Form):
                   "the next training run picks the threshold for it.",
     )
     placeholders = forms.CharField(
-        label="Placeholders", required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line as Name = value; write {{Name}} in a canned answer to use it.",
+        label="Other placeholders", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line as Name = value, for placeholders your past answers do not hold; write {{Name}} "
+                  "in a canned answer to use it.",
     )
     handoff_message = forms.CharField(label="Handoff message", max_length=500,
                                       widget=forms.Textarea(attrs={"rows": 2}))
@@ -173,14 +178,24 @@ class BotSettingsForm(forms.Form):
         label="Always hand to a person", required=False, widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, intents: list[str], **kwargs):
+    def __init__(self, *args, intents: list[str], tokens: list[TokenCount] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.intents = intents
+        self.tokens = list(tokens)
+        self.placeholder_names = [count.token.name for count in self.tokens if count.token.kind == PLACEHOLDER]
         self.fields["human_intents"].choices = [(intent, intent) for intent in intents]
         for index, intent in enumerate(intents):
             self.fields[f"canned_{index}"] = forms.CharField(
                 label=intent, required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}),
             )
+            self.fields[f"canned_draft_{index}"] = forms.CharField(required=False, max_length=4000,
+                                                                   widget=forms.HiddenInput)
+            self.fields[f"canned_use_draft_{index}"] = forms.BooleanField(label="Answer with this draft",
+                                                                          required=False)
+        for index, name in enumerate(self.placeholder_names):
+            self.fields[f"placeholder_{index}"] = forms.CharField(
+                label=name, required=False, max_length=500,
+                widget=forms.TextInput(attrs={"data-placeholder-name": name, "autocomplete": "off"}))
         # No opening period on any day means always open; once a day has one, an empty day is closed.
         empty_day = "Closed" if self.has_business_hours else "Open all day (no hours set)"
         for day in WEEKDAYS:
@@ -197,8 +212,12 @@ class BotSettingsForm(forms.Form):
         return any((values.get(f"hours_{day}") or "").strip() for day in WEEKDAYS)
 
     @classmethod
-    def initial_for(cls, bot) -> dict:
+    def initial_for(cls, bot, tokens: list[TokenCount] = ()) -> dict:
         settings = _with_defaults(bot.settings)
+        found = [count.token for count in tokens if count.token.kind == PLACEHOLDER]
+        values = settings.get("placeholders", {})
+        others = {name: value for name, value in values.items()
+                  if placeholder_key(name) not in {token.key for token in found}}
         theme = settings.get("theme", {})
         hours = settings.get("business_hours", {})
         initial = {
@@ -207,18 +226,31 @@ class BotSettingsForm(forms.Form):
             "theme_position": theme.get("position"), "theme_avatar_url": theme.get("avatar_url"),
             "allowed_origins": "\n".join(bot.allowed_origins),
             "target_precision": settings.get("target_precision"),
-            "placeholders": "\n".join(f"{k} = {v}" for k, v in settings.get("placeholders", {}).items()),
+            "placeholders": "\n".join(f"{k} = {v}" for k, v in others.items()),
             "handoff_message": settings.get("handoff_message"), "offline_message": settings.get("offline_message"),
             "hours_timezone": hours.get("timezone", "UTC"),
             "human_intents": settings.get("human_intents", []),
         }
         for day, periods in hours.get("days", {}).items():
             initial[f"hours_{day}"] = format_opening_periods(periods)
+        for index, token in enumerate(found):
+            initial[f"placeholder_{index}"] = next(
+                (value for name, value in values.items() if placeholder_key(name) == token.key), "")
         return initial
 
-    def set_canned_initial(self, canned: dict) -> None:
+    def set_canned_initial(self, canned: dict, drafts: dict | None = None) -> None:
+        """Each intent's saved canned answer, or else its draft (offered, not saved)."""
         for index, intent in enumerate(self.intents):
-            self.fields[f"canned_{index}"].initial = canned.get(intent, "")
+            draft = "" if canned.get(intent) else (drafts or {}).get(intent, "")
+            self.fields[f"canned_{index}"].initial = canned.get(intent) or draft
+            self.fields[f"canned_draft_{index}"].initial = draft
+
+    def placeholder_rows(self) -> list[tuple[TokenCount, forms.BoundField | None]]:
+        """Each placeholder and redaction token the past answers hold, with the field for its value (None for a
+        redaction token: it stands for someone's details and is never filled)."""
+        fields = {name: self[f"placeholder_{index}"] for index, name in enumerate(self.placeholder_names)}
+        return [(count, fields.get(count.token.name) if count.token.kind == PLACEHOLDER else None)
+                for count in self.tokens]
 
     def canned_fields(self):
         return [(intent, self[f"canned_{index}"]) for index, intent in enumerate(self.intents)]
@@ -227,9 +259,17 @@ class BotSettingsForm(forms.Form):
         """Each intent's canned answer box, those with an answer first, then those always handed to a person,
         then those the bot answers from past tickets (each group alphabetical, as `intents` are)."""
         human = set(self["human_intents"].value() or [])
-        entries = [CannedEntry(intent, field, (field.value() or "").strip(), intent in human)
-                   for intent, field in self.canned_fields()]
+        entries = []
+        for index, (intent, field) in enumerate(self.canned_fields()):
+            text, draft = (field.value() or "").strip(), (self[f"canned_draft_{index}"].value() or "").strip()
+            is_draft = bool(draft) and text == draft
+            entries.append(CannedEntry(intent, field, "" if is_draft else text, intent in human,
+                                       self[f"canned_draft_{index}"], self[f"canned_use_draft_{index}"], is_draft))
         return sorted(entries, key=lambda entry: (not entry.text, not entry.to_a_person))
+
+    @property
+    def draft_count(self) -> int:
+        return sum(entry.is_draft for entry in self.canned_entries())
 
     def hours_fields(self):
         return [self[f"hours_{day}"] for day in WEEKDAYS]
@@ -265,14 +305,21 @@ class BotSettingsForm(forms.Form):
         data = self.cleaned_data
         days = {day: data[f"hours_{day}"] for day in WEEKDAYS if data[f"hours_{day}"]}
         canned = {intent: data[f"canned_{index}"].strip() for index, intent in enumerate(self.intents)
-                  if data.get(f"canned_{index}", "").strip()}
+                  if data.get(f"canned_{index}", "").strip() and (
+                      data[f"canned_{index}"].strip() != data[f"canned_draft_{index}"].strip()
+                      or data[f"canned_use_draft_{index}"])}
+        found = {name: data[f"placeholder_{index}"].strip() for index, name in enumerate(self.placeholder_names)
+                 if data[f"placeholder_{index}"].strip()}
+        found_keys = {placeholder_key(name) for name in found}
+        others = {name: value for name, value in data["placeholders"].items()
+                  if placeholder_key(name) not in found_keys}
         return {
             "theme": {"title": data["theme_title"], "colour": data["theme_colour"],
                       "position": data["theme_position"], "avatar_url": data["theme_avatar_url"]},
             "target_precision": data["target_precision"],
             "canned_answers": canned,
             "human_intents": list(data["human_intents"]),
-            "placeholders": data["placeholders"],
+            "placeholders": {**found, **others},
             "business_hours": {"timezone": data["hours_timezone"], "days": days},
             "handoff_message": data["handoff_message"],
             "offline_message": data["offline_message"],

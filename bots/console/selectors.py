@@ -1,9 +1,14 @@
-"""Reads the console pages need: the onboarding checklist and the bot's intents."""
+"""Reads the console pages need: the onboarding checklist, the bot's intents, what its past answers hold."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import groupby, islice
+from operator import itemgetter
 
+from django.db.models import Q
 from django.urls import reverse
 
+from bots.ml.answer_text import DRAFT_SAMPLE, TokenCount, count_tokens, draft_canned_answer
 from bots.models import Bot, Conversation, ModelVersion, TrainingRun
 from bots.selectors import tickets_for_bot
 from tenants.models import Tenant
@@ -74,3 +79,27 @@ def bot_intents(*, tenant: Tenant, bot: Bot) -> list[str]:
     intents.update(bot.settings.get("canned_answers", {}))
     intents.update(bot.settings.get("human_intents", []))
     return sorted(intents)
+
+
+def resolution_tokens(*, tenant: Tenant, bot: Bot) -> list[TokenCount]:
+    """The placeholders and redaction tokens the bot's tickets' resolutions hold, each with the number of
+    resolutions holding it (one query, streamed)."""
+    resolutions = tickets_for_bot(tenant=tenant, bot=bot).filter(
+        Q(resolution__contains="{{") | Q(resolution__contains="[")).values_list("resolution", flat=True)
+    return count_tokens(resolutions.iterator(chunk_size=2000))
+
+
+def canned_answer_drafts(*, tenant: Tenant, bot: Bot, intents: Iterable[str]) -> dict[str, str]:
+    """A canned answer drafted from the resolutions of each of `intents` that has resolved tickets (one query,
+    streamed; each intent's first DRAFT_SAMPLE resolutions)."""
+    wanted = set(intents)
+    if not wanted:
+        return {}
+    rows = tickets_for_bot(tenant=tenant, bot=bot).filter(intent__in=wanted).exclude(resolution="").order_by(
+        "intent", "id").values_list("intent", "resolution")
+    drafts = {}
+    for intent, group in groupby(rows.iterator(chunk_size=2000), key=itemgetter(0)):
+        draft = draft_canned_answer([resolution for _, resolution in islice(group, DRAFT_SAMPLE)])
+        if draft:
+            drafts[intent] = draft
+    return drafts

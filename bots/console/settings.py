@@ -7,8 +7,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from bots.console import charts
 from bots.console.access import bot_for
 from bots.console.forms import BotSettingsForm, CannedPreviewForm
-from bots.console.selectors import bot_intents
-from bots.ml.answer_text import answer_text
+from bots.console.selectors import bot_intents, canned_answer_drafts, resolution_tokens
+from bots.ml.answer_text import answer_text, is_filled
 from bots.services import bots as bot_services
 from tenants.errors import DomainError
 from tenants.views import console_page, console_render
@@ -18,9 +18,11 @@ from tenants.views import console_page, console_render
 @require_http_methods(["GET", "POST"])
 def bot_settings(request, bot_id: int):
     bot = bot_for(request, bot_id)
-    intents = bot_intents(tenant=request.console.tenant, bot=bot)
+    tenant = request.console.tenant
+    intents = bot_intents(tenant=tenant, bot=bot)
+    tokens = resolution_tokens(tenant=tenant, bot=bot)
     if request.method == "POST":
-        form = BotSettingsForm(request.POST, intents=intents)
+        form = BotSettingsForm(request.POST, intents=intents, tokens=tokens)
         if form.is_valid():
             try:
                 bot_services.update_bot(bot=bot, name=form.cleaned_data["name"], greeting=form.cleaned_data["greeting"],
@@ -36,12 +38,15 @@ def bot_settings(request, bot_id: int):
                 messages.success(request, "Settings saved. The widget uses them from the next message on.")
                 return redirect("console:bot-settings", bot.pk)
     else:
-        form = BotSettingsForm(initial=BotSettingsForm.initial_for(bot), intents=intents)
-        form.set_canned_initial(bot.settings.get("canned_answers", {}))
+        canned = bot.settings.get("canned_answers", {})
+        form = BotSettingsForm(initial=BotSettingsForm.initial_for(bot, tokens), intents=intents, tokens=tokens)
+        form.set_canned_initial(canned, canned_answer_drafts(
+            tenant=tenant, bot=bot, intents=[intent for intent in intents if not canned.get(intent)]))
     version = bot.active_version
     metrics = version.metrics if version is not None else {}
     return console_render(request, "console/bots/settings.html", {
         "bot": bot, "section": "settings", "form": form, "active_version": version,
+        "unfilled": [count for count in tokens if not is_filled(count.token, bot.settings.get("placeholders") or {})],
         "curve_svg": charts.precision_coverage_chart(
             metrics.get("precision_coverage_curve") or [], threshold=version.threshold if version else None,
             target_precision=bot.settings.get("target_precision"),

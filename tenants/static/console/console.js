@@ -79,6 +79,13 @@
   var settingsForm = document.querySelector("form[data-canned-preview-url]");
   if (settingsForm) {
     var placeholders = settingsForm.querySelector("[name=placeholders]");
+    var valueInputs = settingsForm.querySelectorAll("[data-placeholder-name]");
+    var placeholderLines = function () {
+      var lines = Array.prototype.filter.call(valueInputs, function (input) { return input.value.trim(); })
+        .map(function (input) { return input.getAttribute("data-placeholder-name") + " = " + input.value.trim(); });
+      if (placeholders && placeholders.value.trim()) lines.push(placeholders.value);
+      return lines.join("\n");
+    };
     var timers = new WeakMap();
     var previewOne = function (box) {
       var text = box.querySelector("textarea");
@@ -86,19 +93,49 @@
       if (!text.value.trim()) { out.textContent = ""; return; }
       var data = new FormData();
       data.append("text", text.value);
-      data.append("placeholders", placeholders ? placeholders.value : "");
+      data.append("placeholders", placeholderLines());
       fetch(settingsForm.getAttribute("data-canned-preview-url"), {
         method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken(settingsForm) },
       }).then(function (response) { return response.text(); }).then(function (html) { out.innerHTML = html; });
     };
     var boxes = settingsForm.querySelectorAll(".canned");
     boxes.forEach(function (box) {
-      if (/\{\{/.test(box.querySelector("textarea").value)) previewOne(box);
-      box.querySelector("textarea").addEventListener("input", function () {
+      var text = box.querySelector("textarea");
+      var useDraft = box.querySelector("[data-use-draft] input");
+      if (/\{\{|\[[A-Z]+\]/.test(text.value)) previewOne(box);
+      text.addEventListener("input", function () {
+        if (useDraft) useDraft.checked = true;  // an edited draft is the tenant's answer once saved
         clearTimeout(timers.get(box));
         timers.set(box, setTimeout(function () { previewOne(box); }, 300));
       });
     });
-    if (placeholders) placeholders.addEventListener("change", function () { boxes.forEach(previewOne); });
+    var previewAll = function () { boxes.forEach(function (box) { if (box.querySelector("textarea").value.trim()) previewOne(box); }); };
+    if (placeholders) placeholders.addEventListener("change", previewAll);
+    valueInputs.forEach(function (input) { input.addEventListener("change", previewAll); });
+
+    // Canned answers: the search box shows the intents whose name or answer holds every word typed.
+    var search = settingsForm.querySelector("#canned-search");
+    var summary = settingsForm.querySelector("#canned-summary");
+    var none = settingsForm.querySelector("#canned-none");
+    if (search) {
+      var initialSummary = summary.textContent;
+      search.addEventListener("input", function () {
+        var words = search.value.toLowerCase().replace(/_/g, " ").split(/\s+/).filter(Boolean);
+        var shown = 0;
+        boxes.forEach(function (box) {
+          var haystack = (box.getAttribute("data-intent") + " " + box.querySelector("textarea").value).toLowerCase().replace(/_/g, " ");
+          var match = words.every(function (word) { return haystack.indexOf(word) !== -1; });
+          box.hidden = !match;
+          if (match) shown += 1;
+        });
+        settingsForm.querySelectorAll(".canned-group").forEach(function (heading) {
+          var next = heading.nextElementSibling, any = false;
+          while (next && !next.classList.contains("canned-group")) { if (!next.hidden) any = true; next = next.nextElementSibling; }
+          heading.hidden = !any;
+        });
+        none.hidden = shown > 0;
+        summary.textContent = words.length ? shown + " of " + summary.getAttribute("data-total") + " intents match." : initialSummary;
+      });
+    }
   }
 })();
