@@ -10,7 +10,7 @@ from config.asgi import application
 
 ORIGIN = "https://shop.example.com"
 SHOP_SETTINGS = {
-    "canned_answers": {"shipping": "Your order {{Order Number}} ships within 2 working days from {{Warehouse}}."},
+    "canned_answers": {"shipping": "Your order ships within 2 working days from {{Warehouse}}."},
     "placeholders": {"Warehouse": "Leeds"},
     "human_intents": ["cancel_subscription"],
     "handoff_message": "A person from our team will take over.",
