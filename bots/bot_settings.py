@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
+from bots.ml.oos import DEFAULT_UNKNOWN_HANDOFF, MAX_UNKNOWN_HANDOFF, MIN_UNKNOWN_HANDOFF
 from tenants.api.serializers import StrictSerializer
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -61,7 +62,12 @@ class BusinessHoursSerializer(StrictSerializer):
 
 class BotSettingsSerializer(StrictSerializer):
     theme = ThemeSerializer(required=False)
-    target_precision = serializers.FloatField(min_value=0.5, max_value=0.999, required=False, default=0.95)
+    unknown_handoff = serializers.FloatField(
+        min_value=MIN_UNKNOWN_HANDOFF, max_value=MAX_UNKNOWN_HANDOFF, required=False, default=DEFAULT_UNKNOWN_HANDOFF,
+        help_text="The operating point: the share of questions the bot does not know (out of scope) that it hands "
+                  "to a person. Higher hands off more and answers fewer of the questions it knows; the active "
+                  "version's operating curve says how many of each.",
+    )
     canned_answers = serializers.DictField(
         child=serializers.CharField(max_length=4000), required=False, default=dict
     )

@@ -8,11 +8,13 @@ ticket, a clarifying question with quick replies, or a handoff to a person.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bots.ml.answer_text import answer_text
+from bots.ml.person_request import asks_for_a_person
 
 ANSWER = "answer"
 CLARIFY = "clarify"
@@ -42,22 +44,13 @@ HANDOFF_RULES = frozenset({
 MAX_FAILED_STREAK = 2
 # An intent is offered as a quick reply only when the model gives it at least this much.
 MIN_SUGGESTION_PROBABILITY = 0.08
+# Below the cut, the bot asks which intent was meant only when the model is torn between intents it knows (two
+# or more suggestions holding this much probability together); a message unlike all of them is handed off.
+MIN_TORN_PROBABILITY = 0.5
 MAX_QUICK_REPLIES = 3
 
 NOT_TRAINED_PREFIX = "I'm still being set up and can't answer questions on my own yet."
 CLARIFY_TEXT = "I'm not sure I understood. Did you mean one of these? You can also rephrase your question."
-
-_PERSON = (
-    r"(?:a |an |the |some |real |live |actual )*"
-    r"(?:human|person|people|agent|representative|rep|operator|someone|somebody|staff|support team)"
-)
-EXPLICIT_REQUEST = re.compile(
-    rf"\b(?:(?:talk|speak|chat|connect|transfer)(?: me)? (?:to|with) {_PERSON}|"
-    rf"(?:want|need|get|give me|ask for|request) {_PERSON}|"
-    r"human please|agent please|representative please)\b"
-    rf"|^\W*{_PERSON}\W*$",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -68,17 +61,18 @@ class Reading:
     confidence: float | None
     top_intents: Sequence[tuple[str, float]]
     nearest: Sequence[tuple[int, float]]
-    out_of_scope: bool
+    score: float
 
 
 @dataclass(frozen=True)
 class ModelFacts:
-    """The serving version's calibration: below `threshold` or `similarity_floor` the bot is unsure."""
+    """The serving version at the tenant's operating point: a reading whose score is below `cut` is one the bot
+    does not know well enough to answer on its own (for a retrieval-only version, the score is the nearest
+    ticket's similarity, and tickets less similar than `cut` are not answered from)."""
 
     version_id: int | None
     mode: str
-    threshold: float
-    similarity_floor: float
+    cut: float
 
 
 @dataclass(frozen=True)
@@ -146,25 +140,6 @@ class Decision:
         }
 
 
-def asks_for_a_person(text: str) -> bool:
-    """An explicit request for a human ("talk to a person", "agent please", "human")."""
-    return bool(EXPLICIT_REQUEST.search(text.strip()))
-
-
-_FILLER_WORDS = frozenset(
-    "i im i'm want wanna would like to please pls can could may me let you a an the just now right now hi hello hey "
-    "need get talk speak chat with connect transfer so ok okay thanks thank".split())
-
-
-def only_asks_for_a_person(text: str) -> bool:
-    """A request for a person and nothing else ("I want to speak to an agent"): it says who should answer,
-    not what the problem is."""
-    if not asks_for_a_person(text):
-        return False
-    rest = re.findall(r"[\w']+", EXPLICIT_REQUEST.sub(" ", text.lower()))
-    return all(word in _FILLER_WORDS for word in rest)
-
-
 def intent_label(intent: str) -> str:
     """A quick-reply label for an intent name: `card_arrival` -> `Card arrival`."""
     words = re.sub(r"[_\-]+", " ", intent).strip()
@@ -227,33 +202,33 @@ def decide(
         return handoff(RULE_NOT_TRAINED, policy, prefix=NOT_TRAINED_PREFIX, **common)
 
     if chosen_intent and chosen_intent in {intent for intent, _ in reading.top_intents}:
-        reading = Reading(chosen_intent, 1.0, reading.top_intents, reading.nearest, False)
-    best_similarity = reading.nearest[0][1] if reading.nearest else -1.0
-    if best_similarity < model.similarity_floor:
-        return handoff(RULE_OUT_OF_SCOPE, policy, **common)
+        reading = Reading(chosen_intent, 1.0, reading.top_intents, reading.nearest, score=math.inf)
+    known = reading.score >= model.cut
 
     if reading.intent is None:  # retrieval-only version: answer from the nearest past ticket
+        if not known:
+            return handoff(RULE_OUT_OF_SCOPE, policy, **common)
         return _answer_from_tickets(reading, model, tickets, policy, RULE_RETRIEVAL, intent=None) or handoff(
             RULE_NO_ANSWER, policy, **common
         )
 
-    confident = reading.confidence is not None and reading.confidence >= model.threshold
-    if confident and reading.intent in policy.human_intents:
+    if known and reading.intent in policy.human_intents:
         return handoff(RULE_HUMAN_INTENT, policy, **common)
-    if not confident:
-        if failed_streak + 1 >= MAX_FAILED_STREAK:
-            return handoff(RULE_REPEATED_FAILURE, policy, **common)
+    if not known:
         suggestions = [
-            intent for intent, probability in reading.top_intents
+            (intent, probability) for intent, probability in reading.top_intents
             if probability >= MIN_SUGGESTION_PROBABILITY and intent not in policy.human_intents
         ][:MAX_QUICK_REPLIES]
-        if len(suggestions) < 1:
-            return handoff(RULE_LOW_CONFIDENCE, policy, **common)
+        torn = len(suggestions) >= 2 and sum(p for _, p in suggestions) >= MIN_TORN_PROBABILITY
+        if not torn:
+            return handoff(RULE_OUT_OF_SCOPE, policy, **common)
+        if failed_streak + 1 >= MAX_FAILED_STREAK:
+            return handoff(RULE_REPEATED_FAILURE, policy, **common)
         return Decision(
             action=CLARIFY, rule=RULE_CLARIFY, text=CLARIFY_TEXT, intent=reading.intent,
             confidence=reading.confidence, top_intents=tuple(reading.top_intents),
             ticket_ids=tuple(ticket for ticket, _ in reading.nearest),
-            quick_replies=tuple({"label": intent_label(intent), "intent": intent} for intent in suggestions),
+            quick_replies=tuple({"label": intent_label(intent), "intent": intent} for intent, _ in suggestions),
             version_id=model.version_id, model=model.mode,
         )
 
@@ -278,7 +253,7 @@ def _answer_from_tickets(
     first. None when no nearby ticket has one."""
     for ticket_id, similarity in reading.nearest:
         facts = tickets.get(ticket_id)
-        if facts is None or similarity < model.similarity_floor:
+        if facts is None or (intent is None and similarity < model.cut):
             continue
         if intent is not None and facts.intent != intent:
             continue

@@ -1,4 +1,4 @@
-"""Held-out split, classification metrics, calibration and the answer threshold."""
+"""Held-out split, classification metrics and calibration."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ import numpy as np
 import torch
 from sklearn.metrics import precision_recall_fscore_support
 
-from bots.ml.index import nearest_similarities
-
-DEFAULT_TARGET_PRECISION = 0.95
 CALIBRATION_BINS = 15
 # A confusion matrix over thousands of intents is unreadable and huge; keep the busiest ones.
 MAX_CONFUSION_LABELS = 200
-# Used when no confidence reaches the target: above any softmax value, so nothing is answered.
+# The cut of a version that could not be evaluated: above any score, so it answers nothing on its own.
 NEVER_ANSWER_THRESHOLD = math.nextafter(1.0, 2.0)
 
 
@@ -149,82 +146,6 @@ def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, n_b
 
 
 @dataclass(frozen=True)
-class CurvePoint:
-    threshold: float
-    precision: float | None
-    coverage: float
-
-
-def precision_coverage_curve(
-    confidences: np.ndarray, correct: np.ndarray, steps: int = 100, eligible: np.ndarray | None = None
-) -> list[CurvePoint]:
-    """Precision and coverage of answering when confidence >= threshold, on a 0..1 grid.
-
-    Messages not `eligible` (e.g. unlike any ticket) are never answered but count in coverage.
-    """
-    confidences = _mask_ineligible(confidences, eligible)
-    points = []
-    for threshold in np.linspace(0.0, 1.0, steps + 1):
-        answered = confidences >= threshold
-        count = int(answered.sum())
-        points.append(
-            CurvePoint(
-                threshold=round(float(threshold), 6),
-                precision=float(correct[answered].mean()) if count else None,
-                coverage=count / len(confidences) if len(confidences) else 0.0,
-            )
-        )
-    return points
-
-
-@dataclass(frozen=True)
-class ThresholdChoice:
-    threshold: float
-    precision: float | None
-    coverage: float
-    target_precision: float
-    target_reached: bool
-
-
-def _mask_ineligible(confidences: np.ndarray, eligible: np.ndarray | None) -> np.ndarray:
-    if eligible is None:
-        return confidences
-    return np.where(eligible, confidences, -np.inf)
-
-
-def threshold_for_precision(
-    confidences: np.ndarray, correct: np.ndarray, target_precision: float, eligible: np.ndarray | None = None
-) -> ThresholdChoice:
-    """Lowest confidence threshold whose answered set reaches the target precision.
-
-    Lowest threshold = most coverage. Ties in confidence are answered together, so the
-    threshold is always one of the observed confidences. Messages not `eligible` are never
-    answered but count in coverage.
-    """
-    confidences = _mask_ineligible(confidences, eligible)
-    if len(confidences) == 0:
-        return ThresholdChoice(NEVER_ANSWER_THRESHOLD, None, 0.0, target_precision, False)
-    order = np.argsort(-confidences, kind="stable")
-    sorted_conf = confidences[order]
-    cumulative_correct = np.cumsum(correct[order].astype(np.float64))
-    # Only the last position of each run of equal confidences is a valid cut.
-    last_of_tie = np.append(sorted_conf[1:] != sorted_conf[:-1], True)
-    answered = np.arange(1, len(sorted_conf) + 1)
-    precision = cumulative_correct / answered
-    valid = np.flatnonzero(last_of_tie & (precision >= target_precision) & np.isfinite(sorted_conf))
-    if len(valid) == 0:
-        return ThresholdChoice(NEVER_ANSWER_THRESHOLD, None, 0.0, target_precision, False)
-    cut = valid[-1]
-    return ThresholdChoice(
-        threshold=float(sorted_conf[cut]),
-        precision=float(precision[cut]),
-        coverage=float(answered[cut] / len(confidences)),
-        target_precision=target_precision,
-        target_reached=True,
-    )
-
-
-@dataclass(frozen=True)
 class IntentScores:
     precision: float
     recall: float
@@ -278,49 +199,3 @@ def classification_report(true_intents: Sequence[str], predicted_intents: Sequen
         confusion_truncated=truncated,
     )
 
-
-def leave_intents_out_oos_recall(
-    heldout_logits: np.ndarray,
-    heldout_labels: np.ndarray,
-    temperature: float,
-    target_precision: float,
-    *,
-    folds: int = 5,
-    seed: int = 0,
-    heldout_embeddings: np.ndarray | None = None,
-    train_embeddings: np.ndarray | None = None,
-    train_labels: np.ndarray | None = None,
-    similarity_floor: float | None = None,
-) -> float | None:
-    """Cheap out-of-scope recall estimate from the trained model alone.
-
-    For each fold of intents, drop their columns from the head (as if never trained), fit
-    the threshold on the remaining intents' held-out messages, and count how many of the
-    dropped intents' messages fall below it, or (given embeddings and a floor) are less
-    similar than the floor to every training ticket of the remaining intents.
-    Optimistic: the encoder did see those intents.
-    """
-    present = np.unique(heldout_labels)
-    if len(present) < 3:
-        return None
-    use_floor = similarity_floor is not None and heldout_embeddings is not None and train_embeddings is not None
-    rng = np.random.default_rng(seed)
-    shuffled = rng.permutation(present)
-    caught = total = 0
-    for fold in np.array_split(shuffled, min(folds, len(present))):
-        unknown = np.isin(heldout_labels, fold)
-        known_columns = np.setdiff1d(np.arange(heldout_logits.shape[1]), fold)
-        probabilities = softmax(heldout_logits[:, known_columns], temperature)
-        confidence = probabilities.max(axis=1)
-        predicted = known_columns[probabilities.argmax(axis=1)]
-        known = ~unknown
-        rejected = np.zeros(len(heldout_labels), dtype=bool)
-        if use_floor:
-            known_train = train_embeddings[~np.isin(train_labels, fold)]
-            rejected = nearest_similarities(heldout_embeddings, known_train) < similarity_floor
-        choice = threshold_for_precision(
-            confidence[known], predicted[known] == heldout_labels[known], target_precision, eligible=~rejected[known]
-        )
-        caught += int(((confidence[unknown] < choice.threshold) | rejected[unknown]).sum())
-        total += int(unknown.sum())
-    return caught / total if total else None

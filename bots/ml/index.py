@@ -80,15 +80,6 @@ def search(index: TicketIndex, query_embeddings: np.ndarray, k: int) -> SearchRe
     return SearchResult(ticket_ids=ticket_ids, similarities=similarities)
 
 
-def nearest_similarities(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
-    """Cosine similarity of each query to its most similar reference (-1 when there are none)."""
-    if len(references) == 0:
-        return np.full(len(queries), -1.0, dtype=np.float32)
-    index = faiss.IndexFlatIP(references.shape[1])
-    index.add(np.ascontiguousarray(references, dtype=np.float32))
-    return index.search(np.ascontiguousarray(queries, dtype=np.float32), 1)[0][:, 0]
-
-
 INDEX_FILE = "index.faiss"
 TICKET_IDS_FILE = "ticket_ids.npy"
 

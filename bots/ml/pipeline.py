@@ -17,14 +17,26 @@ from bots.ml.evaluation import (
     classification_report,
     expected_calibration_error,
     fit_temperature,
-    leave_intents_out_oos_recall,
-    precision_coverage_curve,
     reliability_bins,
     softmax,
     stratified_heldout_split,
-    threshold_for_precision,
 )
-from bots.ml.index import build_index, nearest_similarities
+from bots.ml.index import build_index
+from bots.ml.oos import (
+    DEFAULT_UNKNOWN_HANDOFF,
+    PSEUDO_OOS_FOLDS,
+    SCORES,
+    NeighbourBank,
+    PseudoOutOfScope,
+    ScoreModel,
+    fit_score_model,
+    operating_curve,
+    operating_point_for,
+    probe_intents,
+    pseudo_out_of_scope,
+    score_auroc,
+    score_features,
+)
 from bots.ml.serving import LoadedBotModel
 from bots.ml.training import TrainingCancelled, TrainingConfig, TrainingStep, fine_tune_classifier
 from bots.ml.versions import CLASSIFIER, RETRIEVAL_ONLY, BotVersion, CorruptVersionError, VersionSettings, write_version
@@ -103,6 +115,9 @@ class RunShape:
     epochs: int
     batches_per_epoch: int
     with_reference: bool = False
+    # The probe (bots.ml.oos.probe_intents) trains first, on this many of the training tickets.
+    probe_train: int = 0
+    probe_batches_per_epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,14 +158,22 @@ def _encode_seconds_now(shape: RunShape, measured: MeasuredTimings) -> float | N
     return measured.encode_seconds_per_ticket
 
 
+def _evaluation_encodes(shape: RunShape) -> int:
+    """The version's training tickets (its neighbour bank), the reference's held-out scoring, and the probe's:
+    its own training tickets, its held-out ones and those of the intents it left out (every labelled ticket)."""
+    reference = shape.heldout if shape.with_reference else 0
+    probe = shape.train + shape.heldout if shape.probe_train else 0
+    return shape.train + reference + probe
+
+
 def _tail_stage_seconds(shape: RunShape, per_ticket: float) -> dict[str, float]:
     """Seconds each stage after training should take: the encodes it makes, and its fixed costs in encodes."""
     if shape.mode != CLASSIFIER:
         return {"indexing": shape.train * per_ticket, "writing": WRITE_COST_IN_ENCODES * per_ticket}
-    reference = shape.heldout + REFERENCE_LOAD_IN_ENCODES if shape.with_reference else 0.0
+    reference_load = REFERENCE_LOAD_IN_ENCODES if shape.with_reference else 0.0
     return {
         "calibrating": shape.heldout * per_ticket,
-        "evaluating": (shape.train + reference) * per_ticket,
+        "evaluating": (_evaluation_encodes(shape) + reference_load) * per_ticket,
         "indexing": shape.unlabelled * per_ticket,
         "writing": WRITE_COST_IN_ENCODES * per_ticket,
     }
@@ -178,7 +201,8 @@ def estimate_remaining_seconds(
     later = sum(tail[name] for name in (stages[stages.index(stage) + 1:] if stage in tail else stages))
     if stage != "training":
         return max(0.0, tail[stage] - seconds_in_stage) + later
-    batches_left = max(0, shape.epochs * shape.batches_per_epoch - len(measured.batch_seconds))
+    batches = shape.epochs * (shape.batches_per_epoch + shape.probe_batches_per_epoch)
+    batches_left = max(0, batches - len(measured.batch_seconds))
     return batches_left * _seconds_per_batch(shape, measured) + later
 
 
@@ -210,7 +234,7 @@ class _Progress:
             if shape.train:
                 self._measured = replace(measured, encode_seconds_per_ticket=seconds / shape.train)
         elif stage == "evaluating":
-            encodes = shape.train + (shape.heldout if shape.with_reference else 0)
+            encodes = _evaluation_encodes(shape)
             if encodes >= MIN_TICKETS_TO_TIME:
                 self._measured = replace(measured, evaluation_seconds_per_ticket=seconds / encodes)
 
@@ -284,7 +308,6 @@ def train_bot_version(
     version_dir: Path,
     base_model: str | Path,
     config: TrainingConfig = DEFAULT_CONFIG,
-    target_precision: float = 0.95,
     reference_version_dir: Path | None = None,
     on_progress: Callable[[ProgressUpdate], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -313,32 +336,36 @@ def train_bot_version(
         heldout = [labelled[i] for i in split.heldout_indices]
         unlabelled = [e for e in cleaned if e.intent is None]
         too_few = split.intents_too_few_examples
+        labels = sorted({e.intent for e in labelled})
+        label_of = {label: i for i, label in enumerate(labels)}
+        train_labels = np.array([label_of[e.intent] for e in train], dtype=np.int64)
+        heldout_labels = np.array([label_of[e.intent] for e in heldout], dtype=np.int64)
+        left_out = probe_intents(len(labels), seed=config.seed) if len(heldout) else np.zeros(0, dtype=np.int64)
+        probe_rows = np.flatnonzero(~np.isin(train_labels, left_out)) if len(left_out) else np.zeros(0, dtype=int)
     else:
-        train, heldout, unlabelled, too_few = cleaned, [], [], {}
+        train, heldout, unlabelled, too_few, labels = cleaned, [], [], {}, []
+        probe_rows = np.zeros(0, dtype=int)
     shape = RunShape(
         mode=mode, train=len(train), heldout=len(heldout), unlabelled=len(unlabelled),
         epochs=config.epochs if mode == CLASSIFIER else 0,
         batches_per_epoch=math.ceil(len(train) / config.batch_size) if mode == CLASSIFIER else 0,
         with_reference=reference_version_dir is not None,
+        probe_train=len(probe_rows), probe_batches_per_epoch=math.ceil(len(probe_rows) / config.batch_size),
     )
     progress = _Progress(shape, on_progress)
     progress.stage("preparing", f"loading base model, {len(cleaned)} tickets, mode {mode}")
     encoder = SentenceEncoder.load(base_model, max_length=config.max_length)
     check_stop()
 
-    labels: list[str] = []
     head_weight = head_bias = None
     temperature, threshold, similarity_floor = 1.0, NEVER_ANSWER_THRESHOLD, config.retrieval_similarity_floor
+    bank = score_model = None
     evaluation: dict = {}
     train_seconds = 0.0
     heldout_embeddings = np.zeros((0, encoder.dimension), dtype=np.float32)
     reference_metrics = beats_reference = None
 
     if mode == CLASSIFIER:
-        labels = sorted({e.intent for e in labelled})
-        label_of = {label: i for i, label in enumerate(labels)}
-        train_labels = np.array([label_of[e.intent] for e in train], dtype=np.int64)
-        heldout_labels = np.array([label_of[e.intent] for e in heldout], dtype=np.int64)
         tokenized = encoder.tokenize([e.text for e in train])
 
         progress.stage("encoding", f"embedding {len(train)} training tickets for the head's starting point")
@@ -347,6 +374,10 @@ def train_bot_version(
 
         progress.stage("training", f"fine-tuning on {len(train)} tickets, {len(labels)} intents")
         training_started = time.monotonic()
+        probe = None
+        if len(probe_rows):
+            probe = _train_probe(train, train_labels, probe_rows, initial_embeddings, base_model, config, progress,
+                                 should_stop)
 
         def on_step(step: TrainingStep) -> None:
             progress.step(step, f"epoch {step.epoch}/{step.epochs}, batch {step.batch}/{step.batches_per_epoch}, "
@@ -366,12 +397,15 @@ def train_bot_version(
         temperature = fit_temperature(logits, heldout_labels) if len(heldout) else 1.0
         check_stop()
 
-        progress.stage("evaluating", f"scoring {len(heldout)} held-out tickets")
+        progress.stage("evaluating", f"scoring {len(heldout)} held-out tickets"
+                                     + (", and the probe's" if probe is not None else ""))
         train_embeddings = encoder.encode_tokenized(tokenized)
-        evaluation, threshold, similarity_floor = _evaluate_classifier(
-            logits, heldout_labels, labels, temperature, heldout_embeddings, train_embeddings, train_labels,
-            target_precision, config,
+        bank = NeighbourBank.fit(train_embeddings, train_labels, len(labels))
+        probed = None if probe is None else probe.out_of_scope(train, heldout, train_labels, heldout_labels)
+        evaluation, score_model = _evaluate_classifier(
+            logits, heldout_labels, labels, temperature, heldout_embeddings, bank, config, probed,
         )
+        threshold = evaluation.get("threshold", NEVER_ANSWER_THRESHOLD)
         if reference_version_dir is not None:
             reference_metrics, beats_reference = _compare_with_reference(
                 Path(reference_version_dir), heldout, evaluation
@@ -395,7 +429,6 @@ def train_bot_version(
         "mode_reason": mode_reason,
         "method": _method_description(mode, config),
         "config": config.as_dict(),
-        "target_precision": target_precision,
         "n_tickets": len(cleaned),
         "n_train": len(train),
         "n_heldout": len(heldout),
@@ -421,7 +454,9 @@ def train_bot_version(
             settings=VersionSettings(
                 mode=mode, temperature=temperature, threshold=threshold,
                 similarity_floor=similarity_floor, max_length=config.max_length,
+                oos_score=None if score_model is None else score_model.as_dict(),
             ),
+            bank=bank,
             metrics=metrics,
         ),
     )
@@ -461,13 +496,70 @@ def _empty_evaluation() -> dict:
         "ece_after": None,
         "coverage": 0.0,
         "answer_precision": None,
-        "target_reached": False,
-        "precision_coverage_curve": [],
         "reliability": [],
         "reliability_before": [],
         "oos_recall": None,
         "oos_recall_method": None,
+        "operating_curve": [],
+        "oos_score": None,
+        "oos_score_candidates": {},
+        "oos_score_auroc": {},
     }
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """The same recipe trained without a quarter of the intents (bots.ml.oos.probe_intents): what it makes of
+    their tickets is what the version would make of questions it has never seen."""
+
+    encoder: SentenceEncoder
+    head_weight: np.ndarray
+    head_bias: np.ndarray
+    known_classes: np.ndarray  # the version's intent numbers the probe was trained on, in its head's order
+    rows: np.ndarray  # the training tickets it was trained on
+
+    def _read(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        embeddings = self.encoder.encode(texts)
+        return embeddings, embeddings @ self.head_weight.T + self.head_bias
+
+    def out_of_scope(self, train: list[TrainingExample], heldout: list[TrainingExample], train_labels: np.ndarray,
+                     heldout_labels: np.ndarray) -> PseudoOutOfScope:
+        """The probe's held-out tickets of its own intents (known) and every ticket of those it left out
+        (unknown), scored by the probe."""
+        known = np.isin(heldout_labels, self.known_classes)
+        known_embeddings, known_logits = self._read([e.text for e, k in zip(heldout, known, strict=True) if k])
+        targets = np.searchsorted(self.known_classes, heldout_labels[known])
+        temperature = fit_temperature(known_logits, targets)
+        trained = np.zeros(len(train), dtype=bool)
+        trained[self.rows] = True
+        bank = NeighbourBank.fit(self.encoder.encode([train[i].text for i in self.rows]),
+                                 np.searchsorted(self.known_classes, train_labels[self.rows]), len(self.known_classes))
+        unknown_texts = ([e.text for e, t in zip(train, trained, strict=True) if not t]
+                         + [e.text for e, k in zip(heldout, known, strict=True) if not k])
+        unknown_embeddings, unknown_logits = self._read(unknown_texts)
+        known_features, predicted = score_features(known_logits, temperature, known_embeddings, bank)
+        unknown_features, _ = score_features(unknown_logits, temperature, unknown_embeddings, bank)
+        return PseudoOutOfScope(known_features, predicted == targets, unknown_features)
+
+
+def _train_probe(train: list[TrainingExample], train_labels: np.ndarray, rows: np.ndarray,
+                 initial_embeddings: np.ndarray, base_model: str | Path, config: TrainingConfig, progress: _Progress,
+                 should_stop: Callable[[], bool] | None) -> _Probe:
+    known_classes = np.unique(train_labels[rows])
+    left_out = len(np.unique(train_labels)) - len(known_classes)
+    encoder = SentenceEncoder.load(base_model, max_length=config.max_length)
+
+    def on_step(step: TrainingStep) -> None:
+        progress.step(step, f"probe without {left_out} intents, to measure unknown questions: epoch "
+                            f"{step.epoch}/{step.epochs}, batch {step.batch}/{step.batches_per_epoch}, "
+                            f"loss {step.loss:.3f}")
+
+    head = fine_tune_classifier(
+        encoder, encoder.tokenize([train[i].text for i in rows]), np.searchsorted(known_classes, train_labels[rows]),
+        len(known_classes), initial_embeddings[rows], config, on_step=on_step, should_stop=should_stop,
+    )
+    return _Probe(encoder, head.weight.detach().numpy().copy(), head.bias.detach().numpy().copy(), known_classes,
+                  rows)
 
 
 def _evaluate_classifier(
@@ -476,33 +568,33 @@ def _evaluate_classifier(
     labels: list[str],
     temperature: float,
     heldout_embeddings: np.ndarray,
-    train_embeddings: np.ndarray,
-    train_labels: np.ndarray,
-    target_precision: float,
+    bank: NeighbourBank,
     config: TrainingConfig,
-) -> tuple[dict, float, float]:
-    """Held-out metrics, the answer threshold and the similarity floor."""
+    probed: PseudoOutOfScope | None,
+) -> tuple[dict, ScoreModel | None]:
+    """Held-out metrics, the out-of-scope score the version answers by (fitted on what the probe made of known and
+    unknown questions, or, without a probe, on the intents dropped from this version), and its operating curve."""
     if len(heldout_labels) == 0:
-        return {}, NEVER_ANSWER_THRESHOLD, config.retrieval_similarity_floor
+        return {}, None
     raw = softmax(logits)
     calibrated = softmax(logits, temperature)
     predicted = calibrated.argmax(axis=1)
     correct = predicted == heldout_labels
     confidence = calibrated.max(axis=1)
-    nearest = nearest_similarities(heldout_embeddings, train_embeddings)
-    # In-scope held-out tickets this far from any training ticket are rare; OOS messages
-    # mostly are (config.similarity_floor_quantile).
-    similarity_floor = float(np.quantile(nearest, config.similarity_floor_quantile))
-    eligible = nearest >= similarity_floor
-    choice = threshold_for_precision(confidence, correct, target_precision, eligible)
     report = classification_report([labels[i] for i in heldout_labels], [labels[i] for i in predicted])
     raw_confidence, raw_correct = raw.max(axis=1), raw.argmax(axis=1) == heldout_labels
-    curve = precision_coverage_curve(confidence, correct, eligible=eligible)
-    oos_recall = leave_intents_out_oos_recall(
-        logits, heldout_labels, temperature, target_precision, seed=config.seed,
-        heldout_embeddings=heldout_embeddings, train_embeddings=train_embeddings, train_labels=train_labels,
-        similarity_floor=similarity_floor,
-    )
+    known_features, _ = score_features(logits, temperature, heldout_embeddings, bank)
+    pseudo = probed or pseudo_out_of_scope(logits, heldout_labels, temperature, heldout_embeddings, bank,
+                                           seed=config.seed)
+    features = np.concatenate([pseudo.known_features, pseudo.unknown_features])
+    answered_right = np.concatenate([pseudo.known_correct, np.zeros(len(pseudo.unknown_features), dtype=bool)])
+    candidates = {method: fit_score_model(method, features, answered_right) for method in SCORES}
+    score_model = candidates[config.oos_score]
+    curve = [asdict(p) for p in operating_curve(
+        score_model.score(known_features), correct, score_model.score(pseudo.unknown_features),
+        reference_known=None if probed is None else score_model.score(pseudo.known_features),
+    )]
+    default = operating_point_for(curve, DEFAULT_UNKNOWN_HANDOFF)
     evaluation = {
         "evaluated": True,
         "accuracy": report.accuracy,
@@ -515,20 +607,29 @@ def _evaluate_classifier(
         },
         "ece_before": expected_calibration_error(raw_confidence, raw_correct),
         "ece_after": expected_calibration_error(confidence, correct),
-        "coverage": choice.coverage,
-        "answer_precision": choice.precision,
-        "target_reached": choice.target_reached,
-        "precision_coverage_curve": [asdict(p) for p in curve],
+        "threshold": default["cut"],
+        "coverage": default["answered"],
+        "answer_precision": default["precision"],
+        "oos_recall": default["unknown_handed_off"],
+        "default_unknown_handoff": DEFAULT_UNKNOWN_HANDOFF,
+        "operating_curve": curve,
+        "oos_score": score_model.as_dict(),
+        "oos_score_candidates": {method: model.as_dict() for method, model in candidates.items()},
+        "oos_score_auroc": {
+            method: score_auroc(model.score(pseudo.known_features), model.score(pseudo.unknown_features))
+            for method, model in candidates.items()
+        },
         "reliability": [asdict(b) for b in reliability_bins(confidence, correct)],
         "reliability_before": [asdict(b) for b in reliability_bins(raw_confidence, raw_correct)],
-        "oos_recall": oos_recall,
         "oos_recall_method": (
-            "leave-intents-out on the trained model: each fifth of the intents is dropped from the head and the "
-            "index in turn; its held-out messages must fall below the threshold or the similarity floor "
-            "(optimistic: the encoder saw them)"
+            "a probe fine-tuned the same way without a quarter of the intents: the share of those intents' tickets "
+            "it scores below the cut that answers as many of its own held-out questions as this version answers "
+            "of its own" if probed is not None else
+            f"intents dropped from this version in {PSEUDO_OOS_FOLDS} folds (too few intents for a probe; "
+            "optimistic: the encoder was trained on them)"
         ),
     }
-    return evaluation, choice.threshold, similarity_floor
+    return evaluation, score_model
 
 
 def _compare_with_reference(

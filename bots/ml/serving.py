@@ -12,6 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from bots.ml.evaluation import softmax
 from bots.ml.index import search
+from bots.ml.oos import ScoreModel, operating_point_for, score_features
 from bots.ml.versions import CLASSIFIER, BotVersion, load_version
 
 TOP_INTENTS = 3
@@ -21,16 +22,15 @@ TOP_INTENTS = 3
 class Inference:
     """The model's reading of one message.
 
-    `out_of_scope` is the OOS rule: the nearest past ticket is less similar than the
-    version's similarity floor, or (classifier versions) the calibrated confidence is below
-    the version's threshold. Either way the bot must not answer with the intent on its own.
+    `score` says how sure the version is that it knows the message and read it right: the bot answers on its
+    own only when it reaches the cut of the tenant's operating point (`LoadedBotModel.cut_for`).
     """
 
     intent: str | None
     confidence: float | None
     top_intents: list[tuple[str, float]]
     nearest: list[tuple[int, float]]
-    out_of_scope: bool
+    score: float
 
 
 class LoadedBotModel:
@@ -48,6 +48,9 @@ class LoadedBotModel:
         self.metrics = version.metrics
         self._head_weight = version.head_weight
         self._head_bias = version.head_bias
+        self._bank = version.bank
+        self._score_model = None if version.settings.oos_score is None else ScoreModel.from_dict(
+            version.settings.oos_score)
 
     @classmethod
     def load(cls, version_dir: Path | str, *, prefer_onnx: bool = True, onnx_threads: int = 1) -> LoadedBotModel:
@@ -80,6 +83,21 @@ class LoadedBotModel:
         # Tokenizer vocabulary and Python objects: a few MB for BERT-style vocabularies.
         return int(self._encoder.memory_bytes + head + index + 8 * 2**20)
 
+    def cut_for(self, unknown_handoff: float) -> float:
+        """The score below which the bot hands off, for the share of out-of-scope questions the tenant wants
+        handed to a person (versions from before the curve have one fixed cut)."""
+        point = operating_point_for(self.metrics.get("operating_curve") or [], unknown_handoff)
+        if self._score_model is None or point is None:
+            return self.threshold if self.mode == CLASSIFIER else self.similarity_floor
+        return point["cut"]
+
+    def score_features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every candidate out-of-scope score (bots.ml.oos.FEATURES columns) and the predicted intent number of
+        each text: what the version's score is made from, for benchmarks comparing the candidates."""
+        embeddings = self._encoder.encode(list(texts))
+        logits = embeddings @ self._head_weight.T + self._head_bias
+        return score_features(logits, self.temperature, embeddings, self._bank)
+
     def embed_and_score(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Unit embeddings and calibrated intent probabilities (None for retrieval-only)."""
         embeddings = self._encoder.encode(list(texts))
@@ -92,7 +110,13 @@ class LoadedBotModel:
         """Intent distribution, nearest tickets and out-of-scope flag for each text."""
         if not texts:
             return []
-        embeddings, probabilities = self.embed_and_score(texts)
+        embeddings = self._encoder.encode(list(texts))
+        probabilities = scores = None
+        if self.mode == CLASSIFIER:
+            logits = embeddings @ self._head_weight.T + self._head_bias
+            probabilities = softmax(logits, self.temperature)
+            if self._score_model is not None:
+                scores = self._score_model.score(score_features(logits, self.temperature, embeddings, self._bank)[0])
         # FAISS's OpenMP team for a handful of queries only contends (measured 2x slower with 2 threads),
         # and its idle worker spins on the other core between searches. The limit is per calling thread,
         # so it is set by the thread that searches (a micro-batcher's, a pool's).
@@ -106,20 +130,16 @@ class LoadedBotModel:
                 if ticket >= 0
             ]
             best_similarity = nearest[0][1] if nearest else -1.0
-            unlike_any_ticket = best_similarity < self.similarity_floor
             if probabilities is None:
-                results.append(Inference(None, None, [], nearest, unlike_any_ticket))
+                results.append(Inference(None, None, [], nearest, score=best_similarity))
                 continue
             order = np.argsort(-probabilities[row])[:TOP_INTENTS]
             top = [(self.labels[i], float(probabilities[row, i])) for i in order]
             confidence = top[0][1]
-            results.append(
-                Inference(
-                    intent=top[0][0],
-                    confidence=confidence,
-                    top_intents=top,
-                    nearest=nearest,
-                    out_of_scope=unlike_any_ticket or confidence < self.threshold,
-                )
-            )
+            if scores is not None:
+                score = float(scores[row])
+            else:  # a version from before the score: its confidence, unless unlike every ticket
+                score = confidence if best_similarity >= self.similarity_floor else 0.0
+            results.append(Inference(intent=top[0][0], confidence=confidence, top_intents=top, nearest=nearest,
+                                     score=score))
         return results

@@ -47,11 +47,8 @@ class TrainingConfig:
     max_classifier_intents: int = 2000
     # Retrieval-only versions call a message out of scope below this nearest-ticket cosine.
     retrieval_similarity_floor: float = 0.5
-    # Classifier versions: the floor is this quantile of held-out tickets' nearest-ticket
-    # similarity. On BANKING77 with 10 unseen intents (bench/train.py), 0.01 -> 0.05 raised
-    # OOS recall from 0.51 to 0.67 for 3 points of coverage; raising the confidence
-    # threshold instead buys less recall per point of coverage.
-    similarity_floor_quantile: float = 0.05
+    # The out-of-scope score classifier versions answer by (bots.ml.oos.SCORES): chosen on `make bench-oos`.
+    oos_score: str = "combined"
     seed: int = 0
 
     def as_dict(self) -> dict:

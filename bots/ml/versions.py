@@ -8,7 +8,8 @@ Layout of `<ARTIFACTS_ROOT>/<tenant>/<bot>/<version>/`:
     labels.json         intent names, in head-row order
     index.faiss         FAISS index of ticket embeddings
     ticket_ids.npy      ticket id of each index row
-    version.json        serving settings: mode, temperature, threshold, similarity floor
+    oos.safetensors     the out-of-scope score's neighbour bank (classifier versions written since it existed)
+    version.json        serving settings: mode, temperature, threshold, similarity floor, out-of-scope score
     metrics.json        held-out evaluation
     manifest.json       sha256 of every other file
 """
@@ -28,11 +29,13 @@ from safetensors.numpy import load_file, save_file
 
 from bots.ml.encoder import OnnxSentenceEncoder, SentenceEncoder
 from bots.ml.index import INDEX_FILE, TICKET_IDS_FILE, TicketIndex, load_index, save_index
+from bots.ml.oos import NeighbourBank
 
 FORMAT_VERSION = 1
 ENCODER_DIR = "encoder"
 ENCODER_ONNX_FILE = "encoder.onnx"
 HEAD_FILE = "head.safetensors"
+BANK_FILE = "oos.safetensors"
 LABELS_FILE = "labels.json"
 SETTINGS_FILE = "version.json"
 METRICS_FILE = "metrics.json"
@@ -59,6 +62,8 @@ class VersionSettings:
     similarity_floor: float
     max_length: int
     format_version: int = FORMAT_VERSION
+    # bots.ml.oos.ScoreModel.as_dict(); None: a version from before the score (confidence and similarity floor)
+    oos_score: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class BotVersion:
     index: TicketIndex
     settings: VersionSettings
     metrics: dict
+    bank: NeighbourBank | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -120,6 +126,10 @@ def write_version(version_dir: Path, version: BotVersion) -> Path:
                  "bias": np.ascontiguousarray(version.head_bias, dtype=np.float32)},
                 str(staging / HEAD_FILE),
             )
+        if version.bank is not None:
+            bank = version.bank
+            save_file({"embeddings": bank.embeddings, "labels": bank.labels, "class_means": bank.class_means,
+                       "precision": bank.precision}, str(staging / BANK_FILE))
         _write_json(staging / LABELS_FILE, list(version.labels))
         save_index(version.index, staging)
         _write_json(staging / SETTINGS_FILE, asdict(version.settings))
@@ -205,5 +215,16 @@ def load_version(version_dir: Path, *, prefer_onnx: bool = True, onnx_threads: i
         raise CorruptVersionError(f"unreadable index in {version_dir}: {error}") from error
     return BotVersion(
         encoder=encoder, labels=labels, head_weight=head_weight, head_bias=head_bias,
-        index=index, settings=settings, metrics=metrics,
+        index=index, settings=settings, metrics=metrics, bank=_load_bank(version_dir, settings, manifest),
     )
+
+
+def _load_bank(version_dir: Path, settings: VersionSettings, manifest: dict) -> NeighbourBank | None:
+    if settings.oos_score is None:
+        return None
+    if BANK_FILE not in manifest["files"]:
+        raise CorruptVersionError(f"version {version_dir} has an out-of-scope score but no {BANK_FILE}")
+    try:
+        return NeighbourBank(**load_file(str(version_dir / BANK_FILE)))
+    except Exception as error:
+        raise CorruptVersionError(f"unreadable neighbour bank in {version_dir}: {error}") from error

@@ -21,6 +21,7 @@ from bots.conversation_selectors import conversations_owed_answers, ticket_facts
 from bots.ml import answer_policy
 from bots.ml.answer_policy import BotPolicy, Decision, ModelFacts, Reading, TicketFacts
 from bots.ml.model_server import ModelServer, ServerSettings
+from bots.ml.oos import DEFAULT_UNKNOWN_HANDOFF, in_words, operating_point_for
 from bots.ml.serving import Inference
 from bots.ml.versions import CorruptVersionError
 from bots.models import Bot, Conversation, ConversationChannel, Message, MessageKind, ModelVersion
@@ -88,6 +89,19 @@ def agents_available(bot_settings: dict, now: datetime | None = None) -> bool:
     return any(start <= clock < end for start, end in days.get(today, []))
 
 
+def unknown_handoff(bot: Bot) -> float:
+    """The bot's operating point: the share of out-of-scope questions it hands to a person."""
+    return float(bot.settings.get("unknown_handoff", DEFAULT_UNKNOWN_HANDOFF))
+
+
+def operating_point_at_setting(bot: Bot, version: ModelVersion) -> dict | None:
+    """Where the bot's setting puts `version` on its operating curve, with the effect in words (None for a version
+    without a curve)."""
+    setting = unknown_handoff(bot)
+    point = operating_point_for((version.metrics or {}).get("operating_curve") or [], setting)
+    return None if point is None else {**point, "unknown_handoff": setting, "in_words": in_words(point)}
+
+
 def agents_reachable(bot: Bot) -> bool:
     """A person can take over now: within the bot's business hours and an agent of the tenant online."""
     return agents_available(bot.settings) and agent_presence.any_agent_online(tenant_id=bot.tenant_id)
@@ -127,10 +141,9 @@ def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_st
     except CorruptVersionError:  # evicted since it answered, and damaged since it was loaded
         logger.exception("active version %s of bot %s cannot be loaded", version.pk, bot.pk)
         return model_unavailable(bot, agents_available=available)
-    model = ModelFacts(version_id=version.pk, mode=loaded.mode, threshold=loaded.threshold,
-                       similarity_floor=loaded.similarity_floor)
+    model = ModelFacts(version_id=version.pk, mode=loaded.mode, cut=loaded.cut_for(unknown_handoff(bot)))
     reading = Reading(inference.intent, inference.confidence, inference.top_intents, inference.nearest,
-                      inference.out_of_scope)
+                      inference.score)
     tickets = _TicketFactsOnDemand(bot=bot, ticket_ids=[ticket for ticket, _ in inference.nearest])
     return answer_policy.decide(text=text, reading=reading, model=model, tickets=tickets, policy=policy,
                                 failed_streak=failed_streak, chosen_intent=chosen_intent, agents_available=available)

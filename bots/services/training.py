@@ -264,7 +264,6 @@ def execute_training_run(*, run_id: int) -> TrainingRun | None:
             version_dir=version_directory(run),
             base_model=base_model_path(),
             config=training_config(),
-            target_precision=run.bot.settings.get("target_precision", 0.95),
             reference_version_dir=_usable_active_version_dir(run.bot),
             on_progress=recorder.on_progress,
             should_stop=recorder.should_stop,

@@ -16,7 +16,7 @@ def test_an_admin_creates_a_bot_with_defaults_filled_in(admin_client, tenant):
     body = response.json()
     assert body["public_key"].startswith("pk_")
     assert body["allowed_origins"] == ["https://shop.example.com"]
-    assert body["settings"]["target_precision"] == 0.95
+    assert body["settings"]["unknown_handoff"] == 0.8
     assert body["settings"]["theme"]["position"] == "right"
     assert Bot.objects.for_tenant(tenant).count() == 1
 
@@ -28,20 +28,20 @@ def test_settings_are_merged_and_validated_on_update(owner_client, bot):
     assert response.status_code == 200
     bot.refresh_from_db()
     assert bot.settings["theme"]["colour"] == "#112233"
-    assert bot.settings["target_precision"] == 0.95
+    assert bot.settings["unknown_handoff"] == 0.8
 
 
 def test_invalid_settings_are_rejected_field_by_field_and_nothing_changes(owner_client, bot):
     before = bot.settings
     response = owner_client.patch(
         f"/api/v1/bots/{bot.id}/",
-        {"settings": {"target_precision": 2, "theme": {"colour": "red"}, "colour": "#fff"}},
+        {"settings": {"unknown_handoff": 2, "theme": {"colour": "red"}, "colour": "#fff"}},
         format="json",
     )
 
     assert response.status_code == 400
     details = response.json()["error"]["details"]["settings"]
-    assert set(details) == {"target_precision", "theme", "colour"}
+    assert set(details) == {"unknown_handoff", "theme", "colour"}
     bot.refresh_from_db()
     assert bot.settings == before
 

@@ -7,8 +7,8 @@ import pytest
 from bots.ml import answer_policy as ap
 from bots.ml.answer_policy import BotPolicy, ModelFacts, Reading, TicketFacts, decide
 
-MODEL = ModelFacts(version_id=7, mode="classifier", threshold=0.6, similarity_floor=0.3)
-RETRIEVAL = ModelFacts(version_id=8, mode="retrieval_only", threshold=1.01, similarity_floor=0.3)
+MODEL = ModelFacts(version_id=7, mode="classifier", cut=0.6)
+RETRIEVAL = ModelFacts(version_id=8, mode="retrieval_only", cut=0.3)
 TICKETS = {
     1: TicketFacts("refund", "Refunds take 5 days."),
     2: TicketFacts("shipping", "Your parcel ships in {{Shipping Days}} days."),
@@ -25,9 +25,16 @@ POLICY = BotPolicy(
 )
 
 
-def reading(intent="refund", confidence=0.9, nearest=((1, 0.8), (2, 0.5)), top=None):
+def reading(intent="refund", confidence=0.9, nearest=((1, 0.8), (2, 0.5)), top=None, score=None):
+    """A classifier's reading; its out-of-scope score is its confidence unless given."""
     top = top or [(intent, confidence), ("shipping", 0.05), ("complaint", 0.02)]
-    return Reading(intent=intent, confidence=confidence, top_intents=top, nearest=list(nearest), out_of_scope=False)
+    return Reading(intent=intent, confidence=confidence, top_intents=top, nearest=list(nearest),
+                   score=confidence if score is None else score)
+
+
+def nearest_only(nearest):
+    """A retrieval-only version's reading: its score is the nearest ticket's similarity."""
+    return Reading(None, None, [], list(nearest), score=nearest[0][1])
 
 
 def test_confident_intent_with_canned_answer_answers_with_it_placeholders_filled():
@@ -73,13 +80,13 @@ def test_human_intent_hands_off():
     assert decision.is_handoff and decision.rule == ap.RULE_HUMAN_INTENT and decision.intent == "complaint"
 
 
-def test_unlike_any_past_ticket_is_out_of_scope_and_hands_off():
-    decision = decide(text="weather?", reading=reading("refund", nearest=[(1, 0.1)]), model=MODEL,
+def test_a_score_below_the_cut_with_one_likely_intent_is_out_of_scope_and_hands_off():
+    decision = decide(text="weather?", reading=reading("refund", 0.9, nearest=[(1, 0.1)], score=0.2), model=MODEL,
                       tickets=TICKETS, policy=POLICY)
     assert decision.is_handoff and decision.rule == ap.RULE_OUT_OF_SCOPE
 
 
-def test_below_threshold_asks_with_quick_replies_then_hands_off_on_the_second_failure():
+def test_below_the_cut_and_torn_between_known_intents_asks_with_quick_replies_then_hands_off_on_the_second_failure():
     unsure = reading("refund", 0.45, top=[("refund", 0.45), ("shipping", 0.4), ("complaint", 0.1), ("x", 0.01)])
     first = decide(text="hmm", reading=unsure, model=MODEL, tickets=TICKETS, policy=POLICY, failed_streak=0)
     assert first.action == ap.CLARIFY and first.is_failure
@@ -89,10 +96,14 @@ def test_below_threshold_asks_with_quick_replies_then_hands_off_on_the_second_fa
     assert second.is_handoff and second.rule == ap.RULE_REPEATED_FAILURE
 
 
-def test_below_threshold_with_nothing_to_suggest_hands_off():
-    unsure = reading("complaint", 0.3, top=[("complaint", 0.3), ("a", 0.05), ("b", 0.04)])
+@pytest.mark.parametrize("top", [
+    [("complaint", 0.3), ("a", 0.05), ("b", 0.04)],  # nothing to suggest
+    [("refund", 0.2), ("shipping", 0.15), ("b", 0.04)],  # spread thin: unlike every intent, not torn between two
+])
+def test_below_the_cut_and_not_torn_between_known_intents_hands_off_as_out_of_scope(top):
+    unsure = reading(top[0][0], top[0][1], top=top)
     decision = decide(text="hmm", reading=unsure, model=MODEL, tickets=TICKETS, policy=POLICY)
-    assert decision.is_handoff and decision.rule == ap.RULE_LOW_CONFIDENCE
+    assert decision.is_handoff and decision.rule == ap.RULE_OUT_OF_SCOPE
 
 
 def test_a_quick_reply_the_visitor_picked_stands_in_for_the_intent():
@@ -111,10 +122,10 @@ def test_without_a_trained_model_the_bot_hands_off_and_says_so():
 
 
 def test_retrieval_only_version_answers_with_nearest_resolution_or_canned_answer_of_its_intent():
-    plain = Reading(None, None, [], [(1, 0.7)], False)
+    plain = nearest_only([(1, 0.7)])
     decision = decide(text="refund?", reading=plain, model=RETRIEVAL, tickets=TICKETS, policy=POLICY)
     assert (decision.rule, decision.text, decision.confidence) == (ap.RULE_RETRIEVAL, "Refunds take 5 days.", 0.7)
-    via_canned = decide(text="parcel?", reading=Reading(None, None, [], [(2, 0.7)], False), model=RETRIEVAL,
+    via_canned = decide(text="parcel?", reading=nearest_only([(2, 0.7)]), model=RETRIEVAL,
                         tickets=TICKETS, policy=POLICY)
     assert via_canned.rule == ap.RULE_CANNED and via_canned.text == "Orders ship from Leeds."
 
@@ -163,7 +174,7 @@ def test_with_no_clean_answer_for_the_intent_the_bot_hands_off_for_want_of_an_an
 
 def test_a_retrieval_only_version_skips_an_unusable_canned_answer_and_resolution_for_the_next_ticket():
     policy = BotPolicy(canned_answers={"shipping": "Ask {{Courier}}."})
-    plain = Reading(None, None, [], [(2, 0.8), (1, 0.7)], False)
+    plain = nearest_only([(2, 0.8), (1, 0.7)])
     decision = decide(text="parcel?", reading=plain, model=RETRIEVAL, tickets=TICKETS, policy=policy)
     assert (decision.rule, decision.text, decision.ticket_ids) == (ap.RULE_RETRIEVAL, "Refunds take 5 days.", (1,))
 
@@ -177,7 +188,7 @@ LEFTOVER = re.compile(r"\{\{|\}\}|\[(?:EMAIL|PHONE|CARD|IBAN)\]")
 def test_an_answer_never_holds_a_placeholder_or_a_redaction_token(canned, nearest):
     policy = BotPolicy(canned_answers={"shipping": canned} if canned else {})
     for version, read in ((MODEL, reading("shipping", nearest=nearest)),
-                          (RETRIEVAL, Reading(None, None, [], nearest, False))):
+                          (RETRIEVAL, nearest_only(nearest))):
         decision = decide(text="parcel?", reading=read, model=version, tickets=TICKETS, policy=policy)
         assert decision.action == ap.ANSWER or decision.rule == ap.RULE_NO_ANSWER
         assert not LEFTOVER.search(decision.text), decision.text

@@ -1,4 +1,4 @@
-"""Held-out split, metrics, calibration and threshold choice."""
+"""Held-out split, metrics and calibration."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ import numpy as np
 import pytest
 
 from bots.ml.evaluation import (
-    NEVER_ANSWER_THRESHOLD,
     classification_report,
     expected_calibration_error,
     fit_temperature,
-    leave_intents_out_oos_recall,
-    precision_coverage_curve,
     reliability_bins,
     softmax,
     stratified_heldout_split,
-    threshold_for_precision,
 )
 
 
@@ -57,47 +53,6 @@ def test_identical_texts_fall_on_the_same_side_of_the_split():
     split = stratified_heldout_split(texts, labels, fraction=0.3, min_examples_to_evaluate=3)
     held = {texts[i] for i in split.heldout_indices}
     assert not held & {texts[i] for i in split.train_indices}
-
-
-def test_threshold_reaches_target_precision_on_heldout_predictions():
-    rng = np.random.default_rng(0)
-    confidences = rng.uniform(0.2, 1.0, size=2000)
-    correct = rng.uniform(size=2000) < confidences
-    choice = threshold_for_precision(confidences, correct, target_precision=0.95)
-    answered = confidences >= choice.threshold
-    assert choice.target_reached
-    assert correct[answered].mean() >= 0.95
-    assert choice.coverage == pytest.approx(answered.mean())
-    lower = confidences[confidences < choice.threshold].max()
-    assert correct[confidences >= lower].mean() < 0.95, "the threshold is the lowest that meets the target"
-
-
-def test_unreachable_precision_target_answers_nothing():
-    confidences = np.array([0.9, 0.8, 0.7])
-    correct = np.array([False, True, False])
-    choice = threshold_for_precision(confidences, correct, target_precision=0.95)
-    assert not choice.target_reached
-    assert choice.threshold == NEVER_ANSWER_THRESHOLD > 1.0
-    assert choice.coverage == 0.0
-
-
-def test_ineligible_messages_are_never_answered_but_count_in_coverage():
-    confidences = np.array([0.99, 0.98, 0.97, 0.5])
-    correct = np.array([True, True, True, False])
-    eligible = np.array([True, False, True, True])
-    choice = threshold_for_precision(confidences, correct, 0.95, eligible=eligible)
-    assert choice.coverage == pytest.approx(0.5)
-
-
-def test_precision_coverage_curve_trades_coverage_for_precision():
-    rng = np.random.default_rng(1)
-    confidences = rng.uniform(size=1000)
-    correct = rng.uniform(size=1000) < confidences
-    curve = precision_coverage_curve(confidences, correct)
-    assert curve[0].threshold == 0.0 and curve[0].coverage == 1.0 and curve[-1].threshold == 1.0
-    coverages = [p.coverage for p in curve]
-    assert coverages == sorted(coverages, reverse=True)
-    assert curve[90].precision > curve[10].precision
 
 
 def _overconfident_logits(n=3000, classes=5, seed=0):
@@ -150,31 +105,3 @@ def test_classification_report_scores_intents_and_counts_confusions():
     assert matrix[labels.index("shipping"), labels.index("(none)")] == 1
     assert matrix.sum() == 5
 
-
-def test_leave_intents_out_estimate_catches_messages_of_dropped_intents():
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(10), 30)
-    logits = rng.normal(size=(300, 10))
-    logits[np.arange(300), labels] += 8.0
-    recall = leave_intents_out_oos_recall(logits, labels, temperature=1.0, target_precision=0.95)
-    assert recall > 0.9
-
-
-def test_leave_intents_out_estimate_uses_the_similarity_floor_when_given_embeddings():
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(6), 20)
-    # The head nearly confuses each intent with a twin (label ^ 1): with one dropped, its messages
-    # go confidently to the twin. Their embeddings are far from every other intent's tickets.
-    logits = np.zeros((120, 6))
-    logits[np.arange(120), labels] = 6.0
-    logits[np.arange(120), labels ^ 1] = 5.9
-    centres = np.eye(6, 8)
-    embeddings = centres[labels] + 0.05 * rng.normal(size=(120, 8))
-    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
-    threshold_only = leave_intents_out_oos_recall(logits, labels, 1.0, 0.95)
-    with_floor = leave_intents_out_oos_recall(
-        logits, labels, 1.0, 0.95, heldout_embeddings=embeddings.astype(np.float32),
-        train_embeddings=embeddings.astype(np.float32), train_labels=labels, similarity_floor=0.9,
-    )
-    assert with_floor > threshold_only
-    assert with_floor == pytest.approx(1.0)

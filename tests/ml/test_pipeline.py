@@ -15,7 +15,8 @@ from .conftest import PARAPHRASES, TINY_CONFIG, tiny_examples
 
 REQUIRED_METRICS = {
     "accuracy", "macro_f1", "per_intent", "confusion", "ece_before", "ece_after", "temperature", "threshold",
-    "target_precision", "coverage", "precision_coverage_curve", "reliability", "oos_recall",
+    "coverage", "answer_precision", "operating_curve", "oos_score", "oos_score_auroc", "oos_score_candidates",
+    "reliability", "oos_recall",
     "intents_too_few_examples", "n_train", "n_heldout", "n_intents", "train_seconds", "method",
 }
 
@@ -29,7 +30,7 @@ def test_training_writes_a_complete_version_directory_with_manifest_hashes(train
     manifest = json.loads((outcome.version_dir / MANIFEST_FILE).read_text())
     listed = set(manifest["files"])
     assert {"encoder/model.safetensors", "encoder/config.json", "encoder/tokenizer.json", "head.safetensors",
-            "labels.json", "index.faiss", "ticket_ids.npy", "metrics.json", "version.json"} <= listed
+            "labels.json", "index.faiss", "ticket_ids.npy", "oos.safetensors", "metrics.json", "version.json"} <= listed
     on_disk = {p.relative_to(outcome.version_dir).as_posix() for p in outcome.version_dir.rglob("*") if p.is_file()}
     assert on_disk - {MANIFEST_FILE} == listed
     for relative, digest in manifest["files"].items():
@@ -126,7 +127,8 @@ def test_tickets_without_intents_give_a_retrieval_only_version_that_answers_from
     assert answer.intent is None and answer.top_intents == []
     assert answer.nearest[0][0] == next(e.ticket_id for e in examples if e.text == "I forgot my password")
     assert answer.nearest[0][1] == pytest.approx(1.0, abs=1e-4)
-    assert not answer.out_of_scope
+    assert answer.score == pytest.approx(1.0, abs=1e-4), "a retrieval-only version scores by nearest similarity"
+    assert answer.score >= model.cut_for(0.8)
 
 
 def test_a_single_intent_gives_a_retrieval_only_version(tmp_path, base_model):
