@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from bots.api.nested import BotChildViewSet
 from bots.models import ModelVersion, TrainingRun
 from bots.services import training
+from bots.services.answering import operating_point_at_setting
 from tenants.models import MANAGER_ROLES
 
 
@@ -19,17 +20,46 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class OperatingPointSerializer(serializers.Serializer):
+    """Answering when the version's out-of-scope score reaches `cut`, measured on held-out tickets with each
+    quarter of the intents treated in turn as never seen."""
+
+    cut = serializers.FloatField(help_text="The score below which the bot does not answer on its own.")
+    answered = serializers.FloatField(help_text="Share of questions it knows that it answers.")
+    answered_right = serializers.FloatField(help_text="Share of questions it knows answered with the right intent.")
+    precision = serializers.FloatField(allow_null=True, help_text="Share of its answers that are right.")
+    unknown_handed_off = serializers.FloatField(
+        allow_null=True, help_text="Share of questions it doesn't know (out of scope) handed to a person.")
+
+
+class BotOperatingPointSerializer(OperatingPointSerializer):
+    unknown_handoff = serializers.FloatField(help_text="The bot's setting this point was picked for.")
+    in_words = serializers.CharField()
+
+
 class ModelVersionSerializer(serializers.ModelSerializer):
     is_active = serializers.SerializerMethodField()
+    operating_curve = serializers.SerializerMethodField()
+    operating_point = serializers.SerializerMethodField()
 
     class Meta:
         model = ModelVersion
-        fields = ["id", "number", "mode", "accuracy", "macro_f1", "coverage", "threshold", "metrics",
-                  "created_at", "activated_at", "pruned_at", "is_active"]
+        fields = ["id", "number", "mode", "accuracy", "macro_f1", "coverage", "threshold", "operating_curve",
+                  "operating_point", "metrics", "created_at", "activated_at", "pruned_at", "is_active"]
         read_only_fields = fields
 
     def get_is_active(self, version) -> bool:
         return version.bot.active_version_id == version.pk
+
+    @extend_schema_field(OperatingPointSerializer(many=True))
+    def get_operating_curve(self, version) -> list[dict]:
+        """From answering the most to the least; empty for a version from before the curve."""
+        return (version.metrics or {}).get("operating_curve") or []
+
+    @extend_schema_field(BotOperatingPointSerializer(allow_null=True))
+    def get_operating_point(self, version) -> dict | None:
+        """Where the bot's `unknown_handoff` setting puts this version on its curve."""
+        return operating_point_at_setting(version.bot, version)
 
 
 @extend_schema(tags=["training"])

@@ -6,6 +6,8 @@ Every text that comes from data (intent names) is escaped; the result is safe to
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from bots.ml.oos import in_words
+
 ACCENT = "#2563eb"
 GOOD = "#0f766e"
 WARN = "#d97706"
@@ -107,39 +109,37 @@ def reliability_diagram(bins: list[dict], width: int = 420, height: int = 320) -
     return _svg(width, height, body, "Reliability diagram: accuracy by confidence bin against the diagonal")
 
 
-def precision_coverage_chart(curve: list[dict], *, threshold: float | None, target_precision: float | None,
-                             width: int = 520, height: int = 320) -> SafeString | None:
-    """Precision and coverage of automatic answers as the confidence threshold moves."""
-    if not curve:
+def operating_curve_chart(curve: list[dict], *, current: dict | None, width: int = 520,
+                          height: int = 320) -> SafeString | None:
+    """What the bot answers against what it hands off, along the version's operating curve: for each share of
+    unknown (out-of-scope) questions handed to a person, the share of known questions answered, and answered
+    right; the tenant's current point marked."""
+    points = [p for p in curve if p.get("unknown_handed_off") is not None]
+    if not points:
         return None
     pad = (12, 12, 40, 48)
     inner_w, inner_h = width - pad[1] - pad[3], height - pad[0] - pad[2]
-    body = _frame(width, height, pad, "Confidence threshold", "Share")
+    body = _frame(width, height, pad, "Unknown questions handed to a person", "Known questions")
 
-    def point(t, v):
-        return f"{pad[3] + inner_w * t:.1f},{pad[0] + inner_h * (1 - v):.1f}"
+    def point(x, y):
+        return f"{pad[3] + inner_w * x:.1f},{pad[0] + inner_h * (1 - y):.1f}"
 
-    precision = " ".join(point(p["threshold"], p["precision"]) for p in curve if p.get("precision") is not None)
-    coverage = " ".join(point(p["threshold"], p["coverage"]) for p in curve)
-    body.append(f'<polyline points="{precision}" fill="none" stroke="{ACCENT}" stroke-width="2" '
-                f'data-series="precision"/>')
-    body.append(f'<polyline points="{coverage}" fill="none" stroke="{GOOD}" stroke-width="2" data-series="coverage"/>')
-    if target_precision is not None:
-        y = pad[0] + inner_h * (1 - target_precision)
-        body.append(f'<line x1="{pad[3]}" y1="{y:.1f}" x2="{pad[3] + inner_w}" y2="{y:.1f}" stroke="{ACCENT}" '
-                    f'stroke-dasharray="3 4"/>')
-    if threshold is not None and threshold <= 1.0:
-        x = pad[3] + inner_w * threshold
-        body.append(f'<line x1="{x:.1f}" y1="{pad[0]}" x2="{x:.1f}" y2="{pad[0] + inner_h}" stroke="{WARN}" '
-                    f'stroke-width="1.5"><title>{escape(f"answer threshold {threshold:.2f}")}</title></line>')
+    for key, colour in (("answered", GOOD), ("answered_right", ACCENT)):
+        line = " ".join(point(p["unknown_handed_off"], p[key]) for p in points)
+        body.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2" '
+                    f'data-series="{key}"/>')
+    if current is not None and current.get("unknown_handed_off") is not None:
+        x, y = point(current["unknown_handed_off"], current["answered_right"]).split(",")
+        body.append(f'<circle cx="{x}" cy="{y}" r="5" fill="{WARN}" data-series="current">'
+                    f'<title>{escape(in_words(current))}</title></circle>')
     legend_y = pad[0] + inner_h - 8  # bottom left: the curves rarely go there
-    body.append(f'<rect x="{pad[3] + 10}" y="{legend_y - 9}" width="12" height="3" fill="{ACCENT}"/>'
-                f'<text x="{pad[3] + 26}" y="{legend_y - 5}" font-size="11" fill="{INK}">precision</text>'
-                f'<rect x="{pad[3] + 90}" y="{legend_y - 9}" width="12" height="3" fill="{GOOD}"/>'
-                f'<text x="{pad[3] + 106}" y="{legend_y - 5}" font-size="11" fill="{INK}">coverage</text>'
-                f'<rect x="{pad[3] + 170}" y="{legend_y - 9}" width="12" height="3" fill="{WARN}"/>'
-                f'<text x="{pad[3] + 186}" y="{legend_y - 5}" font-size="11" fill="{INK}">threshold</text>')
-    return _svg(width, height, body, "Precision and coverage of automatic answers by confidence threshold")
+    body.append(f'<rect x="{pad[3] + 10}" y="{legend_y - 9}" width="12" height="3" fill="{GOOD}"/>'
+                f'<text x="{pad[3] + 26}" y="{legend_y - 5}" font-size="11" fill="{INK}">answered</text>'
+                f'<rect x="{pad[3] + 96}" y="{legend_y - 9}" width="12" height="3" fill="{ACCENT}"/>'
+                f'<text x="{pad[3] + 112}" y="{legend_y - 5}" font-size="11" fill="{INK}">answered right</text>'
+                f'<circle cx="{pad[3] + 216}" cy="{legend_y - 7.5}" r="4" fill="{WARN}"/>'
+                f'<text x="{pad[3] + 226}" y="{legend_y - 5}" font-size="11" fill="{INK}">your setting</text>')
+    return _svg(width, height, body, "Known questions answered against unknown questions handed to a person")
 
 
 def _axis(value: float) -> tuple[int, int]:

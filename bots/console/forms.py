@@ -18,6 +18,7 @@ from bots.bot_settings import (
 from bots.history_selectors import NOT_RATED, RATED, RATED_NEGATIVELY, ConversationFilters
 from bots.importing.column_mapping import FIELDS, REQUIRED_FIELD
 from bots.ml.answer_text import PLACEHOLDER, TokenCount, placeholder_key
+from bots.ml.oos import MAX_UNKNOWN_HANDOFF, MIN_UNKNOWN_HANDOFF, UNKNOWN_HANDOFF_STEP
 from bots.models import ConversationStatus
 
 NO_COLUMN = "__none__"
@@ -157,11 +158,12 @@ class BotSettingsForm(forms.Form):
         label="Allowed origins", required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One per line, like https://shop.example.com. Only these sites may open the widget.",
     )
-    target_precision = forms.FloatField(
-        label="Target precision", min_value=0.5, max_value=0.999,
-        widget=forms.NumberInput(attrs={"step": "0.005"}),
-        help_text="How often an automatic answer must be right (0.5–0.999). Higher answers fewer questions; "
-                  "the next training run picks the threshold for it.",
+    unknown_handoff = forms.FloatField(
+        label="Answer more ↔ hand off more", min_value=MIN_UNKNOWN_HANDOFF, max_value=MAX_UNKNOWN_HANDOFF,
+        widget=forms.NumberInput(attrs={"type": "range", "step": UNKNOWN_HANDOFF_STEP, "min": MIN_UNKNOWN_HANDOFF,
+                                        "max": MAX_UNKNOWN_HANDOFF}),
+        help_text="The share of questions the bot doesn't know that it hands to a person. Further right hands "
+                  "off more of them, and answers fewer of the questions it knows. Takes effect at once.",
     )
     placeholders = forms.CharField(
         label="Other placeholders", required=False, widget=forms.Textarea(attrs={"rows": 3}),
@@ -225,7 +227,7 @@ class BotSettingsForm(forms.Form):
             "theme_title": theme.get("title"), "theme_colour": theme.get("colour"),
             "theme_position": theme.get("position"), "theme_avatar_url": theme.get("avatar_url"),
             "allowed_origins": "\n".join(bot.allowed_origins),
-            "target_precision": settings.get("target_precision"),
+            "unknown_handoff": settings.get("unknown_handoff"),
             "placeholders": "\n".join(f"{k} = {v}" for k, v in others.items()),
             "handoff_message": settings.get("handoff_message"), "offline_message": settings.get("offline_message"),
             "hours_timezone": hours.get("timezone", "UTC"),
@@ -316,7 +318,7 @@ class BotSettingsForm(forms.Form):
         return {
             "theme": {"title": data["theme_title"], "colour": data["theme_colour"],
                       "position": data["theme_position"], "avatar_url": data["theme_avatar_url"]},
-            "target_precision": data["target_precision"],
+            "unknown_handoff": data["unknown_handoff"],
             "canned_answers": canned,
             "human_intents": list(data["human_intents"]),
             "placeholders": {**found, **others},
@@ -327,7 +329,7 @@ class BotSettingsForm(forms.Form):
 
     def add_settings_errors(self, errors: dict) -> None:
         """Place the serializer's (nested) errors next to the fields they concern."""
-        direct = {"target_precision", "handoff_message", "offline_message", "placeholders", "human_intents"}
+        direct = {"unknown_handoff", "handoff_message", "offline_message", "placeholders", "human_intents"}
         for key, detail in errors.items():
             if key in direct:
                 self.add_error(key, _messages(detail))

@@ -9,7 +9,15 @@ from bots.console.access import bot_for
 from bots.console.forms import BotSettingsForm, CannedPreviewForm
 from bots.console.selectors import bot_intents, canned_answer_drafts, resolution_tokens
 from bots.ml.answer_text import answer_text, is_filled
+from bots.ml.oos import (
+    MAX_UNKNOWN_HANDOFF,
+    MIN_UNKNOWN_HANDOFF,
+    UNKNOWN_HANDOFF_STEP,
+    in_words,
+    operating_point_for,
+)
 from bots.services import bots as bot_services
+from bots.services.answering import operating_point_at_setting
 from tenants.errors import DomainError
 from tenants.views import console_page, console_render
 
@@ -43,15 +51,24 @@ def bot_settings(request, bot_id: int):
         form.set_canned_initial(canned, canned_answer_drafts(
             tenant=tenant, bot=bot, intents=[intent for intent in intents if not canned.get(intent)]))
     version = bot.active_version
-    metrics = version.metrics if version is not None else {}
+    curve = (version.metrics or {}).get("operating_curve") or [] if version is not None else []
+    current = operating_point_at_setting(bot, version) if version is not None else None
     return console_render(request, "console/bots/settings.html", {
         "bot": bot, "section": "settings", "form": form, "active_version": version,
         "unfilled": [count for count in tokens if not is_filled(count.token, bot.settings.get("placeholders") or {})],
-        "curve_svg": charts.precision_coverage_chart(
-            metrics.get("precision_coverage_curve") or [], threshold=version.threshold if version else None,
-            target_precision=bot.settings.get("target_precision"),
-        ),
+        "curve_svg": charts.operating_curve_chart(curve, current=current),
+        "operating_point": current,
+        "words_by_setting": _words_by_setting(curve),
     }, status=400 if form.is_bound else 200)
+
+
+def _words_by_setting(curve: list[dict]) -> dict[str, str]:
+    """What each position of the "answer more ↔ hand off more" control does, for the page to say as it moves."""
+    if not curve:
+        return {}
+    steps = round((MAX_UNKNOWN_HANDOFF - MIN_UNKNOWN_HANDOFF) / UNKNOWN_HANDOFF_STEP)
+    settings = (round(MIN_UNKNOWN_HANDOFF + step * UNKNOWN_HANDOFF_STEP, 2) for step in range(steps + 1))
+    return {f"{setting:.2f}": in_words(operating_point_for(curve, setting)) for setting in settings}
 
 
 @console_page()

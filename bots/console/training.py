@@ -16,6 +16,7 @@ from bots.console.access import bot_for
 from bots.models import UNFINISHED_TRAINING, ModelVersion, TrainingRun, TrainingStatus
 from bots.selectors import tickets_for_bot
 from bots.services import training
+from bots.services.answering import operating_point_at_setting
 from bots.templatetags.console_format import duration
 from tenants.errors import DomainError
 from tenants.views import console_page, console_render, flash_outcome
@@ -155,6 +156,7 @@ def version_detail(request, bot_id: int, version_id: int):
     version = get_object_or_404(ModelVersion.objects.for_tenant(request.console.tenant).select_related("run"),
                                 bot=bot, pk=version_id)
     metrics = version.metrics or {}
+    current = operating_point_at_setting(bot, version)
     per_intent = sorted(((intent, scores) for intent, scores in (metrics.get("per_intent") or {}).items()),
                         key=lambda item: (item[1]["f1"], item[0]))
     return console_render(request, "console/bots/version.html", {
@@ -162,10 +164,8 @@ def version_detail(request, bot_id: int, version_id: int):
         "is_active": bot.active_version_id == version.pk,
         "confusion_svg": charts.confusion_heatmap(metrics.get("confusion") or {}),
         "reliability_svg": charts.reliability_diagram(metrics.get("reliability") or []),
-        "curve_svg": charts.precision_coverage_chart(
-            metrics.get("precision_coverage_curve") or [], threshold=version.threshold,
-            target_precision=metrics.get("target_precision"),
-        ),
+        "curve_svg": charts.operating_curve_chart(metrics.get("operating_curve") or [], current=current),
+        "operating_point": current,
     })
 
 

@@ -27,18 +27,19 @@ def test_the_reliability_diagram_draws_only_bins_with_messages():
     assert svg.count("<rect") == 1 and "accuracy 75% over 4 messages" in svg
 
 
-def test_the_precision_coverage_chart_marks_the_threshold_and_the_target():
-    curve = [{"threshold": t / 10, "precision": None if t == 10 else 0.8 + t / 60, "coverage": 1 - t / 10}
-             for t in range(11)]
-    svg = charts.precision_coverage_chart(curve, threshold=0.6, target_precision=0.9)
-    assert 'data-series="precision"' in svg and 'data-series="coverage"' in svg
-    assert "answer threshold 0.60" in svg
+def test_the_operating_curve_chart_draws_answered_and_answered_right_and_marks_the_tenants_point():
+    curve = [{"cut": t / 10, "answered": 1 - t / 20, "answered_right": 0.95 - t / 20, "precision": 0.95,
+              "unknown_handed_off": t / 10} for t in range(11)]
+    svg = charts.operating_curve_chart(curve, current=curve[8])
+    assert 'data-series="answered"' in svg and 'data-series="answered_right"' in svg
+    assert 'data-series="current"' in svg
+    assert "Of 100 questions it knows, about 60 answered (55 with the right answer)" in svg
 
 
 def test_no_data_means_no_chart():
     assert charts.confusion_heatmap({"labels": [], "matrix": []}) is None
     assert charts.reliability_diagram([]) is None
-    assert charts.precision_coverage_chart([], threshold=None, target_precision=None) is None
+    assert charts.operating_curve_chart([], current=None) is None
 
 
 def _days(*counts):

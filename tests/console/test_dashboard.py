@@ -48,7 +48,7 @@ def test_creating_a_bot_leads_to_its_data_page(owner, tenant):
     bot = Bot.objects.for_tenant(tenant).get()
     assert response.status_code == 302 and response["Location"] == f"/console/bots/{bot.pk}/data/"
     assert bot.name == "Shop bot" and bot.greeting == "Hello there!"
-    assert bot.settings["target_precision"] == 0.95
+    assert bot.settings["unknown_handoff"] == 0.8
 
 
 @pytest.mark.parametrize("data, field, message", [

@@ -91,7 +91,7 @@ def test_a_canned_answer_preview_with_bad_placeholders_says_which_line(owner, bo
 def test_more_bad_settings_are_refused_inline_and_save_nothing(owner, bot, change, field, message):
     TicketFactory(bot=bot, intent="refund")
     valid = {"name": bot.name, "greeting": "Hi", "theme_title": "Help", "theme_colour": "#2563eb",
-             "theme_position": "right", "allowed_origins": "", "target_precision": "0.95", "placeholders": "",
+             "theme_position": "right", "allowed_origins": "", "unknown_handoff": "0.8", "placeholders": "",
              "handoff_message": "A person will help.", "offline_message": "We are away.", "hours_timezone": "UTC",
              "canned_0": "Refunds take 5 days."}
     before = Bot.objects.get(pk=bot.pk)

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 FORM = {
     "name": "Shop bot", "greeting": "Hello!", "theme_title": "Help", "theme_colour": "#2563eb",
-    "theme_position": "right", "theme_avatar_url": "", "allowed_origins": "", "target_precision": "0.95",
+    "theme_position": "right", "theme_avatar_url": "", "allowed_origins": "", "unknown_handoff": "0.8",
     "placeholders": "", "handoff_message": "A person will help.", "offline_message": "We are away.",
     "hours_timezone": "UTC",
 }

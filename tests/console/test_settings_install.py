@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 VALID = {
     "name": "Shop bot", "greeting": "Hello! Ask us anything.", "theme_title": "Shop help", "theme_colour": "#0f766e",
     "theme_position": "left", "theme_avatar_url": "", "allowed_origins": "https://shop.example.com\nhttp://localhost:8000/",
-    "target_precision": "0.9", "placeholders": "Shop = Acme Shop\nReturn window = 30 days",
+    "unknown_handoff": "0.9", "placeholders": "Shop = Acme Shop\nReturn window = 30 days",
     "handoff_message": "A person will take over.", "offline_message": "We are closed; leave your email.",
     "hours_timezone": "Europe/Berlin", "hours_mon": "09:00–12:30, 13:30-17:30", "hours_sat": "10:00 to 14:00",
     "canned_0": "Returns at {{Shop}} are free within {{Return window}}.", "canned_1": "",
@@ -27,7 +27,7 @@ def ticketed_bot(bot):
 
 def test_the_form_shows_the_current_settings(owner, ticketed_bot):
     page = owner.get(f"/console/bots/{ticketed_bot.pk}/settings/").content.decode()
-    assert 'value="#2563eb"' in page and 'value="0.95"' in page
+    assert 'value="#2563eb"' in page and 'value="0.8"' in page
     assert 'data-intent="refund"' in page and 'data-intent="shipping"' in page
     assert "https://shop.example.com" in page
 
@@ -39,7 +39,7 @@ def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, ti
     assert bot.name == "Shop bot" and bot.greeting == "Hello! Ask us anything."
     assert bot.allowed_origins == ["https://shop.example.com", "http://localhost:8000"]
     assert bot.settings["theme"] == {"title": "Shop help", "colour": "#0f766e", "position": "left", "avatar_url": ""}
-    assert bot.settings["target_precision"] == 0.9
+    assert bot.settings["unknown_handoff"] == 0.9
     assert bot.settings["canned_answers"] == {"refund": "Returns at {{Shop}} are free within {{Return window}}."}
     assert bot.settings["human_intents"] == ["shipping"]
     assert bot.settings["placeholders"] == {"Shop": "Acme Shop", "Return window": "30 days"}
@@ -52,8 +52,8 @@ def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, ti
     ({"allowed_origins": "https://ok.example.com\nshop.example.com/path"}, "allowed_origins",
      "is not an origin like https://shop.example.com."),
     ({"hours_timezone": "Mars/Olympus"}, "hours_timezone", "Unknown time zone"),
-    ({"target_precision": "1.5"}, "target_precision", "less than or equal to 0.999"),
-    ({"target_precision": "lots"}, "target_precision", "Enter a number."),
+    ({"unknown_handoff": "1.5"}, "unknown_handoff", "less than or equal to 0.99"),
+    ({"unknown_handoff": "lots"}, "unknown_handoff", "Enter a number."),
     ({"placeholders": "Shop: Acme"}, "placeholders", "needs the form Name = value"),
     ({"hours_mon": "17:00–09:00"}, "hours_mon", "17:00–09:00: a period must end after it starts"),
     ({"hours_mon": "09:00–12:00, 11:30–14:00"}, "hours_mon", "09:00–12:00 and 11:30–14:00 overlap."),

@@ -193,7 +193,7 @@ def test_twenty_seven_canned_answers_are_folded_filled_ones_first(owner, many_in
 def test_a_canned_answer_refused_opens_its_box(owner, many_intents_bot):
     response = owner.submit(f"/console/bots/{many_intents_bot.pk}/settings/", {
         "name": "Shop bot", "greeting": "Hello!", "theme_title": "Help", "theme_colour": "#0f766e",
-        "theme_position": "left", "theme_avatar_url": "", "allowed_origins": "", "target_precision": "0.9",
+        "theme_position": "left", "theme_avatar_url": "", "allowed_origins": "", "unknown_handoff": "0.9",
         "placeholders": "", "handoff_message": "A person.", "offline_message": "Closed.", "hours_timezone": "UTC",
         "canned_5": "x" * 4001,
     })

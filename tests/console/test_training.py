@@ -59,7 +59,7 @@ def test_a_running_run_is_polled_and_can_be_cancelled(owner, bot):
     assert run.cancel_requested
 
 
-def test_the_version_page_shows_metrics_per_intent_confusion_calibration_and_the_curve(owner, bot):
+def test_the_version_page_shows_metrics_per_intent_confusion_calibration_and_the_operating_curve(owner, bot):
     version = _real_version(bot, 1)
     page = owner.get(f"/console/bots/{bot.pk}/versions/{version.pk}/").content.decode()
     assert f'data-metric="accuracy">{round(version.accuracy * 100)}%' in page
@@ -68,7 +68,8 @@ def test_the_version_page_shows_metrics_per_intent_confusion_calibration_and_the
         assert f"<td>{intent}</td>" in page
     assert 'aria-label="Confusion matrix' in page
     assert 'aria-label="Reliability diagram' in page
-    assert 'data-series="precision"' in page and 'data-series="coverage"' in page
+    assert 'data-series="answered"' in page and 'data-series="current"' in page
+    assert "Of 100 questions it knows, about" in page
 
 
 def test_activating_and_rolling_back_switch_the_answering_version(owner, bot):

@@ -113,6 +113,18 @@
     if (placeholders) placeholders.addEventListener("change", previewAll);
     valueInputs.forEach(function (input) { input.addEventListener("change", previewAll); });
 
+    // Answer more <-> hand off more: say what the position under the thumb does, as it moves.
+    var handoff = settingsForm.querySelector("#id_unknown_handoff");
+    var wordsData = document.getElementById("operating-point-words-by-setting");
+    var words = document.getElementById("operating-point-words");
+    if (handoff && wordsData && words) {
+      var bySetting = JSON.parse(wordsData.textContent);
+      handoff.addEventListener("input", function () {
+        var said = bySetting[Number(handoff.value).toFixed(2)];
+        if (said) words.textContent = said;
+      });
+    }
+
     // Canned answers: the search box shows the intents whose name or answer holds every word typed.
     var search = settingsForm.querySelector("#canned-search");
     var summary = settingsForm.querySelector("#canned-summary");
