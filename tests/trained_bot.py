@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from bots.importing.dedup import fingerprint
 from bots.ml.encoder import default_base_model_path
 from bots.ml.pipeline import TrainingExample, train_bot_version
 from bots.ml.training import TrainingConfig
+from bots.ml.versions import METRICS_FILE
 from bots.models import Bot, ModelVersion, Ticket, TicketSource
 
 FIRST_TICKET_ID = 900_001  # far above any id the database hands out in a test
@@ -86,3 +88,14 @@ def activate_trained_version(bot: Bot) -> ModelVersion:
     bot.active_version = version
     bot.save(update_fields=["active_version"])
     return version
+
+
+def real_version(bot: Bot, number: int) -> ModelVersion:
+    """A version row over the tiny shop model trained once per test process, with its real metrics."""
+    path = trained_version_dir()
+    metrics = json.loads((path / METRICS_FILE).read_text())
+    return ModelVersion.objects.create(
+        tenant=bot.tenant, bot=bot, number=number, path=str(path), mode=metrics["mode"], metrics=metrics,
+        accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], coverage=metrics["coverage"],
+        threshold=metrics["threshold"],
+    )

@@ -1,9 +1,13 @@
+from itertools import pairwise
+
 import pytest
 
 from bots.models import TrainingRun, TrainingStatus
 from tests.factories import ModelVersionFactory, TicketFactory, TrainingRunFactory
+from tests.trained_bot import real_version
 
 pytestmark = pytest.mark.django_db
+POINT_FIELDS = ("cut", "answered", "answered_right", "precision", "unknown_handed_off")
 
 
 @pytest.fixture(autouse=True)
@@ -81,3 +85,39 @@ def test_versions_are_listed_newest_first_with_the_active_one_marked(owner_clien
     listed = owner_client.get(f"/api/v1/bots/{bot.id}/versions/").json()["results"]
 
     assert [(v["id"], v["is_active"]) for v in listed] == [(newer.id, False), (older.id, True)]
+
+
+def test_a_version_says_its_operating_curve_and_the_point_the_bots_setting_picks_on_it(owner_client, bot):
+    version = real_version(bot, 1)
+    detail = f"/api/v1/bots/{bot.id}/versions/{version.id}/"
+
+    body = owner_client.get(detail).json()
+
+    curve = body["operating_curve"]
+    assert curve and all(set(point) == set(POINT_FIELDS) for point in curve)
+    by_cut = sorted(curve, key=lambda point: point["cut"])
+    assert all(lower["answered"] >= higher["answered"] for lower, higher in pairwise(by_cut))
+    point = body["operating_point"]
+    assert point["unknown_handoff"] == 0.8, "the default setting"
+    assert {key: point[key] for key in POINT_FIELDS} in curve
+    assert point["in_words"].startswith("Of 100 questions it knows, about ")
+
+    patched = owner_client.patch(f"/api/v1/bots/{bot.id}/", {"settings": {"unknown_handoff": 0.95}}, format="json")
+    assert patched.status_code == 200
+
+    moved = owner_client.get(detail).json()["operating_point"]
+    assert moved["unknown_handoff"] == 0.95
+    assert {key: moved[key] for key in POINT_FIELDS} in curve
+    assert moved["unknown_handed_off"] >= 0.95 and moved["answered"] <= point["answered"]
+
+
+def test_the_schema_types_the_operating_curve_and_point(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+
+    version = schema["ModelVersion"]["properties"]
+    assert version["operating_curve"]["items"] == {"$ref": "#/components/schemas/OperatingPoint"}
+    assert version["operating_point"]["allOf"] == [{"$ref": "#/components/schemas/BotOperatingPoint"}]
+    assert version["operating_point"]["nullable"]
+    assert set(schema["OperatingPoint"]["properties"]) == set(POINT_FIELDS)
+    assert all(schema["OperatingPoint"]["properties"][field]["type"] == "number" for field in POINT_FIELDS)
+    assert set(schema["BotOperatingPoint"]["properties"]) == {*POINT_FIELDS, "unknown_handoff", "in_words"}

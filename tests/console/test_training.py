@@ -1,26 +1,12 @@
 """Training pages: start a run (for real, tiny), follow it, read a version's metrics, activate, roll back."""
 
-import json
-
 import pytest
 
-from bots.ml.versions import METRICS_FILE
-from bots.models import ModelVersion, TrainingRun, TrainingStatus
+from bots.models import TrainingRun, TrainingStatus
 from tests.factories import ModelVersionFactory, TrainingRunFactory
-from tests.trained_bot import create_shop_tickets, trained_version_dir
+from tests.trained_bot import create_shop_tickets, real_version
 
 pytestmark = pytest.mark.django_db
-
-
-def _real_version(bot, number: int) -> ModelVersion:
-    """A version row over the tiny shop model trained once per test process, with its real metrics."""
-    path = trained_version_dir()
-    metrics = json.loads((path / METRICS_FILE).read_text())
-    return ModelVersion.objects.create(
-        tenant=bot.tenant, bot=bot, number=number, path=str(path), mode=metrics["mode"], metrics=metrics,
-        accuracy=metrics["accuracy"], macro_f1=metrics["macro_f1"], coverage=metrics["coverage"],
-        threshold=metrics["threshold"],
-    )
 
 
 def test_starting_training_without_tickets_says_what_to_do_first(owner, bot):
@@ -60,7 +46,7 @@ def test_a_running_run_is_polled_and_can_be_cancelled(owner, bot):
 
 
 def test_the_version_page_shows_metrics_per_intent_confusion_calibration_and_the_operating_curve(owner, bot):
-    version = _real_version(bot, 1)
+    version = real_version(bot, 1)
     page = owner.get(f"/console/bots/{bot.pk}/versions/{version.pk}/").content.decode()
     assert f'data-metric="accuracy">{round(version.accuracy * 100)}%' in page
     assert 'data-metric="macro_f1"' in page and 'data-metric="coverage"' in page
@@ -73,7 +59,7 @@ def test_the_version_page_shows_metrics_per_intent_confusion_calibration_and_the
 
 
 def test_activating_and_rolling_back_switch_the_answering_version(owner, bot):
-    first, second = _real_version(bot, 1), _real_version(bot, 2)
+    first, second = real_version(bot, 1), real_version(bot, 2)
     owner.submit(f"/console/bots/{bot.pk}/versions/{second.pk}/activate/")
     bot.refresh_from_db()
     assert bot.active_version == second
@@ -86,7 +72,7 @@ def test_activating_and_rolling_back_switch_the_answering_version(owner, bot):
 
 
 def test_a_version_that_cannot_load_is_not_activated_and_says_why(owner, bot):
-    good = _real_version(bot, 1)
+    good = real_version(bot, 1)
     bot.active_version = good
     bot.save()
     broken = ModelVersionFactory(bot=bot, number=2)
@@ -97,7 +83,7 @@ def test_a_version_that_cannot_load_is_not_activated_and_says_why(owner, bot):
 
 
 def test_rolling_back_without_an_older_version_changes_nothing(owner, bot):
-    only = _real_version(bot, 1)
+    only = real_version(bot, 1)
     bot.active_version = only
     bot.save()
     response = owner.submit(f"/console/bots/{bot.pk}/versions/rollback/", follow=True)
