@@ -3,10 +3,12 @@
 Every text that comes from data (intent names) is escaped; the result is safe to put in a page as is.
 """
 
+import json
+
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from bots.ml.oos import in_words
+from bots.ml.oos import MAX_UNKNOWN_HANDOFF, MIN_UNKNOWN_HANDOFF, UNKNOWN_HANDOFF_STEP, in_words, operating_point_for
 
 ACCENT = "#2563eb"
 GOOD = "#0f766e"
@@ -130,7 +132,15 @@ def operating_curve_chart(curve: list[dict], *, current: dict | None, width: int
                     f'data-series="{key}"/>')
     if current is not None and current.get("unknown_handed_off") is not None:
         x, y = point(current["unknown_handed_off"], current["answered_right"]).split(",")
-        body.append(f'<circle cx="{x}" cy="{y}" r="5" fill="{WARN}" data-series="current">'
+        # where each position of the "answer more <-> hand off more" control puts the mark, for the page to move it
+        at_setting = {}
+        for step in range(round((MAX_UNKNOWN_HANDOFF - MIN_UNKNOWN_HANDOFF) / UNKNOWN_HANDOFF_STEP) + 1):
+            setting = MIN_UNKNOWN_HANDOFF + step * UNKNOWN_HANDOFF_STEP
+            picked = operating_point_for(curve, setting)
+            if picked["unknown_handed_off"] is not None:
+                at_setting[f"{setting:.2f}"] = point(picked["unknown_handed_off"], picked["answered_right"])
+        body.append(f'<circle cx="{x}" cy="{y}" r="5" fill="{WARN}" data-series="current" '
+                    f'data-at-setting="{escape(json.dumps(at_setting))}">'
                     f'<title>{escape(in_words(current))}</title></circle>')
     legend_y = pad[0] + inner_h - 8  # bottom left: the curves rarely go there
     body.append(f'<rect x="{pad[3] + 10}" y="{legend_y - 9}" width="12" height="3" fill="{GOOD}"/>'

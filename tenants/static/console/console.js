@@ -113,15 +113,24 @@
     if (placeholders) placeholders.addEventListener("change", previewAll);
     valueInputs.forEach(function (input) { input.addEventListener("change", previewAll); });
 
-    // Answer more <-> hand off more: say what the position under the thumb does, as it moves.
+    // Answer more <-> hand off more: say what the position under the thumb does and mark it on the curve, as it moves.
     var handoff = settingsForm.querySelector("#id_unknown_handoff");
     var wordsData = document.getElementById("operating-point-words-by-setting");
     var words = document.getElementById("operating-point-words");
+    var mark = settingsForm.querySelector('#answers [data-series="current"]');
     if (handoff && wordsData && words) {
       var bySetting = JSON.parse(wordsData.textContent);
+      var marked = mark ? JSON.parse(mark.getAttribute("data-at-setting") || "{}") : {};
       handoff.addEventListener("input", function () {
-        var said = bySetting[Number(handoff.value).toFixed(2)];
+        var setting = Number(handoff.value).toFixed(2);
+        var said = bySetting[setting];
         if (said) words.textContent = said;
+        if (marked[setting]) {
+          var at = marked[setting].split(",");
+          mark.setAttribute("cx", at[0]);
+          mark.setAttribute("cy", at[1]);
+          if (said) mark.querySelector("title").textContent = said;
+        }
       });
     }
 
