@@ -8,7 +8,7 @@ import json
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from bots.ml.oos import MAX_UNKNOWN_HANDOFF, MIN_UNKNOWN_HANDOFF, UNKNOWN_HANDOFF_STEP, in_words, operating_point_for
+from bots.ml.oos import in_words, points_by_setting
 
 ACCENT = "#2563eb"
 GOOD = "#0f766e"
@@ -133,12 +133,9 @@ def operating_curve_chart(curve: list[dict], *, current: dict | None, width: int
     if current is not None and current.get("unknown_handed_off") is not None:
         x, y = point(current["unknown_handed_off"], current["answered_right"]).split(",")
         # where each position of the "answer more <-> hand off more" control puts the mark, for the page to move it
-        at_setting = {}
-        for step in range(round((MAX_UNKNOWN_HANDOFF - MIN_UNKNOWN_HANDOFF) / UNKNOWN_HANDOFF_STEP) + 1):
-            setting = MIN_UNKNOWN_HANDOFF + step * UNKNOWN_HANDOFF_STEP
-            picked = operating_point_for(curve, setting)
-            if picked["unknown_handed_off"] is not None:
-                at_setting[f"{setting:.2f}"] = point(picked["unknown_handed_off"], picked["answered_right"])
+        at_setting = {setting: point(picked["unknown_handed_off"], picked["answered_right"])
+                      for setting, picked in points_by_setting(curve).items()
+                      if picked["unknown_handed_off"] is not None}
         body.append(f'<circle cx="{x}" cy="{y}" r="5" fill="{WARN}" data-series="current" '
                     f'data-at-setting="{escape(json.dumps(at_setting))}">'
                     f'<title>{escape(in_words(current))}</title></circle>')

@@ -9,13 +9,7 @@ from bots.console.access import bot_for
 from bots.console.forms import BotSettingsForm, CannedPreviewForm
 from bots.console.selectors import bot_intents, canned_answer_drafts, resolution_tokens
 from bots.ml.answer_text import answer_text, is_filled
-from bots.ml.oos import (
-    MAX_UNKNOWN_HANDOFF,
-    MIN_UNKNOWN_HANDOFF,
-    UNKNOWN_HANDOFF_STEP,
-    in_words,
-    operating_point_for,
-)
+from bots.ml.oos import in_words, points_by_setting
 from bots.services import bots as bot_services
 from bots.services.answering import operating_point_at_setting
 from tenants.errors import DomainError
@@ -64,11 +58,7 @@ def bot_settings(request, bot_id: int):
 
 def _words_by_setting(curve: list[dict]) -> dict[str, str]:
     """What each position of the "answer more ↔ hand off more" control does, for the page to say as it moves."""
-    if not curve:
-        return {}
-    steps = round((MAX_UNKNOWN_HANDOFF - MIN_UNKNOWN_HANDOFF) / UNKNOWN_HANDOFF_STEP)
-    settings = (round(MIN_UNKNOWN_HANDOFF + step * UNKNOWN_HANDOFF_STEP, 2) for step in range(steps + 1))
-    return {f"{setting:.2f}": in_words(operating_point_for(curve, setting)) for setting in settings}
+    return {setting: in_words(point) for setting, point in points_by_setting(curve).items()}
 
 
 @console_page()

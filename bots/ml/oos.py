@@ -274,6 +274,16 @@ def operating_point_for(curve: Sequence[dict], unknown_handoff: float) -> dict |
     return min(plateau, key=lambda p: abs(p["cut"] - middle))
 
 
+def points_by_setting(curve: Sequence[dict]) -> dict[str, dict]:
+    """The operating point each position of the tenant's control picks, keyed by the setting written with two
+    decimals (as a range input reports it); empty for an empty curve."""
+    if not curve:
+        return {}
+    steps = round((MAX_UNKNOWN_HANDOFF - MIN_UNKNOWN_HANDOFF) / UNKNOWN_HANDOFF_STEP)
+    settings = (round(MIN_UNKNOWN_HANDOFF + step * UNKNOWN_HANDOFF_STEP, 2) for step in range(steps + 1))
+    return {f"{setting:.2f}": operating_point_for(curve, setting) for setting in settings}
+
+
 def answered_right_at_handoff(in_scope: np.ndarray, correct: np.ndarray, out_of_scope: np.ndarray,
                               handoff: float) -> float:
     """Share of in-scope messages answered with the right intent when the cut hands off `handoff` of the

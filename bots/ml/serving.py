@@ -80,6 +80,9 @@ class LoadedBotModel:
         """Approximate resident size, for a size-bounded model cache."""
         head = 0 if self._head_weight is None else self._head_weight.nbytes + self._head_bias.nbytes
         index = len(self._version.index) * (self._encoder.dimension * 4 + 8) + self._version.index.ticket_ids.nbytes
+        if self._bank is not None:
+            index += sum(array.nbytes for array in (self._bank.embeddings, self._bank.labels, self._bank.class_means,
+                                                    self._bank.precision))
         # Tokenizer vocabulary and Python objects: a few MB for BERT-style vocabularies.
         return int(self._encoder.memory_bytes + head + index + 8 * 2**20)
 

@@ -16,6 +16,7 @@ from bots.ml.oos import (
     in_words,
     operating_curve,
     operating_point_for,
+    points_by_setting,
     pseudo_out_of_scope,
     score_auroc,
     score_features,
@@ -128,3 +129,12 @@ def test_a_probes_unknown_questions_are_matched_to_the_version_by_the_share_of_k
         assert point.unknown_handed_off == pytest.approx((probe_unknown < matched_cut).mean())
     half = min(curve, key=lambda p: abs(p.answered - 0.5))
     assert half.unknown_handed_off == pytest.approx(1.0), "the probe's median known score is above every unknown"
+
+
+def test_every_position_of_the_tenants_control_picks_its_point_on_the_curve():
+    rng = np.random.default_rng(4)
+    curve = [p.__dict__ for p in operating_curve(rng.beta(5, 2, 500), np.ones(500, dtype=bool), rng.beta(2, 5, 100))]
+    by_setting = points_by_setting(curve)
+    assert list(by_setting)[0] == "0.50" and list(by_setting)[-1] == "0.99" and len(by_setting) == 50
+    assert by_setting["0.80"] == operating_point_for(curve, 0.8)
+    assert points_by_setting([]) == {}
