@@ -47,12 +47,14 @@ def bot_settings(request, bot_id: int):
     version = bot.active_version
     curve = (version.metrics or {}).get("operating_curve") or [] if version is not None else []
     current = operating_point_at_setting(bot, version) if version is not None else None
+    words_by_setting = _words_by_setting(curve)
     return console_render(request, "console/bots/settings.html", {
         "bot": bot, "section": "settings", "form": form, "active_version": version,
         "unfilled": [count for count in tokens if not is_filled(count.token, bot.settings.get("placeholders") or {})],
         "curve_svg": charts.operating_curve_chart(curve, current=current),
         "operating_point": current,
-        "words_by_setting": _words_by_setting(curve),
+        "words_by_setting": words_by_setting,
+        "every_setting_alike": len(set(words_by_setting.values())) == 1,
     }, status=400 if form.is_bound else 200)
 
 

@@ -1,9 +1,13 @@
 """Bot settings (validated by the bot settings serializer, errors inline) and the install page."""
 
+import json
+
 import pytest
 
+from bots.ml.oos import operating_point_for
 from bots.models import Bot
 from tests.factories import TicketFactory
+from tests.trained_bot import real_version
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +116,19 @@ def test_the_install_page_gives_the_snippet_and_previews_once_the_console_is_all
     assert bot.allowed_origins == ["https://shop.example.com", "http://testserver"]
     page = owner.get(f"/console/bots/{bot.pk}/install/").content.decode()
     assert f'<script src="/widget.js" data-bot="{bot.public_key}" async></script>' in page
+
+
+def test_the_answers_section_says_where_the_control_stands_and_when_no_position_changes_anything(owner, bot):
+    version = real_version(bot, 1)
+    bot.active_version = version
+    bot.save(update_fields=["active_version"])
+    page = owner.get(f"/console/bots/{bot.pk}/settings/").content.decode()
+    assert 'id="id_unknown_handoff"' in page and 'type="range"' in page
+    assert "Of 100 questions it knows, about" in page
+    curve = version.metrics["operating_curve"]
+    alike = len({json.dumps(operating_point_for(curve, s / 100)) for s in range(50, 100)}) == 1
+    assert ("data-every-setting-alike" in page) == alike
+    flat = [{**point, "unknown_handed_off": 1.0} for point in curve]
+    version.metrics = {**version.metrics, "operating_curve": flat}
+    version.save(update_fields=["metrics"])
+    assert "data-every-setting-alike" in owner.get(f"/console/bots/{bot.pk}/settings/").content.decode()
