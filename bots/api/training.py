@@ -21,8 +21,9 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
 
 class OperatingPointSerializer(serializers.Serializer):
-    """Answering when the version's out-of-scope score reaches `cut`, measured on held-out tickets with each
-    quarter of the intents treated in turn as never seen."""
+    """Answering when the version's out-of-scope score reaches `cut`: known questions measured on the version's
+    held-out tickets, unknown ones on the tickets of a quarter of the intents left out of a probe trained the same
+    way."""
 
     cut = serializers.FloatField(help_text="The score below which the bot does not answer on its own.")
     answered = serializers.FloatField(help_text="Share of questions it knows that it answers.")
