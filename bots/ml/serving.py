@@ -51,6 +51,8 @@ class LoadedBotModel:
         self._bank = version.bank
         self._score_model = None if version.settings.oos_score is None else ScoreModel.from_dict(
             version.settings.oos_score)
+        # cut per operating point: read at every answer, and a bot's setting rarely changes
+        self._cuts: dict[float, float] = {}
 
     @classmethod
     def load(cls, version_dir: Path | str, *, prefer_onnx: bool = True, onnx_threads: int = 1) -> LoadedBotModel:
@@ -89,34 +91,39 @@ class LoadedBotModel:
     def cut_for(self, unknown_handoff: float) -> float:
         """The score below which the bot hands off, for the share of out-of-scope questions the tenant wants
         handed to a person (versions from before the curve have one fixed cut)."""
-        point = operating_point_for(self.metrics.get("operating_curve") or [], unknown_handoff)
-        if self._score_model is None or point is None:
-            return self.threshold if self.mode == CLASSIFIER else self.similarity_floor
-        return point["cut"]
+        if unknown_handoff not in self._cuts:
+            point = operating_point_for(self.metrics.get("operating_curve") or [], unknown_handoff)
+            if self._score_model is None or point is None:
+                cut = self.threshold if self.mode == CLASSIFIER else self.similarity_floor
+            else:
+                cut = point["cut"]
+            self._cuts[unknown_handoff] = cut
+        return self._cuts[unknown_handoff]
+
+    def _logits(self, embeddings: np.ndarray) -> np.ndarray:
+        return embeddings @ self._head_weight.T + self._head_bias
 
     def score_features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Every candidate out-of-scope score (bots.ml.oos.FEATURES columns) and the predicted intent number of
         each text: what the version's score is made from, for benchmarks comparing the candidates."""
         embeddings = self._encoder.encode(list(texts))
-        logits = embeddings @ self._head_weight.T + self._head_bias
-        return score_features(logits, self.temperature, embeddings, self._bank)
+        return score_features(self._logits(embeddings), self.temperature, embeddings, self._bank)
 
     def embed_and_score(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Unit embeddings and calibrated intent probabilities (None for retrieval-only)."""
         embeddings = self._encoder.encode(list(texts))
         if self.mode != CLASSIFIER:
             return embeddings, None
-        logits = embeddings @ self._head_weight.T + self._head_bias
-        return embeddings, softmax(logits, self.temperature)
+        return embeddings, softmax(self._logits(embeddings), self.temperature)
 
     def infer(self, texts: list[str], k: int = 5) -> list[Inference]:
-        """Intent distribution, nearest tickets and out-of-scope flag for each text."""
+        """Intent distribution, nearest tickets and out-of-scope score for each text."""
         if not texts:
             return []
         embeddings = self._encoder.encode(list(texts))
         probabilities = scores = None
         if self.mode == CLASSIFIER:
-            logits = embeddings @ self._head_weight.T + self._head_bias
+            logits = self._logits(embeddings)
             probabilities = softmax(logits, self.temperature)
             if self._score_model is not None:
                 scores = self._score_model.score(score_features(logits, self.temperature, embeddings, self._bank)[0])
