@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bots.ml.encoder import SentenceEncoder
+from bots.ml.encoder import SentenceEncoder, TokenizedTexts
 from bots.ml.evaluation import (
     NEVER_ANSWER_THRESHOLD,
     classification_report,
@@ -40,6 +40,7 @@ from bots.ml.oos import (
 from bots.ml.serving import LoadedBotModel
 from bots.ml.training import TrainingCancelled, TrainingConfig, TrainingStep, fine_tune_classifier
 from bots.ml.versions import CLASSIFIER, RETRIEVAL_ONLY, BotVersion, CorruptVersionError, VersionSettings, write_version
+from bots.ml.wording import visitor_wording
 
 __all__ = [
     "InsufficientTrainingData",
@@ -367,6 +368,7 @@ def train_bot_version(
 
     if mode == CLASSIFIER:
         tokenized = encoder.tokenize([e.text for e in train])
+        variants = _visitor_variants(encoder, train, config)
 
         progress.stage("encoding", f"embedding {len(train)} training tickets for the head's starting point")
         initial_embeddings = encoder.encode_tokenized(tokenized)
@@ -376,8 +378,8 @@ def train_bot_version(
         training_started = time.monotonic()
         probe = None
         if len(probe_rows):
-            probe = _train_probe(train, train_labels, probe_rows, initial_embeddings, base_model, config, progress,
-                                 should_stop)
+            probe = _train_probe(train, train_labels, probe_rows, initial_embeddings, variants, base_model, config,
+                                 progress, should_stop)
 
         def on_step(step: TrainingStep) -> None:
             progress.step(step, f"epoch {step.epoch}/{step.epochs}, batch {step.batch}/{step.batches_per_epoch}, "
@@ -385,7 +387,7 @@ def train_bot_version(
 
         head = fine_tune_classifier(
             encoder, tokenized, train_labels, len(labels), initial_embeddings, config,
-            on_step=on_step, should_stop=should_stop,
+            variants=variants, on_step=on_step, should_stop=should_stop,
         )
         train_seconds = time.monotonic() - training_started
         head_weight = head.weight.detach().numpy().copy()
@@ -542,9 +544,18 @@ class _Probe:
         return PseudoOutOfScope(known_features, predicted == targets, unknown_features)
 
 
+def _visitor_variants(encoder: SentenceEncoder, train: list[TrainingExample],
+                      config: TrainingConfig) -> list[TokenizedTexts]:
+    """The training tickets reworded as visitors type (bots.ml.wording), a fresh draw for each epoch."""
+    if config.visitor_wording_share <= 0.0:
+        return []
+    rng = np.random.default_rng(config.seed)
+    return [encoder.tokenize([visitor_wording(e.text, rng) for e in train]) for _ in range(config.epochs)]
+
+
 def _train_probe(train: list[TrainingExample], train_labels: np.ndarray, rows: np.ndarray,
-                 initial_embeddings: np.ndarray, base_model: str | Path, config: TrainingConfig, progress: _Progress,
-                 should_stop: Callable[[], bool] | None) -> _Probe:
+                 initial_embeddings: np.ndarray, variants: list[TokenizedTexts], base_model: str | Path,
+                 config: TrainingConfig, progress: _Progress, should_stop: Callable[[], bool] | None) -> _Probe:
     known_classes = np.unique(train_labels[rows])
     left_out = len(np.unique(train_labels)) - len(known_classes)
     encoder = SentenceEncoder.load(base_model, max_length=config.max_length)
@@ -556,7 +567,9 @@ def _train_probe(train: list[TrainingExample], train_labels: np.ndarray, rows: n
 
     head = fine_tune_classifier(
         encoder, encoder.tokenize([train[i].text for i in rows]), np.searchsorted(known_classes, train_labels[rows]),
-        len(known_classes), initial_embeddings[rows], config, on_step=on_step, should_stop=should_stop,
+        len(known_classes), initial_embeddings[rows], config,
+        variants=[TokenizedTexts([reworded.input_ids[i] for i in rows]) for reworded in variants],
+        on_step=on_step, should_stop=should_stop,
     )
     return _Probe(encoder, head.weight.detach().numpy().copy(), head.bias.detach().numpy().copy(), known_classes,
                   rows)

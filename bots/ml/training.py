@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -49,6 +49,9 @@ class TrainingConfig:
     retrieval_similarity_floor: float = 0.5
     # The out-of-scope score classifier versions answer by (bots.ml.oos.SCORES): chosen on `make bench-oos`.
     oos_score: str = "combined"
+    # The share of tickets each epoch sees rewritten as a visitor would type them (bots.ml.wording): chatty or
+    # misspelt questions then score like the tickets they mean (`make bench-oos`, Bitext natural slice).
+    visitor_wording_share: float = 0.5
     seed: int = 0
 
     def as_dict(self) -> dict:
@@ -104,6 +107,7 @@ def fine_tune_classifier(
     initial_embeddings: np.ndarray,
     config: TrainingConfig,
     *,
+    variants: Sequence[TokenizedTexts] = (),
     on_step: Callable[[TrainingStep], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> torch.nn.Linear:
@@ -111,6 +115,8 @@ def fine_tune_classifier(
 
     The head starts from a classifier fitted on the untuned embeddings (`config.head_init`),
     so fine-tuning refines good features instead of tearing them up to fit a random head.
+    `variants` are the same texts reworded (one set per epoch, reused in turn): each epoch trains on
+    `config.visitor_wording_share` of them in place of the originals.
     """
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -155,10 +161,11 @@ def fine_tune_classifier(
     last_batch_end = time.perf_counter()
     try:
         for epoch in range(config.epochs):
-            for batch_number, batch in enumerate(shuffled_length_buckets(tokenized.lengths, config.batch_size, rng)):
+            epoch_texts = _epoch_texts(tokenized, variants, epoch, config.visitor_wording_share, rng)
+            for batch_number, batch in enumerate(shuffled_length_buckets(epoch_texts.lengths, config.batch_size, rng)):
                 if should_stop is not None and batch_number % STOP_POLL_EVERY_BATCHES == 0 and should_stop():
                     raise TrainingCancelled("training was cancelled")
-                input_ids, attention_mask = encoder.collate([tokenized.input_ids[i] for i in batch])
+                input_ids, attention_mask = encoder.collate([epoch_texts.input_ids[i] for i in batch])
                 loss = loss_fn(head(encoder(input_ids, attention_mask)), targets[batch])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -174,3 +181,13 @@ def fine_tune_classifier(
         word_embeddings.requires_grad_(True)
     head.eval()
     return head
+
+
+def _epoch_texts(tokenized: TokenizedTexts, variants: Sequence[TokenizedTexts], epoch: int, share: float,
+                 rng: np.random.Generator) -> TokenizedTexts:
+    if not variants or share <= 0.0:
+        return tokenized
+    reworded = variants[epoch % len(variants)]
+    chosen = rng.random(len(tokenized.input_ids)) < share
+    return TokenizedTexts([reworded.input_ids[i] if pick else ids
+                           for i, (ids, pick) in enumerate(zip(tokenized.input_ids, chosen, strict=True))])

@@ -35,3 +35,21 @@ def test_unknown_head_initialisation_is_rejected():
     embeddings, labels = _separable_embeddings()
     with pytest.raises(ValueError, match="unknown head_init 'random'"):
         fine_tune_classifier(None, None, labels, 4, embeddings, TrainingConfig(head_init="random"))
+
+
+@pytest.mark.parametrize(("share", "trains_on"), [(0.0, "tickets"), (1.0, "reworded")])
+def test_each_epoch_trains_on_the_share_of_tickets_reworded_as_visitors_type(base_model, share, trains_on):
+    from bots.ml.encoder import SentenceEncoder
+
+    encoder = SentenceEncoder.load(base_model)
+    tickets = ["Where is my package?", "I forgot my password", "Please refund my order", "cancel my plan"]
+    reworded = ["wher is my pakage", "forgot pasword", "refund order pls", "cancle plan"]
+    labels = np.arange(4)
+    seen: list[list[int]] = []
+    collate = encoder.collate
+    encoder.collate = lambda token_ids: (seen.extend(token_ids), collate(token_ids))[1]
+    config = TrainingConfig(epochs=2, batch_size=2, visitor_wording_share=share)
+    fine_tune_classifier(encoder, encoder.tokenize(tickets), labels, 4, encoder.encode(tickets), config,
+                         variants=[encoder.tokenize(reworded)])
+    expected = encoder.tokenize(tickets if trains_on == "tickets" else reworded).input_ids
+    assert sorted(seen) == sorted(expected * 2)
