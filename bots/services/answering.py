@@ -141,7 +141,9 @@ def decide_answer(*, bot: Bot, text: str, inference: Inference | None, failed_st
     except CorruptVersionError:  # evicted since it answered, and damaged since it was loaded
         logger.exception("active version %s of bot %s cannot be loaded", version.pk, bot.pk)
         return model_unavailable(bot, agents_available=available)
-    model = ModelFacts(version_id=version.pk, mode=loaded.mode, cut=loaded.cut_for(unknown_handoff(bot)))
+    setting = unknown_handoff(bot)
+    model = ModelFacts(version_id=version.pk, mode=loaded.mode, cut=loaded.cut_for(setting),
+                       clarify_cut=loaded.cut_for(setting * answer_policy.CLARIFY_UNKNOWN_HANDOFF_SHARE))
     reading = Reading(inference.intent, inference.confidence, inference.top_intents, inference.nearest,
                       inference.score)
     tickets = _TicketFactsOnDemand(bot=bot, ticket_ids=[ticket for ticket, _ in inference.nearest])

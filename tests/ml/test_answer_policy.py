@@ -7,8 +7,8 @@ import pytest
 from bots.ml import answer_policy as ap
 from bots.ml.answer_policy import BotPolicy, ModelFacts, Reading, TicketFacts, decide
 
-MODEL = ModelFacts(version_id=7, mode="classifier", cut=0.6)
-RETRIEVAL = ModelFacts(version_id=8, mode="retrieval_only", cut=0.3)
+MODEL = ModelFacts(version_id=7, mode="classifier", cut=0.6, clarify_cut=0.3)
+RETRIEVAL = ModelFacts(version_id=8, mode="retrieval_only", cut=0.3, clarify_cut=0.3)
 TICKETS = {
     1: TicketFacts("refund", "Refunds take 5 days."),
     2: TicketFacts("shipping", "Your parcel ships in {{Shipping Days}} days."),
@@ -104,6 +104,17 @@ def test_below_the_cut_and_not_torn_between_known_intents_hands_off_as_out_of_sc
     unsure = reading(top[0][0], top[0][1], top=top)
     decision = decide(text="hmm", reading=unsure, model=MODEL, tickets=TICKETS, policy=POLICY)
     assert decision.is_handoff and decision.rule == ap.RULE_OUT_OF_SCOPE
+
+
+def test_torn_between_known_intents_but_far_below_the_cut_hands_off_as_out_of_scope():
+    """Off-topic messages ("what's the weather tomorrow") spread their probability over intents too."""
+    torn = [("refund", 0.45), ("shipping", 0.4), ("complaint", 0.1), ("x", 0.01)]
+    far_below = decide(text="what's the weather tomorrow", reading=reading("refund", 0.45, top=torn, score=0.1),
+                       model=MODEL, tickets=TICKETS, policy=POLICY)
+    assert far_below.is_handoff and far_below.rule == ap.RULE_OUT_OF_SCOPE
+    just_below = decide(text="refund or shipping", reading=reading("refund", 0.45, top=torn, score=0.3),
+                        model=MODEL, tickets=TICKETS, policy=POLICY)
+    assert just_below.action == ap.CLARIFY
 
 
 def test_a_quick_reply_the_visitor_picked_stands_in_for_the_intent():
