@@ -1,5 +1,6 @@
 """A real daphne process for tests that need a live server (browser tests, real sockets)."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -7,7 +8,9 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.integration.conftest import REPO_ROOT, wait_for
+import pytest
+
+from tests.integration.conftest import REPO_ROOT, database_url, wait_for
 
 
 def free_port() -> int:
@@ -53,4 +56,27 @@ def daphne_process(env: dict, log_path: Path):
 def daphne_server(env: dict, log_path: Path):
     """daphne serving config.asgi on a free port with `env`; yields its base URL, stops it after."""
     with daphne_process(env, log_path) as (base, _process):
+        yield base
+
+
+def server_env(*, uploads_root: Path, artifacts_root: Path, redis_url: str) -> dict:
+    """The environment of a daphne serving the test database with the given storage."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "UPLOADS_ROOT": str(uploads_root),
+        "ARTIFACTS_ROOT": str(artifacts_root),
+        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+    }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+@pytest.fixture
+def asgi_server(transactional_db, settings, tmp_path):
+    """A daphne of the test's own serving config.asgi, sharing the test database and the test's storage."""
+    env = server_env(uploads_root=settings.UPLOADS_ROOT, artifacts_root=settings.ARTIFACTS_ROOT,
+                     redis_url=settings.REDIS_URL)
+    with daphne_server(env, tmp_path / "daphne.log") as base:
         yield base

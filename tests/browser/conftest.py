@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 from bots.services.demo import DEMO_BOT_NAME, DEMO_TENANT_SLUG
 from tenants.models import Role, Tenant
 from tests.factories import MembershipFactory
-from tests.integration.conftest import REPO_ROOT, database_url
-from tests.live_servers import daphne_server
+from tests.integration.conftest import REPO_ROOT
+from tests.live_servers import daphne_server, server_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -26,61 +26,69 @@ SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture
-def asgi_server(transactional_db, settings, tmp_path):
-    """daphne serving config.asgi on a free port, sharing the test database and artifacts."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "UPLOADS_ROOT": str(settings.UPLOADS_ROOT),
-        "ARTIFACTS_ROOT": str(settings.ARTIFACTS_ROOT),
-        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-    }
-    if settings.REDIS_URL:
-        env["REDIS_URL"] = settings.REDIS_URL
-    with daphne_server(env, tmp_path / "daphne.log") as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def module_server_env(django_db_setup, tmp_path_factory):
-    """The environment of a daphne serving the test database for a whole module (storage under its own dir)."""
+@pytest.fixture(scope="package")
+def shared_server_env(django_db_setup, tmp_path_factory):
+    """The environment of a daphne serving the test database for the browser tests (storage under its own dir)."""
     from django.conf import settings as django_settings
 
     storage = tmp_path_factory.mktemp("live-server")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "UPLOADS_ROOT": str(storage / "uploads"),
-        "ARTIFACTS_ROOT": str(storage / "artifacts"),
-        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-    }
-    if django_settings.REDIS_URL:
-        env["REDIS_URL"] = django_settings.REDIS_URL
-    return env
+    return server_env(uploads_root=storage / "uploads", artifacts_root=storage / "artifacts",
+                      redis_url=django_settings.REDIS_URL)
 
 
-@pytest.fixture(scope="module")
-def module_asgi_server(module_server_env, tmp_path_factory):
-    """One daphne for all of a module's tests, which share it by overriding `asgi_server` with it. Each test still
-    has data of its own (transactional tests empty the tables after each, and ids are never reused), so the server
-    keeps nothing of one test's that another could see."""
-    with daphne_server(module_server_env, tmp_path_factory.mktemp("daphne") / "daphne.log") as base:
+@pytest.fixture(scope="package")
+def shared_asgi_server(shared_server_env, tmp_path_factory):
+    """One daphne for the browser tests, which reach it through `asgi_server`. Each test still has data of its own
+    (transactional tests empty the tables after each, and ids are never reused), so the server keeps nothing of one
+    test's that another could see."""
+    with daphne_server(shared_server_env, tmp_path_factory.mktemp("daphne") / "daphne.log") as base:
         yield base
 
 
 @pytest.fixture
-def browser():
+def asgi_server(transactional_db, shared_asgi_server):
+    """daphne serving config.asgi on the test database: the one the browser tests share."""
+    return shared_asgi_server
+
+
+class _Chromium:
+    """Debian's chromium under one Playwright driver, launched again if it has gone away."""
+
+    def __init__(self, playwright):
+        self.playwright = playwright
+        self.browser = None
+
+    def get(self):
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = self.playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                          args=CHROMIUM_ARGS)
+        return self.browser
+
+
+@pytest.fixture(scope="package")
+def chromium():
+    """One chromium process for the browser tests (Playwright's loop lives no longer than this package's tests)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: run `make browser-deps` (never `playwright install`).")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        running = _Chromium(playwright)
         try:
-            yield browser
+            yield running
         finally:
-            browser.close()
+            if running.browser is not None and running.browser.is_connected():
+                running.browser.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The shared chromium; every context a test opens (a `new_page`'s own included) is closed after the test,
+    so no cookies, storage, pages or sockets outlive it."""
+    running = chromium.get()
+    yield running
+    for context in running.contexts:
+        context.close()
 
 
 @pytest.fixture

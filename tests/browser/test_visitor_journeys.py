@@ -41,13 +41,6 @@ RECORD_WELCOMES = """
 
 
 @pytest.fixture
-def asgi_server(transactional_db, module_asgi_server):
-    """Every journey of this module on the same live server (`widget_bot`, `open_widget` and `agent_view_for`
-    take it from here)."""
-    return module_asgi_server
-
-
-@pytest.fixture
 def visitor(browser):
     """A visitor's own browser context (their localStorage), closed after the journey."""
     context = browser.new_context(viewport=LAPTOP)
@@ -175,14 +168,14 @@ def test_on_a_second_page_of_the_site_the_conversation_carries_on_and_is_answere
 
 
 def test_the_web_process_killed_and_restarted_under_the_open_widget_which_resumes_by_itself(
-    widget_bot, visitor, module_server_env, tmp_path, monkeypatch, screenshot
+    widget_bot, visitor, shared_server_env, tmp_path, monkeypatch, screenshot
 ):
     port = live_servers.free_port()
     monkeypatch.setattr(live_servers, "free_port", lambda: port)  # the restarted process binds the same port
     base = f"http://127.0.0.1:{port}"
     Bot.objects.filter(pk=widget_bot.pk).update(allowed_origins=[*widget_bot.allowed_origins, base])
     log_path = tmp_path / "daphne.log"
-    with live_servers.daphne_process(module_server_env, log_path) as (first_url, first):
+    with live_servers.daphne_process(shared_server_env, log_path) as (first_url, first):
         assert first_url == base
         page = visitor.new_page()
         page.add_init_script(RECORD_WELCOMES)
@@ -193,7 +186,7 @@ def test_the_web_process_killed_and_restarted_under_the_open_widget_which_resume
 
         first.kill()  # SIGKILL: no close frame, the socket just drops
         first.wait(timeout=30)
-        with live_servers.daphne_process(module_server_env, log_path) as (second_url, _second):
+        with live_servers.daphne_process(shared_server_env, log_path) as (second_url, _second):
             assert second_url == base
             # Nobody touched the page: the widget reconnected and resumed its conversation by itself.
             page.wait_for_function("() => window.__welcomes.length >= 2", timeout=60_000)

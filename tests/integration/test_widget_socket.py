@@ -9,7 +9,7 @@ import pytest
 from bots.ml.versions import ENCODER_ONNX_FILE
 from bots.models import Message, ModelVersion
 from tests.bots.widget_socket_support import ORIGIN
-from tests.browser.conftest import asgi_server  # noqa: F401  (the daphne fixture)
+from tests.live_servers import asgi_server  # noqa: F401  (the daphne fixture)
 
 websockets = pytest.importorskip("websockets", reason="websockets (dev dependency) is needed for the real-socket test")
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
