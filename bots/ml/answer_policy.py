@@ -258,8 +258,10 @@ def _answer_from_tickets(
     *, intent: str | None,
 ) -> Decision | None:
     """The resolution of the most similar past ticket (of the predicted intent, when there is one) that reads clean
-    once its placeholders are filled; a retrieval-only version tries the canned answer of the ticket's intent
-    first. None when no nearby ticket has one."""
+    once its placeholders are filled, else the most similar one that still answers once rewritten without what
+    is left unfilled (or another customer's order number); a retrieval-only version tries the canned answer of
+    the ticket's intent first. None when no nearby ticket has one."""
+    rewritten = None
     for ticket_id, similarity in reading.nearest:
         facts = tickets.get(ticket_id)
         if facts is None or (intent is None and similarity < model.cut):
@@ -268,16 +270,20 @@ def _answer_from_tickets(
             continue
         canned = policy.canned_answers.get(facts.intent) if intent is None and facts.intent else None
         for text_rule, text in [(RULE_CANNED, canned or ""), (rule, facts.resolution)]:
-            written = answer_text(text, policy.placeholders)
-            if written.usable:
-                return Decision(
-                    action=ANSWER, rule=text_rule, text=written.text,
-                    intent=intent or facts.intent or None,
-                    confidence=reading.confidence if intent is not None else similarity,
-                    top_intents=tuple(reading.top_intents), ticket_ids=(ticket_id,),
-                    version_id=model.version_id, model=model.mode,
-                )
-    return None
+            written = answer_text(text, policy.placeholders, references=text_rule != RULE_CANNED)
+            if not written.usable:
+                continue
+            decision = Decision(
+                action=ANSWER, rule=text_rule, text=written.text,
+                intent=intent or facts.intent or None,
+                confidence=reading.confidence if intent is not None else similarity,
+                top_intents=tuple(reading.top_intents), ticket_ids=(ticket_id,),
+                version_id=model.version_id, model=model.mode,
+            )
+            if not written.rewritten:
+                return decision
+            rewritten = rewritten or decision
+    return rewritten
 
 
 def decide_after_feedback(*, helpful: bool, policy: BotPolicy, agents_available: bool = True) -> Decision | None:

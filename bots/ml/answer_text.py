@@ -1,7 +1,8 @@
 """Answer text a tenant would sign: placeholders filled, redaction tokens never sent, canned answers drafted.
 
 Past resolutions hold `{{Website URL}}`-style placeholders (templated data sets, agents' macros) and the
-`[EMAIL]`-style tokens import redaction leaves. A message holding either is never sent as it is: it is
+`[EMAIL]`-style tokens import redaction leaves; a past resolution may also name another customer's order or
+ticket number (`references=True`). A message holding any of them is never sent as it is: it is
 filled from the tenant's values, or rewritten by dropping whole sentences and list items that hold what
 is left unfilled (never a word in the middle of a sentence), or found unusable so the policy picks
 another answer. Pure Python: no Django, no model.
@@ -21,9 +22,15 @@ from bots.importing.redaction import PLACEHOLDERS as REDACTION_TOKENS
 
 PLACEHOLDER = "placeholder"
 REDACTED = "redacted"
+REFERENCE = "reference"
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _REDACTED = re.compile("|".join(re.escape(token) for token in REDACTION_TOKENS.values()))
+# Someone's order, account or ticket number in a past resolution ("order D71811", "ORD-20931", "#48213",
+# "100234567"): another customer's, meaningless to a visitor. Capitals and at least three digits, so that
+# "COVID19", "mp3" or a year is not one; phone numbers and emails are redaction tokens by then.
+_REFERENCE = re.compile(r"(?<![\w{#-])(?:#\d{3,}|(?=(?:[A-Z-]*\d){3})(?=[\d-]*[A-Z])[A-Z\d][A-Z\d-]{3,}[A-Z\d]|\d{6,})"
+                        r"(?![\w}-])")
 _LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>(?P<number>\d{1,3})[.)]|[-*•])[ \t]+(?P<body>.*)$")
 # A sentence ends at . ! or ? (closing quotes and brackets kept with it) followed by a space.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]*]*[ \t]+")
@@ -62,8 +69,8 @@ def placeholder_key(name: str) -> str:
 class Token:
     """Something in a text that must not reach a customer as it is: a `{{placeholder}}` or a redaction token."""
 
-    kind: str  # PLACEHOLDER or REDACTED
-    name: str  # the placeholder's name as written (`Website URL`), or the token itself (`[EMAIL]`)
+    kind: str  # PLACEHOLDER, REDACTED or REFERENCE
+    name: str  # the placeholder's name as written (`Website URL`), or the token itself (`[EMAIL]`, `D71811`)
 
     @property
     def key(self) -> str:
@@ -74,11 +81,14 @@ class Token:
         return "{{" + self.name + "}}" if self.kind == PLACEHOLDER else self.name
 
 
-def find_tokens(text: str) -> list[Token]:
-    """The placeholders and redaction tokens in `text`, each once, in order of first appearance."""
+def find_tokens(text: str, *, references: bool = False) -> list[Token]:
+    """The placeholders and redaction tokens in `text` (and, with `references`, customers' order or ticket
+    numbers), each once, in order of first appearance."""
     found = [(m.start(), Token(PLACEHOLDER, m.group(1))) for m in _PLACEHOLDER.finditer(text)] if "{{" in text else []
     if "[" in text:
         found += [(m.start(), Token(REDACTED, m.group(0))) for m in _REDACTED.finditer(text)]
+    if references:
+        found += [(m.start(), Token(REFERENCE, m.group(0))) for m in _REFERENCE.finditer(text)]
     seen, tokens = set(), []
     for _, token in sorted(found, key=lambda item: item[0]):
         if token.key not in seen:
@@ -124,13 +134,15 @@ class Filled:
         return not self.unfilled
 
 
-def fill_placeholders(text: str, values: Mapping[str, str]) -> Filled:
+def fill_placeholders(text: str, values: Mapping[str, str], *, references: bool = False) -> Filled:
     """Fill `{{Name}}` from `values` (names compared case-, space- and underscore-insensitively); a placeholder
-    without a value, and every redaction token, stays as written and is listed in `unfilled`."""
+    without a value, every redaction token (and, with `references`, every customer's reference) stays as
+    written and is listed in `unfilled`."""
     known = {placeholder_key(name): value for name, value in values.items() if value.strip()}
     filled = _PLACEHOLDER.sub(lambda m: known.get(placeholder_key(m.group(1)), m.group(0)), text) if "{{" in text \
         else text
-    return Filled(filled, tuple(token for token in find_tokens(text) if not is_filled(token, values)))
+    return Filled(filled, tuple(token for token in find_tokens(text, references=references)
+                                if not is_filled(token, values)))
 
 
 @dataclass(frozen=True)
@@ -146,14 +158,15 @@ class AnswerText:
         return self.text is not None
 
 
-def answer_text(text: str, values: Mapping[str, str]) -> AnswerText:
+def answer_text(text: str, values: Mapping[str, str], *, references: bool = False) -> AnswerText:
     """`text` as a customer may read it: filled; or, with something left unfilled, rewritten without the
     sentences and list items that hold it when what remains still answers (at least one substantive
-    sentence); else unusable. Never a message holding `{{` or a redaction token, never a word cut out."""
-    filled = fill_placeholders(text, values)
+    sentence); else unusable. Never a message holding `{{` or a redaction token (nor, with `references`, a
+    customer's order or ticket number: for past resolutions), never a word cut out."""
+    filled = fill_placeholders(text, values, references=references)
     if filled.complete:
         return AnswerText(filled.text.strip() or None, (), False)
-    lines = [_Line.read(raw, values) for raw in text.strip().splitlines()]
+    lines = [_Line.read(raw, values, references) for raw in text.strip().splitlines()]
     _drop_intros_of_dropped_lists(lines)
     if not any(line.substantive for line in lines):
         return AnswerText(None, filled.unfilled, True)
@@ -170,10 +183,10 @@ class _Line:
     item_dropped: bool = False
 
     @classmethod
-    def read(cls, raw: str, values: Mapping[str, str]) -> _Line:
+    def read(cls, raw: str, values: Mapping[str, str], references: bool) -> _Line:
         item = _LIST_ITEM.match(raw)
         if item:
-            filled = fill_placeholders(item.group("body"), values)
+            filled = fill_placeholders(item.group("body"), values, references=references)
             number = item.group("number")
             return cls(len(item.group("indent").expandtabs(4)), item.group("marker"),
                        int(number) if number else None, [filled.text.strip()] if filled.complete else [],
@@ -181,7 +194,7 @@ class _Line:
         sentences = [part for part in _SENTENCE_END.split(raw.strip()) if part.strip()] if raw.strip() else []
         kept = []
         for sentence in sentences:
-            filled = fill_placeholders(sentence, values)
+            filled = fill_placeholders(sentence, values, references=references)
             if filled.complete:
                 kept.append(filled.text.strip())
         return cls(len(raw) - len(raw.lstrip()), "", None, kept, bool(sentences))
@@ -289,10 +302,11 @@ def strip_greeting_and_signature(text: str) -> str:
 def draft_canned_answer(resolutions: Sequence[str]) -> str | None:
     """An intent's canned answer drafted from its tickets' resolutions: the most representative one (the TF-IDF
     medoid: the highest mean cosine similarity to the others), greetings and signatures stripped, placeholders
-    left in as `{{...}}` for the tenant to see. Deterministic; one without redaction tokens when there is one;
-    None without a resolution."""
+    left in as `{{...}}` for the tenant to see. Deterministic; one without redaction tokens or customers'
+    references when there is one; None without a resolution."""
     candidates = [text for text in (strip_greeting_and_signature(r) for r in resolutions[:DRAFT_SAMPLE] if r) if text]
-    clean = [text for text in candidates if not any(t.kind == REDACTED for t in find_tokens(text))]
+    clean = [text for text in candidates
+             if not any(t.kind != PLACEHOLDER for t in find_tokens(text, references=True))]
     candidates = clean or candidates
     if len(set(candidates)) <= 1:
         return candidates[0] if candidates else None

@@ -209,3 +209,27 @@ def test_bot_policy_reads_the_bot_settings_json():
     policy = BotPolicy.from_settings({"canned_answers": {"a": "b"}, "human_intents": ["x"], "placeholders": {}})
     assert policy.canned_answers == {"a": "b"} and policy.human_intents == {"x"}
     assert policy.handoff_message == BotPolicy().handoff_message
+
+
+def test_a_past_resolution_naming_another_customers_order_is_rewritten_without_it_or_passed_over():
+    tickets = {
+        11: TicketFacts("refund", "Refund for order D71811 sent."),
+        12: TicketFacts("refund", "I've refunded order B40048. Refunds reach your card within 5-10 working days."),
+    }
+    passed_over = decide(text="refund?", reading=reading("refund", nearest=[(11, 0.9)]), model=MODEL,
+                         tickets=tickets, policy=POLICY)
+    assert passed_over.is_handoff and passed_over.rule == ap.RULE_NO_ANSWER
+    rewritten = decide(text="refund?", reading=reading("refund", nearest=[(11, 0.9), (12, 0.8)]), model=MODEL,
+                       tickets=tickets, policy=POLICY)
+    assert rewritten.action == ap.ANSWER and rewritten.text == "Refunds reach your card within 5-10 working days."
+    assert rewritten.ticket_ids == (12,)
+
+
+def test_a_resolution_that_reads_clean_is_preferred_to_a_nearer_one_that_had_to_be_rewritten():
+    tickets = {
+        11: TicketFacts("refund", "I've refunded order B40048. Refunds reach your card within 5-10 working days."),
+        12: TicketFacts("refund", "Refunds reach the card you paid with within 5-10 working days of the return."),
+    }
+    decision = decide(text="refund?", reading=reading("refund", nearest=[(11, 0.9), (12, 0.8)]), model=MODEL,
+                      tickets=tickets, policy=POLICY)
+    assert decision.text == tickets[12].resolution and decision.ticket_ids == (12,)

@@ -192,3 +192,36 @@ def test_a_draft_avoids_resolutions_with_redaction_tokens_when_it_can():
 def test_no_draft_without_a_resolution():
     assert draft_canned_answer([]) is None
     assert draft_canned_answer(["", "Best,\nTom"]) is None
+
+
+@pytest.mark.parametrize(("resolution", "reference"), [
+    ("I've updated the address on order D71811. You'll get a confirmation email with the new delivery details.",
+     "D71811"),
+    ("Your order ORD-20931 left our warehouse today. The tracking link follows by email within the hour.",
+     "ORD-20931"),
+    ("Ticket #48213 is closed. Refunds reach your card within 5-10 working days of the return.", "#48213"),
+    ("Refund 100234567 is on its way. Refunds reach your card within 5-10 working days of the return.",
+     "100234567"),
+])
+def test_a_past_resolution_never_sends_another_customers_order_or_ticket_number(resolution, reference):
+    written = answer_text(resolution, {}, references=True)
+    assert written.usable and reference not in written.text and written.rewritten
+    assert written.text in resolution, "whole sentences dropped, never a word"
+
+
+def test_model_names_years_and_short_numbers_are_not_customers_references():
+    text = "The X100 and COVID19 rules from 2024 still apply: delivery takes 5-10 working days, mp3 files too."
+    assert find_tokens(text, references=True) == []
+    assert answer_text(text, {}, references=True).text == text
+
+
+def test_references_are_looked_for_only_when_asked_a_tenants_own_canned_answer_keeps_its_codes():
+    text = "Use the code SAVE2024 at checkout to get ten percent off your next order."
+    assert answer_text(text, {}).text == text
+    assert answer_text(text, {}, references=True).text is None
+
+
+def test_a_draft_avoids_resolutions_naming_a_customers_order_when_it_can():
+    resolutions = ["Go to Account > Orders > D90556 and press Cancel order before it is packed.",
+                   "Go to Account > Orders, pick the order and press Cancel order before it is packed."] * 3
+    assert draft_canned_answer(resolutions) == resolutions[1]
