@@ -67,7 +67,8 @@ def placeholder_key(name: str) -> str:
 
 @dataclass(frozen=True)
 class Token:
-    """Something in a text that must not reach a customer as it is: a `{{placeholder}}` or a redaction token."""
+    """Something in a text that must not reach a customer as it is: a `{{placeholder}}`, a redaction token or
+    (in a past resolution) another customer's order or ticket number."""
 
     kind: str  # PLACEHOLDER, REDACTED or REFERENCE
     name: str  # the placeholder's name as written (`Website URL`), or the token itself (`[EMAIL]`, `D71811`)

@@ -47,7 +47,12 @@ def test_each_epoch_trains_on_the_share_of_tickets_reworded_as_visitors_type(bas
     labels = np.arange(4)
     seen: list[list[int]] = []
     collate = encoder.collate
-    encoder.collate = lambda token_ids: (seen.extend(token_ids), collate(token_ids))[1]
+
+    def recording_collate(token_ids):
+        seen.extend(token_ids)
+        return collate(token_ids)
+
+    encoder.collate = recording_collate
     config = TrainingConfig(epochs=2, batch_size=2, visitor_wording_share=share)
     fine_tune_classifier(encoder, encoder.tokenize(tickets), labels, 4, encoder.encode(tickets), config,
                          variants=[encoder.tokenize(reworded)])
