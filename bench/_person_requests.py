@@ -1,4 +1,4 @@
-"""How well the explicit-request rule (bots/ml/person_request.py) reads who asks for a person.
+"""How well the explicit-request rule (ml/person_request.py) reads who asks for a person.
 
 False positives: tenants' in-scope questions taken as a request for a person, over all of BANKING77's
 test.csv and every Bitext ticket whose intent is not contact_human_agent (that intent is a request for
@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from bench._report import print_report
-from bots.ml.person_request import asks_for_a_person
+from ml.person_request import asks_for_a_person
 
 HERE = Path(__file__).resolve().parent
 DATASETS = Path(os.environ.get("REPLYDESK_DATASETS", HERE.parents[1] / "shared" / "datasets"))

@@ -73,17 +73,19 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from bench._report import print_report  # noqa: E402
-from bots.ml.encoder import ONNX_OPSET, default_base_model_path  # noqa: E402
-from bots.ml.model_cache import ModelCache  # noqa: E402
-from bots.ml.pipeline import TrainingExample, train_bot_version  # noqa: E402
-from bots.ml.serving import LoadedBotModel  # noqa: E402
-from bots.ml.training import TrainingConfig  # noqa: E402
-from bots.ml.versions import FORMAT_VERSION, CorruptVersionError, verify_version  # noqa: E402
-from bots.models import Bot, Message, ModelVersion  # noqa: E402
+from billing.services.subscriptions import change_plan  # noqa: E402
+from bots.models import Bot  # noqa: E402
 from bots.services.bots import create_bot  # noqa: E402
-from bots.services.training import activate_version  # noqa: E402
+from conversations.models import Message  # noqa: E402
+from ml.encoder import ONNX_OPSET, default_base_model_path  # noqa: E402
+from ml.model_cache import ModelCache  # noqa: E402
+from ml.pipeline import TrainingExample, train_bot_version  # noqa: E402
+from ml.serving import LoadedBotModel  # noqa: E402
+from ml.training import TrainingConfig  # noqa: E402
+from ml.versions import FORMAT_VERSION, CorruptVersionError, verify_version  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
-from tenants.services.subscriptions import change_plan  # noqa: E402
+from training.models import ModelVersion  # noqa: E402
+from training.services import activate_version  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "200"))

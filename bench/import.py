@@ -62,8 +62,8 @@ def _process_tree(pid: int):
 def _measure(worker_pid: int, tenant, bot, path: Path) -> dict:
     from django.core.files import File
 
-    from bots.models import Import, ImportStatus
-    from bots.services.imports import create_import
+    from knowledge.models import Import, ImportStatus
+    from knowledge.services import create_import
 
     main, children = _process_tree(worker_pid)
     baseline_child = max(child.memory_info().rss for child in children)

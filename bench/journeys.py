@@ -79,9 +79,9 @@ def sign_up_to_trained_bot() -> tuple[dict, str, str, list[str]]:
     questions the tenant's tickets ask)."""
     from django.test import Client
 
+    from billing.services.subscriptions import change_plan
     from tenants.services.accounts import sign_up
     from tenants.services.api_keys import create_api_key
-    from tenants.services.subscriptions import change_plan
 
     steps, started = {}, time.monotonic()
     signed_up = sign_up(tenant_name="Journeys Shop", email="lead@journeys.example.com", password=PASSWORD,

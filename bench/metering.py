@@ -70,9 +70,9 @@ def answer_latencies() -> tuple[list[dict], dict]:
     from django.conf import settings
     from django.core.management import call_command
 
+    from billing.services import metering, quotas
     from bots.models import Bot
-    from bots.services import answering
-    from tenants.services import metering, quotas
+    from conversations.services import answering
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", port=8000, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
@@ -143,8 +143,9 @@ def increments_part() -> None:
     from django.core.management import call_command
     from django.db.models import Sum
 
-    from tenants.models import Tenant, UsageCounter
-    from tenants.services import metering
+    from billing.models import UsageCounter
+    from billing.services import metering
+    from tenants.models import Tenant
 
     call_command("migrate", verbosity=0)
     rows = []
@@ -191,7 +192,7 @@ def worker(tenant_id: int, times: int, start: Path) -> None:
     _setup_django({"REPLYDESK_VAR_DIR": tempfile.mkdtemp(prefix="rd-bench-w-")})
     from django.db import connection
 
-    from tenants.services import metering
+    from billing.services import metering
 
     connection.ensure_connection()
     if metering.buffered():

@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from bench._report import print_report
-from bots.ml import oos
-from bots.ml.encoder import SentenceEncoder, default_base_model_path
-from bots.ml.evaluation import heldout_draw
-from bots.ml.oos import (
+from ml import oos
+from ml.encoder import SentenceEncoder, default_base_model_path
+from ml.evaluation import heldout_draw
+from ml.oos import (
     DEFAULT_UNKNOWN_HANDOFF,
     SCORES,
     ScoreModel,
@@ -45,8 +45,8 @@ from bots.ml.oos import (
     operating_point_for,
     score_auroc,
 )
-from bots.ml.pipeline import DEFAULT_CONFIG, TrainingExample, train_bot_version
-from bots.ml.serving import LoadedBotModel
+from ml.pipeline import DEFAULT_CONFIG, TrainingExample, train_bot_version
+from ml.serving import LoadedBotModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = Path(os.environ.get("REPLYDESK_DATASETS", ROOT.parent / "shared" / "datasets"))
@@ -71,7 +71,7 @@ def _version(name: str, train_rows: list[tuple[str, str]]) -> tuple[LoadedBotMod
     training took now (None when it came from the cache)."""
     digest = hashlib.sha256(json.dumps([train_rows, asdict(DEFAULT_CONFIG)]).encode())
     for source in TRAINING_SOURCES:
-        digest.update((ROOT / "bots" / "ml" / source).read_bytes())
+        digest.update((ROOT / "ml" / source).read_bytes())
     for fitting in (oos.NeighbourBank, oos.score_features, oos.fit_score_model, oos.pseudo_out_of_scope,
                     oos.probe_intents, oos.operating_curve, oos._cut_answering):
         digest.update(inspect.getsource(fitting).encode())

@@ -28,13 +28,13 @@ import faiss
 import numpy as np
 
 from bench._report import print_report
-from bots.ml.encoder import SentenceEncoder, default_base_model_path
-from bots.ml.evaluation import expected_calibration_error, heldout_draw, softmax
-from bots.ml.index import build_index, search
-from bots.ml.oos import DEFAULT_UNKNOWN_HANDOFF
-from bots.ml.pipeline import TrainingExample, train_bot_version
-from bots.ml.serving import LoadedBotModel
-from bots.ml.training import TrainingConfig
+from ml.encoder import SentenceEncoder, default_base_model_path
+from ml.evaluation import expected_calibration_error, heldout_draw, softmax
+from ml.index import build_index, search
+from ml.oos import DEFAULT_UNKNOWN_HANDOFF
+from ml.pipeline import TrainingExample, train_bot_version
+from ml.serving import LoadedBotModel
+from ml.training import TrainingConfig
 
 DATASETS = Path(os.environ.get("REPLYDESK_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
 BANKING77 = DATASETS / "banking77"
@@ -398,7 +398,7 @@ def _eta_run(examples: list[TrainingExample], config: TrainingConfig, core_taken
             "worst_error_after_epoch1": max((abs(p["error"]) for p in after_epoch_one), default=None),
             "worst_old_error_after_epoch1": max((abs(p["old_error"]) for p in after_epoch_one
                                                  if p["old_error"] is not None), default=None),
-            # What bots/ml/pipeline.py assumes for what it cannot time in advance, as this run timed it.
+            # What ml/pipeline.py assumes for what it cannot time in advance, as this run timed it.
             "encode_ms_per_ticket": round(1000 * encode_s, 2), "batch_s": round(batch_s, 3),
             "train_step_cost_in_encodes": round(batch_s / (encode_s * n_train / per_epoch), 2),
             "write_seconds_per_load_second": round(stages["writing"] / stages["preparing"], 2),

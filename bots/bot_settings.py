@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
-from bots.ml.oos import DEFAULT_UNKNOWN_HANDOFF, MAX_UNKNOWN_HANDOFF, MIN_UNKNOWN_HANDOFF
+from ml.oos import DEFAULT_UNKNOWN_HANDOFF, MAX_UNKNOWN_HANDOFF, MIN_UNKNOWN_HANDOFF
 from tenants.api.serializers import StrictSerializer
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")

@@ -6,7 +6,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from tenants.errors import DomainError
+from core.errors import DomainError
 
 
 def error_body(code: str, message: str, details: dict | list | None = None) -> dict:

@@ -3,14 +3,14 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from bots.api.answer import BotAnswerView
-from bots.api.imports import ImportViewSet, TicketViewSet
-from bots.api.learning import PendingExamplesView
-from bots.api.training import ModelVersionViewSet, TrainingRunViewSet
+from billing.api import views as billing
 from bots.api.views import BotViewSet
-from tenants.api import billing
+from conversations.api.views import BotAnswerView
+from knowledge.api.views import ImportViewSet, TicketViewSet
 from tenants.api import views as tenant_views
-from tenants.api.webhooks import WebhookEndpointViewSet
+from training.api.learning import PendingExamplesView
+from training.api.views import ModelVersionViewSet, TrainingRunViewSet
+from webhooks.api.views import WebhookEndpointViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -38,7 +38,15 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "tenants",
+    "billing",
+    "webhooks",
     "bots",
+    "knowledge",
+    "training",
+    "conversations",
+    "handoff",
+    "analytics",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -110,7 +118,7 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
-    CHANNEL_LAYERS = {"default": {"BACKEND": "bots.channel_layers.SweepThrottledInMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "core.channel_layers.SweepThrottledInMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery -----------------------------------------------------------------------------
@@ -166,7 +174,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"SubscriptionStatusEnum": "tenants.models.SubscriptionStatus"},
+    "ENUM_NAME_OVERRIDES": {"SubscriptionStatusEnum": "billing.models.SubscriptionStatus"},
 }
 
 # --- Content Security Policy: everything is served from here, nothing from a CDN. ------
@@ -219,10 +227,10 @@ CELERY_BEAT_SCHEDULE = {
 # A running run that has not reported within this lease lost its worker and is failed.
 TRAINING_LEASE_SECONDS = env.int("TRAINING_LEASE_SECONDS", default=120)
 MODEL_VERSION_RETENTION = env.int("MODEL_VERSION_RETENTION", default=5)
-# Overrides of bots.ml.training.TrainingConfig (tests use tiny runs; production keeps the defaults).
+# Overrides of ml.training.TrainingConfig (tests use tiny runs; production keeps the defaults).
 TRAINING_CONFIG_OVERRIDES = env.json("TRAINING_CONFIG_OVERRIDES", default={})
 CELERY_BEAT_SCHEDULE["fail-abandoned-training-runs"] = {
-    "task": "bots.tasks.fail_abandoned_training_runs_task",
+    "task": "training.tasks.fail_abandoned_training_runs_task",
     "schedule": 60,
 }
 
@@ -239,7 +247,7 @@ IMPORT_MAX_ROW_ERRORS = 1000
 # A running import whose worker has not reported for this long lost it, and is read again from the start.
 IMPORT_STALE_AFTER_S = env.int("IMPORT_STALE_AFTER_S", default=120)
 IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
-CELERY_BEAT_SCHEDULE["recover-stale-imports"] = {"task": "bots.tasks.recover_stale_imports_task", "schedule": 60}
+CELERY_BEAT_SCHEDULE["recover-stale-imports"] = {"task": "knowledge.tasks.recover_stale_imports_task", "schedule": 60}
 
 # --- Answering: model serving, the widget socket, rate limits ----------------------------
 # Each web process keeps at most this many loaded bot models (and about this many bytes).
@@ -272,13 +280,14 @@ HANDOFF_MAX_MESSAGE_CHARS = env.int("HANDOFF_MAX_MESSAGE_CHARS", default=4000)
 HANDOFF_MAX_FRAME_BYTES = env.int("HANDOFF_MAX_FRAME_BYTES", default=32 * 1024)
 # An agent whose socket dropped keeps their conversations this long, then they go back to the queue.
 HANDOFF_CLAIM_GRACE_SECONDS = env.int("HANDOFF_CLAIM_GRACE_SECONDS", default=120)
-CELERY_BEAT_SCHEDULE["release-lapsed-claims"] = {"task": "bots.tasks.release_lapsed_claims_task", "schedule": 30}
+CELERY_BEAT_SCHEDULE["release-lapsed-claims"] = {"task": "handoff.tasks.release_lapsed_claims_task", "schedule": 30}
 # Every stored visitor message gets a reply: one still owed this long after it was stored (the process that
 # stored it died, or answering failed) is answered by the sweep; a live socket answers within a second.
 ANSWER_SWEEP_GRACE_SECONDS = env.int("ANSWER_SWEEP_GRACE_SECONDS", default=15)
 ANSWER_SWEEP_BATCH = env.int("ANSWER_SWEEP_BATCH", default=200)  # conversations per sweep
 CELERY_BEAT_SCHEDULE["answer-overdue-messages"] = {
-    "task": "bots.tasks.answer_overdue_messages_task", "schedule": env.float("ANSWER_SWEEP_EVERY_SECONDS", default=10),
+    "task": "conversations.tasks.answer_overdue_messages_task",
+    "schedule": env.float("ANSWER_SWEEP_EVERY_SECONDS", default=10),
     "options": {"expires": 30},  # sweeps queued behind a long training run are dropped, not run back to back
 }
 
@@ -302,15 +311,15 @@ METERING_COUNTER_SHARDS = env.int("METERING_COUNTER_SHARDS", default=16)
 METERING_EVENT_KEY_TTL_HOURS = env.int("METERING_EVENT_KEY_TTL_HOURS", default=48)
 # After the rate limits: a request they refuse is not an API call.
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [*REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"],
-                                              "tenants.api.quota_throttle.ApiCallQuota"]
+                                              "billing.api.quota_throttle.ApiCallQuota"]
 CELERY_BEAT_SCHEDULE.update({
-    "count-automated-resolutions": {"task": "tenants.tasks.count_automated_resolutions_task", "schedule": 300},
-    "advance-subscriptions": {"task": "tenants.tasks.advance_subscriptions_task", "schedule": 600},
-    "purge-metering-records": {"task": "tenants.tasks.purge_metering_records_task", "schedule": 24 * 3600},
+    "count-automated-resolutions": {"task": "billing.tasks.count_automated_resolutions_task", "schedule": 300},
+    "advance-subscriptions": {"task": "billing.tasks.advance_subscriptions_task", "schedule": 600},
+    "purge-metering-records": {"task": "billing.tasks.purge_metering_records_task", "schedule": 24 * 3600},
 })
 if METERING_REDIS_URL:
     CELERY_BEAT_SCHEDULE["flush-metered-usage"] = {
-        "task": "tenants.tasks.flush_metered_usage_task", "schedule": METERING_FLUSH_SECONDS,
+        "task": "billing.tasks.flush_metered_usage_task", "schedule": METERING_FLUSH_SECONDS,
     }
 
 # --- Tenant webhooks --------------------------------------------------------------------
@@ -324,6 +333,6 @@ WEBHOOK_RETRY_SCHEDULE_SECONDS = [
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE["requeue-due-webhook-deliveries"] = {
-    "task": "tenants.tasks.requeue_due_webhook_deliveries_task",
+    "task": "webhooks.tasks.requeue_due_webhook_deliveries_task",
     "schedule": WEBHOOK_SWEEP_SECONDS,
 }

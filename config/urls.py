@@ -3,8 +3,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from bots import views as bot_views
 from config import health
+from conversations import views as bot_views
 
 handler404 = "config.api_errors.json_not_found"
 
@@ -19,7 +19,7 @@ urlpatterns = [
     # Swagger UI's start-up script from a URL of its own (?script): the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("console/", include("tenants.console_urls")),
+    path("console/", include("console.urls")),
     path("widget.js", bot_views.widget_js, name="widget-js"),
     path("demo/", bot_views.demo_page, name="demo"),
     path("demo/help/", bot_views.demo_page, {"template": "demo/help.html"}, name="demo-help"),

@@ -6,35 +6,16 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from bots.importing.dedup import fingerprint
-from bots.models import (
-    Bot,
-    Conversation,
-    Import,
-    ImportStatus,
-    Message,
-    MessageSender,
-    ModelVersion,
-    Ticket,
-    TicketSource,
-    TrainingRun,
-)
-from tenants.models import (
-    ApiKey,
-    AutomatedResolution,
-    Invitation,
-    Membership,
-    QuotaWarning,
-    ResolutionReason,
-    Role,
-    SubscriptionChange,
-    Tenant,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookEventType,
-)
-from tenants.secrets import hash_secret
+from billing.models import AutomatedResolution, QuotaWarning, ResolutionReason, SubscriptionChange
+from bots.models import Bot
+from conversations.models import Conversation, Message, MessageSender
+from core.secrets import hash_secret
+from knowledge.importing.dedup import fingerprint
+from knowledge.models import Import, ImportStatus, Ticket, TicketSource
+from tenants.models import ApiKey, Invitation, Membership, Role, Tenant
 from tenants.services.api_keys import create_api_key
+from training.models import ModelVersion, TrainingRun
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEventType
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -235,15 +216,15 @@ MODEL_FOR_URL_KWARG = {"bot_pk": Bot}
 
 def seeded_plans():
     """The catalogue's plans, made again when a transactional test before this one emptied the tables."""
-    from tenants.models import Plan
-    from tenants.plan_catalogue import PLANS
+    from billing.models import Plan
+    from billing.plan_catalogue import PLANS
 
     return [Plan.objects.get_or_create(code=fields["code"], defaults=fields)[0] for fields in PLANS]
 
 
 def subscribe(tenant, plan_code: str = "trial", *, now=None, **overrides):
     """Put `tenant` on a plan as its service would (the trial by default); `overrides` set fields after."""
-    from tenants.services import subscriptions
+    from billing.services import subscriptions
 
     seeded_plans()
     if plan_code == "trial":
@@ -259,7 +240,7 @@ def subscribe(tenant, plan_code: str = "trial", *, now=None, **overrides):
 
 def plan_with(code: str = "tight", **quotas):
     """A plan of its own for one test (not offered to tenants unless `is_public`), unlimited unless given."""
-    from tenants.models import Plan
+    from billing.models import Plan
 
     defaults = {"name": code.title(), "rank": 50, "is_public": True, **quotas}
     return Plan.objects.update_or_create(code=code, defaults=defaults)[0]

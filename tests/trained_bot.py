@@ -13,12 +13,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bots.importing.dedup import fingerprint
-from bots.ml.encoder import default_base_model_path
-from bots.ml.pipeline import TrainingExample, train_bot_version
-from bots.ml.training import TrainingConfig
-from bots.ml.versions import METRICS_FILE
-from bots.models import Bot, ModelVersion, Ticket, TicketSource
+from bots.models import Bot
+from knowledge.importing.dedup import fingerprint
+from knowledge.models import Ticket, TicketSource
+from ml.encoder import default_base_model_path
+from ml.pipeline import TrainingExample, train_bot_version
+from ml.training import TrainingConfig
+from ml.versions import METRICS_FILE
+from training.models import ModelVersion
 
 FIRST_TICKET_ID = 900_001  # far above any id the database hands out in a test
 SHOP_TICKETS = {

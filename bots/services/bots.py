@@ -2,11 +2,12 @@
 
 from django.db import IntegrityError, transaction
 
+from billing.models import Quota
+from billing.services import quotas
 from bots.bot_settings import BotSettingsSerializer
 from bots.models import Bot
-from tenants.errors import Conflict, DomainError
-from tenants.models import Quota, Tenant
-from tenants.services import quotas
+from core.errors import Conflict, DomainError
+from tenants.models import Tenant
 
 
 def _validated_settings(settings: dict) -> dict:

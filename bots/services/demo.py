@@ -8,14 +8,17 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from bots.models import UNFINISHED_TRAINING, Bot, Import, ImportStatus, TrainingRun
-from bots.selectors import tickets_for_bot
+from billing.models import SubscriptionStatus
+from billing.services import subscriptions
+from bots.models import Bot
 from bots.services.bots import create_bot
-from bots.services.imports import create_import, delete_import, run_import
-from bots.services.training import fail_abandoned_training_runs, start_training_run
-from tenants.models import Membership, Role, SubscriptionStatus, Tenant
-from tenants.secrets import new_token
-from tenants.services import subscriptions
+from core.secrets import new_token
+from knowledge.models import Import, ImportStatus
+from knowledge.selectors import tickets_for_bot
+from knowledge.services import create_import, delete_import, run_import
+from tenants.models import Membership, Role, Tenant
+from training.models import UNFINISHED_TRAINING, TrainingRun
+from training.services import fail_abandoned_training_runs, start_training_run
 
 DEMO_TENANT_SLUG = "demo"
 DEMO_OWNER_EMAIL = "owner@demo.replydesk.local"

@@ -1,8 +1,8 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from billing.selectors import subscription_for
 from tenants.models import ApiKey, Invitation, Membership, Role, Tenant
-from tenants.selectors import subscription_for
 
 
 class StrictSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from rest_framework.throttling import BaseThrottle
 
-from bots.rate_limits import Bucket, RateLimited, Taken, take_token
+from core.rate_limits import Bucket, RateLimited, Taken, take_token
 from tenants.models import ApiKey
 
 API_PREFIX = "/api/v1/"

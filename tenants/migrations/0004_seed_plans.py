@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.db import migrations
 
-from tenants.plan_catalogue import PLANS
+from billing.plan_catalogue import PLANS
 
 
 def _add_month(moment):

@@ -10,10 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from tenants.errors import Conflict, InvitationInvalid, LastOwnerError, NotFound
-from tenants.models import Invitation, Membership, Quota, Role, Tenant
-from tenants.secrets import hash_secret, new_token
-from tenants.services import quotas, subscriptions
+from billing.models import Quota
+from billing.services import quotas, subscriptions
+from core.errors import Conflict, InvitationInvalid, LastOwnerError, NotFound
+from core.secrets import hash_secret, new_token
+from tenants.models import Invitation, Membership, Role, Tenant
 
 User = get_user_model()
 

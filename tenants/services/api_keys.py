@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from tenants.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
+from core.secrets import hash_secret, new_token, secret_matches
 from tenants.models import ApiKey, Tenant
-from tenants.secrets import hash_secret, new_token, secret_matches
 
 KEY_PREFIX = "rdk_"
 # Writing last_used_at on every request would make every API call a write.

@@ -5,7 +5,7 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 
-from bots.models import Conversation, ConversationStatus, Message, MessageKind
+from conversations.models import Conversation, ConversationStatus, Message, MessageKind
 from tenants.models import Role
 from tests.bots.agent_socket_support import agent_socket, member, next_of, open_agent
 from tests.bots.widget_socket_support import ORIGIN, frames_until, open_socket, start

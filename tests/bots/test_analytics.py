@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.analytics_selectors import (
+from analytics.selectors import (
     GROUPED_BY_MEANING,
     GROUPED_BY_WORDING,
     automated_resolutions,
@@ -15,8 +15,8 @@ from bots.analytics_selectors import (
     unanswered_messages,
     unanswered_questions,
 )
-from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
-from tenants.services.resolutions import count_automated_resolutions, reverse_handed_off_resolutions
+from billing.services.resolutions import count_automated_resolutions, reverse_handed_off_resolutions
+from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
 from tests.factories import BotFactory, ConversationFactory, MessageFactory, ModelVersionFactory, UserFactory
 from tests.trained_bot import activate_trained_version
 

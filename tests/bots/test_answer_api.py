@@ -2,7 +2,7 @@
 
 import pytest
 
-from bots.models import Conversation, ConversationChannel, Message, MessageSender
+from conversations.models import Conversation, ConversationChannel, Message, MessageSender
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bots.bot_settings import BotSettingsSerializer
-from bots.services.answering import agents_available
+from conversations.services.answering import agents_available
 
 LUNCH_BREAK = {"timezone": "UTC", "days": {"mon": [["13:30", "17:30"], ["09:00", "12:30"]]}}
 

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from bots.database_batches import DatabaseBatcher, batcher_for
+from core.database_batches import DatabaseBatcher, batcher_for
 
 # The trips go through Channels' database thread, which closes stale connections around each call.
 pytestmark = pytest.mark.django_db

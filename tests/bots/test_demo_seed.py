@@ -1,9 +1,11 @@
 import pytest
 from django.contrib.auth import authenticate
 
-from bots.models import Bot, Ticket, TrainingRun, TrainingStatus
+from bots.models import Bot
 from bots.services.demo import DEMO_OWNER_EMAIL, seed_demo_tenant
+from knowledge.models import Ticket
 from tenants.models import Tenant
+from training.models import TrainingRun, TrainingStatus
 
 pytestmark = pytest.mark.django_db
 

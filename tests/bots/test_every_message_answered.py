@@ -11,11 +11,13 @@ from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bots import consumers
-from bots.analytics_selectors import period_of, unanswered_messages
-from bots.ml.answer_policy import RULE_WAITING, BotPolicy
-from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender, Ticket
-from bots.services import answering, conversations, handoff
+from analytics.selectors import period_of, unanswered_messages
+from conversations import consumers
+from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
+from conversations.services import answering, conversations
+from handoff import services as handoff
+from knowledge.models import Ticket
+from ml.answer_policy import RULE_WAITING, BotPolicy
 from tests.bots.widget_socket_support import ask, frames_until, open_socket, start
 from tests.factories import UserFactory
 

@@ -3,9 +3,9 @@
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 
-from bots import channel_layers
-from bots.channel_layers import SweepThrottledInMemoryChannelLayer
-from bots.group_events import send_group_event
+from core import channel_layers
+from core.channel_layers import SweepThrottledInMemoryChannelLayer
+from core.group_events import send_group_event
 
 
 async def test_events_sent_from_a_sync_to_async_thread_arrive_in_the_order_they_were_sent():

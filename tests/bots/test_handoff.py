@@ -8,11 +8,12 @@ from channels.layers import get_channel_layer
 from django.test import Client
 from django.utils import timezone
 
-from bots.agent_selectors import pending_agent_tickets, queue_position, transcript
-from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender, Ticket, TicketSource
-from bots.services import handoff
-from bots.services.conversations import conversation_group
-from tenants.errors import NotFound
+from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
+from conversations.services.conversations import conversation_group
+from core.errors import NotFound
+from handoff import services as handoff
+from handoff.selectors import pending_agent_tickets, queue_position, transcript
+from knowledge.models import Ticket, TicketSource
 from tenants.models import Role
 from tests.factories import (
     BotFactory,

@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from bots.models import ImportStatus, Ticket
-from bots.selectors import tickets_for_bot
-from bots.services import imports
+from knowledge import services as imports
+from knowledge.models import ImportStatus, Ticket
+from knowledge.selectors import tickets_for_bot
 from tests.factories import ImportFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from bots.models import Import, ImportStatus, Ticket
+from knowledge.models import Import, ImportStatus, Ticket
 from tests.factories import BotFactory
 
 pytestmark = pytest.mark.django_db

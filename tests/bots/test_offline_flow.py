@@ -8,12 +8,12 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
-from bots import agent_presence
-from bots.agent_selectors import expected_wait_seconds, waiting_queue
-from bots.ml.answer_policy import BotPolicy
-from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
-from bots.services import handoff
-from bots.services.conversations import display_name
+from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
+from conversations.services.conversations import display_name
+from handoff import presence as agent_presence
+from handoff import services as handoff
+from handoff.selectors import expected_wait_seconds, waiting_queue
+from ml.answer_policy import BotPolicy
 from tests.bots.agent_socket_support import agent_socket, member, next_of
 from tests.bots.widget_socket_support import ORIGIN, frames_until, open_socket, start
 from tests.factories import BotFactory, ConversationFactory, UserFactory

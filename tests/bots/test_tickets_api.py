@@ -1,6 +1,6 @@
 import pytest
 
-from bots.models import ImportStatus, Ticket
+from knowledge.models import ImportStatus, Ticket
 from tests.factories import BotFactory, ImportFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db

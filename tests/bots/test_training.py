@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from bots.ml.versions import CorruptVersionError, verify_version
-from bots.models import ImportStatus, ModelVersion, TrainingRun, TrainingStatus
-from bots.services import training
-from tenants.errors import Conflict
+from core.errors import Conflict
+from knowledge.models import ImportStatus
+from ml.versions import CorruptVersionError, verify_version
 from tests.factories import ImportFactory, TicketFactory
+from training import services as training
+from training.models import ModelVersion, TrainingRun, TrainingStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +192,7 @@ def test_a_written_version_that_does_not_verify_fails_the_run_and_the_active_ver
     def disk_corrupted_it(version_dir):
         raise CorruptVersionError(f"{version_dir}/manifest.json: hash mismatch")
 
-    monkeypatch.setattr("bots.ml.versions.verify_version", disk_corrupted_it)
+    monkeypatch.setattr("ml.versions.verify_version", disk_corrupted_it)
     run = _train(bot, django_capture_on_commit_callbacks)
 
     assert run.status == TrainingStatus.FAILED

@@ -2,9 +2,9 @@ from itertools import pairwise
 
 import pytest
 
-from bots.models import TrainingRun, TrainingStatus
 from tests.factories import ModelVersionFactory, TicketFactory, TrainingRunFactory
 from tests.trained_bot import real_version
+from training.models import TrainingRun, TrainingStatus
 
 pytestmark = pytest.mark.django_db
 POINT_FIELDS = ("cut", "answered", "answered_right", "precision", "unknown_handed_off")

@@ -6,13 +6,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.models import TrainingRun, TrainingStatus
-from bots.services import training
-from tenants.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEventType
-from tenants.services import webhooks
 from tests.bots.test_training import _tickets
 from tests.factories import TicketFactory, WebhookEndpointFactory
 from tests.tenants.webhook_receiver import receiving
+from training import services as training
+from training.models import TrainingRun, TrainingStatus
+from webhooks import services as webhooks
+from webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEventType
 
 pytestmark = pytest.mark.django_db
 

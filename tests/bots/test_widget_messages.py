@@ -3,13 +3,13 @@ failure kept to itself, the plan read once per tenant and every answer counted o
 
 import pytest
 
-from bots.models import Conversation, Message, MessageSender
-from bots.rate_limits import RateLimited
-from bots.services import answering, conversations, widget_messages
-from bots.services.conversations import VisitorMessage
-from tenants.errors import NotFound
-from tenants.models import Meter, UsageCounter
-from tenants.services import quotas
+from billing.models import Meter, UsageCounter
+from billing.services import quotas
+from conversations.models import Conversation, Message, MessageSender
+from conversations.services import answering, conversations, widget_messages
+from conversations.services.conversations import VisitorMessage
+from core.errors import NotFound
+from core.rate_limits import RateLimited
 from tests.factories import BotFactory, subscribe
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]

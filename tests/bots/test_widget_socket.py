@@ -8,15 +8,18 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.core import signing
 
-from bots import agent_presence, consumers
-from bots.ml.versions import ENCODER_ONNX_FILE
-from bots.models import Bot, Conversation, ConversationStatus, Message, MessageSender, ModelVersion
+from bots.models import Bot
 from bots.services.bots import update_bot
-from bots.services.training import activate_version
-from bots.visitor_tokens import SALT
+from conversations import consumers
+from conversations.models import Conversation, ConversationStatus, Message, MessageSender
+from conversations.visitor_tokens import SALT
+from handoff import presence as agent_presence
+from ml.versions import ENCODER_ONNX_FILE
 from tests.bots.widget_socket_support import ORIGIN, ask, frames_until, open_socket, send_raw, start
 from tests.factories import BotFactory
 from tests.trained_bot import trained_version_dir
+from training.models import ModelVersion
+from training.services import activate_version
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]
 
@@ -319,7 +322,7 @@ async def test_the_socket_closes_after_the_idle_timeout_with_code_4408(shop_bot,
 
 
 async def test_an_agent_message_from_the_group_reaches_the_visitor_once(shop_bot):
-    from bots.services import conversations
+    from conversations.services import conversations
 
     socket, _ = await open_socket(shop_bot.public_key)
     welcome = await start(socket)

@@ -6,9 +6,11 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
-from bots.models import Bot, Conversation, Message, MessageSender
-from bots.services import answering, conversations, handoff
-from tenants.services.resolutions import count_automated_resolutions
+from billing.services.resolutions import count_automated_resolutions
+from bots.models import Bot
+from conversations.models import Conversation, Message, MessageSender
+from conversations.services import answering, conversations
+from handoff import services as handoff
 
 ANSWERABLE = [
     "Where is my package?", "I want my money back", "reset my password please", "When will my order arrive?",

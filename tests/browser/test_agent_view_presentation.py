@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from bots.models import ConversationStatus, Message, MessageKind, MessageSender
+from conversations.models import ConversationStatus, Message, MessageKind, MessageSender
 from tenants.models import Role
 from tests.factories import BotFactory, ConversationFactory, MembershipFactory, MessageFactory, TicketFactory
 

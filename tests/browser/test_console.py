@@ -5,8 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bots.models import Bot, ImportStatus, TrainingRun, TrainingStatus
+from bots.models import Bot
 from bots.services.demo import DEMO_TICKETS
+from knowledge.models import ImportStatus
 from tenants.models import Role
 from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
     broker_url,
@@ -15,6 +16,7 @@ from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
     worker_env,
 )
 from tests.factories import PASSWORD, BotFactory, MembershipFactory, TenantFactory
+from training.models import TrainingRun, TrainingStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1366, "height": 860}

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bots.models import Conversation, MessageKind
+from conversations.models import Conversation, MessageKind
 from tenants.models import Role
 from tests.bots.widget_socket_support import SHOP_SETTINGS
 from tests.browser.console_fixtures import sign_in

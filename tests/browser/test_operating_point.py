@@ -11,14 +11,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bots.ml.answer_policy import HANDOFF_RULES, RULE_CANNED, RULE_CLARIFY, RULE_RETRIEVAL, RULE_TICKET
-from bots.ml.oos import DEFAULT_UNKNOWN_HANDOFF, MAX_UNKNOWN_HANDOFF, in_words, operating_point_for
-from bots.models import Bot, ModelVersion
+from bots.models import Bot
+from ml.answer_policy import HANDOFF_RULES, RULE_CANNED, RULE_CLARIFY, RULE_RETRIEVAL, RULE_TICKET
+from ml.oos import DEFAULT_UNKNOWN_HANDOFF, MAX_UNKNOWN_HANDOFF, in_words, operating_point_for
 from tenants.models import Role
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.console_fixtures import sign_in
 from tests.factories import BotFactory, MembershipFactory
 from tests.trained_bot import create_shop_tickets, real_version
+from training.models import ModelVersion
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1366, "height": 1000}

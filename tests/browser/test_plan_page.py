@@ -6,10 +6,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from bots.models import Feedback
-from tenants.models import Meter, Quota, Role, Subscription
-from tenants.services import metering, quotas
-from tenants.services.resolutions import count_automated_resolutions
+from billing.models import Meter, Quota, Subscription
+from billing.services import metering, quotas
+from billing.services.resolutions import count_automated_resolutions
+from conversations.models import Feedback
+from tenants.models import Role
 from tests.browser.console_fixtures import sign_in
 from tests.factories import BotFactory, MembershipFactory, TenantFactory, plan_with, subscribe
 from tests.tenants.test_resolutions import conversation

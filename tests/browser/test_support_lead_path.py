@@ -8,9 +8,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bots.ml.answer_policy import ANSWER
-from bots.models import Bot, ImportStatus, Message, MessageSender, TrainingRun, TrainingStatus
+from bots.models import Bot
 from bots.services.demo import DEMO_BOT_NAME
+from conversations.models import Message, MessageSender
+from knowledge.models import ImportStatus
+from ml.answer_policy import ANSWER
 from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
     broker_url,
     console_server,
@@ -18,6 +20,7 @@ from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
     worker_env,
 )
 from tests.trained_bot import SHOP_TICKETS
+from training.models import TrainingRun, TrainingStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1366, "height": 900}

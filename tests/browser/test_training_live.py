@@ -5,7 +5,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bots.models import TrainingRun, TrainingStatus
 from tenants.models import Role
 from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
     broker_url,
@@ -16,6 +15,7 @@ from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
 )
 from tests.factories import BotFactory, MembershipFactory, TenantFactory
 from tests.trained_bot import create_shop_tickets
+from training.models import TrainingRun, TrainingStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bots.models import Bot, Conversation, ConversationStatus, Message, MessageSender
+from bots.models import Bot
+from conversations.models import Conversation, ConversationStatus, Message, MessageSender
 from tests import live_servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tenants.models import Role, WebhookEndpoint
+from tenants.models import Role
 from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
     broker_url,
     console_server,
@@ -13,6 +13,7 @@ from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
 )
 from tests.factories import MembershipFactory, TenantFactory
 from tests.tenants.webhook_receiver import receiving
+from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1366, "height": 860}

@@ -6,8 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bots.models import Bot, Conversation, ConversationStatus, Message, MessageSender
+from bots.models import Bot
 from bots.services.demo import seed_demo_tenant
+from conversations.models import Conversation, ConversationStatus, Message, MessageSender
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bots.models import Bot, Conversation
+from bots.models import Bot
+from conversations.models import Conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,8 +8,8 @@ from django.apps import apps
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from bots.models import Import, ModelVersion, Ticket, TrainingRun
-from tenants.models import ApiKey, Invitation, Membership, Role, TenantOwnedModel, WebhookEndpoint
+from knowledge.models import Import, Ticket
+from tenants.models import ApiKey, Invitation, Membership, Role, TenantOwnedModel
 from tenants.services.api_keys import create_api_key
 from tests.console.conftest import ConsoleClient
 from tests.factories import (
@@ -23,6 +23,8 @@ from tests.factories import (
     TrainingRunFactory,
     WebhookEndpointFactory,
 )
+from training.models import ModelVersion, TrainingRun
+from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 

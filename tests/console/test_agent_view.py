@@ -5,7 +5,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from bots.models import ConversationStatus, MessageSender
+from conversations.models import ConversationStatus, MessageSender
 from tests.factories import BotFactory, ConversationFactory, MessageFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db

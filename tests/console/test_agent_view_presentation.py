@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.agent_selectors import conversation_summary, queue_snapshot, suggested_reply, transcript
-from bots.ml import answer_policy, answer_text
-from bots.models import ConversationStatus, MessageKind, MessageSender
-from bots.templatetags.console_format import rule_label
+from console.templatetags.console_format import rule_label
+from conversations.models import ConversationStatus, MessageKind, MessageSender
+from handoff.selectors import conversation_summary, queue_snapshot, suggested_reply, transcript
+from ml import answer_policy, answer_text
 from tenants.models import Role
 from tests.factories import ConversationFactory, MembershipFactory, MessageFactory, TicketFactory
 

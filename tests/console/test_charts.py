@@ -2,8 +2,8 @@
 
 from datetime import date, timedelta
 
-from bots.analytics_selectors import DayCounts
-from bots.console import charts
+from analytics.selectors import DayCounts
+from console import charts
 
 
 def test_the_confusion_heatmap_has_a_cell_per_pair_and_escapes_intent_names():

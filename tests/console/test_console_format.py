@@ -2,7 +2,7 @@
 
 import pytest
 
-from bots.templatetags.console_format import duration, percent, rule_label
+from console.templatetags.console_format import duration, percent, rule_label
 
 
 @pytest.mark.parametrize("seconds, words", [

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
+from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
 from tests.factories import BotFactory, ConversationFactory, MessageFactory, ModelVersionFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
@@ -181,7 +181,7 @@ def test_the_filtered_list_exports_as_csv_streamed(owner, history):
 
 
 def test_the_export_reads_every_row_across_chunks(owner, bot, monkeypatch):
-    monkeypatch.setattr("bots.console.csv_export.CHUNK_ROWS", 4)
+    monkeypatch.setattr("console.csv_export.CHUNK_ROWS", 4)
     made = [_conversation(bot, f"Question {n}").pk for n in range(10)]
     rows = _csv_rows(owner.get("/console/conversations/export.csv"))
     assert sorted(int(row["conversation_id"]) for row in rows) == sorted(made)

@@ -3,8 +3,9 @@
 import pytest
 from django.utils import timezone
 
-from bots.models import Bot, ConversationStatus, MessageKind, MessageSender
-from tenants.models import ResolutionReason
+from billing.models import ResolutionReason
+from bots.models import Bot
+from conversations.models import ConversationStatus, MessageKind, MessageSender
 from tests.factories import (
     AutomatedResolutionFactory,
     BotFactory,

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from bots.models import Import, ImportStatus, Ticket
+from knowledge.models import Import, ImportStatus, Ticket
 from tests.factories import ImportFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db

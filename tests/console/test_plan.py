@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.models import Feedback
-from tenants.models import Meter, Quota, Subscription, SubscriptionChange, SubscriptionStatus
-from tenants.services import metering, quotas
-from tenants.services.resolutions import count_automated_resolutions
+from billing.models import Meter, Quota, Subscription, SubscriptionChange, SubscriptionStatus
+from billing.services import metering, quotas
+from billing.services.resolutions import count_automated_resolutions
+from conversations.models import Feedback
 from tests.factories import BotFactory, plan_with, subscribe
 from tests.tenants.test_resolutions import conversation
 

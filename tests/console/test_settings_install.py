@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from bots.ml.oos import operating_point_for
 from bots.models import Bot
+from ml.oos import operating_point_for
 from tests.factories import TicketFactory
 from tests.trained_bot import real_version
 

@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 
-from bots.console.forms import BotSettingsForm
-from bots.services.answering import agents_available
-from tenants.services import subscriptions
+from billing.services import subscriptions
+from console.forms import BotSettingsForm
+from conversations.services.answering import agents_available
 from tests.factories import ImportFactory, ModelVersionFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.secrets import hash_secret
 from tenants.models import ApiKey, Invitation, Membership, Role
-from tenants.secrets import hash_secret
 from tests.console.conftest import ConsoleClient
 from tests.factories import MembershipFactory
 

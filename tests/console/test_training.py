@@ -2,9 +2,9 @@
 
 import pytest
 
-from bots.models import TrainingRun, TrainingStatus
 from tests.factories import ModelVersionFactory, TrainingRunFactory
 from tests.trained_bot import create_shop_tickets, real_version
+from training.models import TrainingRun, TrainingStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.models import TrainingRun, TrainingStatus
 from tests.factories import BotFactory, ModelVersionFactory, TicketFactory, TrainingRunFactory
+from training.models import TrainingRun, TrainingStatus
 
 pytestmark = pytest.mark.django_db
 

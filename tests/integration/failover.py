@@ -184,7 +184,7 @@ def stored_reply_counts(conversation_ids: list[int]) -> dict[str, int]:
     """From the database: visitor messages, those with no bot reply, with more than one, and still owed one."""
     from django.db.models import Count, Q
 
-    from bots.models import Message, MessageSender
+    from conversations.models import Message, MessageSender
 
     visitor = Message.objects.filter(conversation_id__in=conversation_ids, sender=MessageSender.VISITOR).annotate(
         bot_replies=Count("replies", filter=Q(replies__sender=MessageSender.BOT)))

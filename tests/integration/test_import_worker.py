@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from bots.models import Import, ImportStatus, Ticket
-from bots.selectors import tickets_for_bot
+from knowledge.models import Import, ImportStatus, Ticket
+from knowledge.selectors import tickets_for_bot
 from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.integration

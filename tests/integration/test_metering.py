@@ -5,9 +5,9 @@ import uuid
 
 import pytest
 
-from tenants.models import Meter, UsageCounter
-from tenants.selectors import period_usage
-from tenants.tasks import flush_metered_usage_task
+from billing.models import Meter, UsageCounter
+from billing.selectors import period_usage
+from billing.tasks import flush_metered_usage_task
 from tests.factories import subscribe
 from tests.integration.conftest import wait_for
 from tests.tenants.concurrency import count_in_processes

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from bots.models import ModelVersion, TrainingRun, TrainingStatus
-from bots.services import training
 from tests.factories import BotFactory, ModelVersionFactory, TicketFactory
 from tests.integration.conftest import wait_for
+from training import services as training
+from training.models import ModelVersion, TrainingRun, TrainingStatus
 
 pytestmark = pytest.mark.integration
 

@@ -3,11 +3,11 @@
 import pytest
 from django.db import transaction
 
-from tenants.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEventType
-from tenants.services import webhooks
 from tests.factories import TenantFactory
 from tests.integration.conftest import wait_for
 from tests.tenants.webhook_receiver import HANG, receiving
+from webhooks import services as webhooks
+from webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEventType
 
 pytestmark = pytest.mark.integration
 

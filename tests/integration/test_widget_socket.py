@@ -6,10 +6,11 @@ import shutil
 
 import pytest
 
-from bots.ml.versions import ENCODER_ONNX_FILE
-from bots.models import Message, ModelVersion
+from conversations.models import Message
+from ml.versions import ENCODER_ONNX_FILE
 from tests.bots.widget_socket_support import ORIGIN
 from tests.live_servers import asgi_server  # noqa: F401  (the daphne fixture)
+from training.models import ModelVersion
 
 websockets = pytest.importorskip("websockets", reason="websockets (dev dependency) is needed for the real-socket test")
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

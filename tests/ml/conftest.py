@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from bots.ml.encoder import default_base_model_path
-from bots.ml.pipeline import TrainingExample, train_bot_version
-from bots.ml.training import TrainingConfig
+from ml.encoder import default_base_model_path
+from ml.pipeline import TrainingExample, train_bot_version
+from ml.training import TrainingConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

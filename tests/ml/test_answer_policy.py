@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from bots.ml import answer_policy as ap
-from bots.ml.answer_policy import BotPolicy, ModelFacts, Reading, TicketFacts, decide
+from ml import answer_policy as ap
+from ml.answer_policy import BotPolicy, ModelFacts, Reading, TicketFacts, decide
 
 MODEL = ModelFacts(version_id=7, mode="classifier", cut=0.6, clarify_cut=0.3)
 RETRIEVAL = ModelFacts(version_id=8, mode="retrieval_only", cut=0.3, clarify_cut=0.3)

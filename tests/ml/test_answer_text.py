@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from bots.ml.answer_text import (
+from ml.answer_text import (
     PLACEHOLDER,
     REDACTED,
     Token,

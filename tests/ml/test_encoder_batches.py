@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from bots.ml.encoder import padding_aware_batches
+from ml.encoder import padding_aware_batches
 
 
 def _compute(lengths: np.ndarray, batches: list[np.ndarray], call_tokens: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bots.ml.evaluation import (
+from ml.evaluation import (
     classification_report,
     expected_calibration_error,
     fit_temperature,

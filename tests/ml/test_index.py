@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bots.ml.index import build_index, load_index, save_index, search
+from ml.index import build_index, load_index, save_index, search
 
 
 def _clustered_unit_vectors(n, dim=32, clusters=50, seed=0):

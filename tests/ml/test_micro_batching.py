@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from bots.ml.micro_batching import BatcherClosed, MicroBatcher
+from ml.micro_batching import BatcherClosed, MicroBatcher
 
 
 def test_items_arriving_together_share_one_call_and_each_gets_its_own_result():

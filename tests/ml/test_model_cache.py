@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bots.ml.model_cache import ModelCache
-from bots.ml.model_server import ModelServer, ServerSettings
-from bots.ml.serving import Inference
+from ml.model_cache import ModelCache
+from ml.model_server import ModelServer, ServerSettings
+from ml.serving import Inference
 
 
 class Loaded:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bots.ml.oos import (
+from ml.oos import (
     COMBINED,
     FEATURES,
     KNN_COSINE,

@@ -4,7 +4,7 @@ in-scope questions (BANKING77 test.csv, Bitext tickets of every intent but conta
 import pytest
 
 from bench._person_requests import DATASETS, NOT_REQUESTS, REQUESTS, explicit_request_figures, phrases
-from bots.ml.person_request import asks_for_a_person, only_asks_for_a_person
+from ml.person_request import asks_for_a_person, only_asks_for_a_person
 
 
 @pytest.mark.parametrize("text", phrases(REQUESTS))

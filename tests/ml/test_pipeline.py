@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from bots.ml.pipeline import InsufficientTrainingData, TrainingCancelled, TrainingExample, train_bot_version
-from bots.ml.serving import LoadedBotModel
-from bots.ml.training import TrainingConfig
-from bots.ml.versions import MANIFEST_FILE, VersionExistsError, _sha256, verify_version
+from ml.pipeline import InsufficientTrainingData, TrainingCancelled, TrainingExample, train_bot_version
+from ml.serving import LoadedBotModel
+from ml.training import TrainingConfig
+from ml.versions import MANIFEST_FILE, VersionExistsError, _sha256, verify_version
 
 from .conftest import PARAPHRASES, TINY_CONFIG, tiny_examples
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from bots.ml.question_grouping import group_by_similarity, group_by_text, normalise_question
-from bots.ml.serving import LoadedBotModel
+from ml.question_grouping import group_by_similarity, group_by_text, normalise_question
+from ml.serving import LoadedBotModel
 
 
 def _unit(*rows):

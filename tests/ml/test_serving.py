@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from bots.ml.serving import LoadedBotModel
-from bots.ml.versions import ENCODER_ONNX_FILE, MANIFEST_FILE
+from ml.serving import LoadedBotModel
+from ml.versions import ENCODER_ONNX_FILE, MANIFEST_FILE
 
 from .conftest import tiny_examples
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bots.ml.training import TrainingConfig, class_prototypes, fine_tune_classifier, linear_probe
+from ml.training import TrainingConfig, class_prototypes, fine_tune_classifier, linear_probe
 
 
 def _separable_embeddings(per_class=20, classes=4, dim=16, seed=0):
@@ -39,7 +39,7 @@ def test_unknown_head_initialisation_is_rejected():
 
 @pytest.mark.parametrize(("share", "trains_on"), [(0.0, "tickets"), (1.0, "reworded")])
 def test_each_epoch_trains_on_the_share_of_tickets_reworded_as_visitors_type(base_model, share, trains_on):
-    from bots.ml.encoder import SentenceEncoder
+    from ml.encoder import SentenceEncoder
 
     encoder = SentenceEncoder.load(base_model)
     tickets = ["Where is my package?", "I forgot my password", "Please refund my order", "cancel my plan"]

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from bots.ml.pipeline import (
+from ml.pipeline import (
     PRIOR_BATCHES,
     REFERENCE_LOAD_IN_ENCODES,
     TRAIN_STEP_COST_IN_ENCODES,
@@ -17,7 +17,7 @@ from bots.ml.pipeline import (
     _Progress,
     estimate_remaining_seconds,
 )
-from bots.ml.training import TrainingStep
+from ml.training import TrainingStep
 
 # 1,000 training tickets in 16 batches of 62.5; an encode at 4 ms makes a batch cost 0.825 s by the prior.
 SHAPE = RunShape(mode="classifier", train=1000, heldout=150, unlabelled=50, epochs=3, batches_per_epoch=16)

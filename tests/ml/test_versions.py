@@ -6,14 +6,7 @@ import json
 
 import pytest
 
-from bots.ml.versions import (
-    ENCODER_ONNX_FILE,
-    MANIFEST_FILE,
-    CorruptVersionError,
-    _sha256,
-    load_version,
-    write_version,
-)
+from ml.versions import ENCODER_ONNX_FILE, MANIFEST_FILE, CorruptVersionError, _sha256, load_version, write_version
 
 
 def test_loading_an_intact_version_returns_its_parts(trained_version):

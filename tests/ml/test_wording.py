@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bots.ml.wording import visitor_wording
+from ml.wording import visitor_wording
 
 TICKET = "Hello, I would like to know how I can track the delivery of my recent order, please."
 

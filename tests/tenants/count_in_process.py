@@ -19,7 +19,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from tenants.services import metering  # noqa: E402
+from billing.services import metering  # noqa: E402
 
 
 def main() -> None:

@@ -7,13 +7,16 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from bots import agent_presence
-from bots.models import Bot, Conversation, ConversationStatus, Message, MessageSender, ModelVersion, Ticket
-from bots.services import answering
-from tenants.models import Meter, QuotaWarning, Subscription, SubscriptionStatus, UsageCounter
-from tenants.services import metering, subscriptions
+from billing.models import Meter, QuotaWarning, Subscription, SubscriptionStatus, UsageCounter
+from billing.services import metering, subscriptions
+from bots.models import Bot
+from conversations.models import Conversation, ConversationStatus, Message, MessageSender
+from conversations.services import answering
+from handoff import presence as agent_presence
+from knowledge.models import Ticket
 from tests.bots.widget_socket_support import SHOP_SETTINGS, ask, open_socket, start
 from tests.factories import plan_with, subscribe
+from training.models import ModelVersion
 
 CLOSED_ALL_WEEK = {"timezone": "UTC", "days": {day: [["00:00", "00:00"]] for day in
                                                ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}

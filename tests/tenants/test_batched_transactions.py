@@ -3,9 +3,9 @@
 import pytest
 from django.db import transaction
 
-from bots.models import Conversation
-from tenants.batched_transactions import each_in_one_transaction, result_or_raise
-from tenants.errors import DomainError, NotFound
+from conversations.models import Conversation
+from core.batched_transactions import each_in_one_transaction, result_or_raise
+from core.errors import DomainError, NotFound
 from tests.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.db import connections
 
-from tenants.models import Meter, Quota, UsageCounter, UsageEvent, UsageFlush
-from tenants.selectors import period_usage
-from tenants.services import metering, quotas, subscriptions
+from billing.models import Meter, Quota, UsageCounter, UsageEvent, UsageFlush
+from billing.selectors import period_usage
+from billing.services import metering, quotas, subscriptions
 from tests.factories import plan_with, subscribe
 from tests.tenants.concurrency import count_in_processes, in_threads
 

@@ -2,13 +2,14 @@
 
 import pytest
 
+from billing.models import Quota, QuotaWarning
+from billing.services import quota_warnings, quotas
 from bots.models import Bot
 from bots.services.bots import create_bot
-from tenants.errors import Conflict
-from tenants.models import Quota, QuotaWarning, WebhookDelivery, WebhookEventType
-from tenants.services import quota_warnings, quotas
+from core.errors import Conflict
 from tests.factories import BotFactory, WebhookEndpointFactory, plan_with, subscribe
 from tests.tenants.test_quotas import key_client_for
+from webhooks.models import WebhookDelivery, WebhookEventType
 
 pytestmark = pytest.mark.django_db
 

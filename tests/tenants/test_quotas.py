@@ -7,10 +7,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bots.models import Bot, Import, ImportStatus, Ticket, TrainingRun
-from bots.services import imports, training
-from tenants.models import Invitation, Membership, Meter, QuotaWarning, Subscription, UsageCounter
-from tenants.services import accounts, metering, quotas
+from billing.models import Meter, QuotaWarning, Subscription, UsageCounter
+from billing.services import metering, quotas
+from bots.models import Bot
+from knowledge import services as imports
+from knowledge.models import Import, ImportStatus, Ticket
+from tenants.models import Invitation, Membership
+from tenants.services import accounts
 from tests.factories import (
     BotFactory,
     InvitationFactory,
@@ -20,6 +23,8 @@ from tests.factories import (
     plan_with,
     subscribe,
 )
+from training import services as training
+from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,9 @@ import itertools
 import pytest
 from rest_framework.test import APIClient
 
-from tenants.models import Role, WebhookEndpoint
+from tenants.models import Role
 from tests.factories import api_key_for, signed_in_member
+from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 

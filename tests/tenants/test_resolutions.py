@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.models import Conversation, Feedback, Message, MessageKind, MessageSender
-from tenants.models import AutomatedResolution, Meter, UsageCounter
-from tenants.services.resolutions import count_automated_resolutions
+from billing.models import AutomatedResolution, Meter, UsageCounter
+from billing.services.resolutions import count_automated_resolutions
+from conversations.models import Conversation, Feedback, Message, MessageKind, MessageSender
 from tests.factories import ConversationFactory, MessageFactory
 from tests.tenants.concurrency import in_threads
 

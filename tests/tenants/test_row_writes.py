@@ -3,8 +3,8 @@
 import pytest
 from django.utils import timezone
 
-from bots.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
-from tenants.row_writes import insert_row, update_row
+from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
+from core.row_writes import insert_row, update_row
 from tests.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
+from billing.models import Plan, Subscription, SubscriptionChange, SubscriptionStatus
+from billing.services import metering, subscriptions
 from bots.services.demo import seed_demo_tenant
-from tenants.models import Plan, Role, Subscription, SubscriptionChange, SubscriptionStatus
-from tenants.services import metering, subscriptions
+from tenants.models import Role
 from tests.factories import BotFactory, InvitationFactory, MembershipFactory, plan_with, signed_in_member, subscribe
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tenants.models import Meter, Plan
-from tenants.services import metering
+from billing.models import Meter, Plan
+from billing.services import metering
 from tests.factories import BotFactory, subscribe
 
 pytestmark = pytest.mark.django_db

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tenants.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEventType
-from tenants.services import webhooks
 from tests.factories import WebhookEndpointFactory
 from tests.tenants.webhook_receiver import HANG, REDIRECT, receiving
+from webhooks import services as webhooks
+from webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEventType
 
 pytestmark = pytest.mark.django_db
 

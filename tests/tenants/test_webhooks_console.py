@@ -2,10 +2,11 @@
 
 import pytest
 
-from tenants.models import Role, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
+from tenants.models import Role
 from tests.console.conftest import console_client_for
 from tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.tenants.webhook_receiver import receiving
+from webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 

@@ -2,10 +2,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bots.importing.column_mapping import MappingError, guess_mapping, resolve_mapping
-from bots.importing.dedup import fingerprint, normalise
-from bots.importing.redaction import iban_valid, luhn_valid, redact
-from bots.importing.validation import RowInvalid, clean_row, parse_timestamp
+from knowledge.importing.column_mapping import MappingError, guess_mapping, resolve_mapping
+from knowledge.importing.dedup import fingerprint, normalise
+from knowledge.importing.redaction import iban_valid, luhn_valid, redact
+from knowledge.importing.validation import RowInvalid, clean_row, parse_timestamp
 
 BITEXT_COLUMNS = ["context", "role", "instruction", "intent", "entity_type", "entity_value", "start_offset",
                   "end_offset", "category", "tags", "response"]

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from bots.importing.parsing import CSV, JSON, JSONL, ContentCheck, RowSource, UnreadableFile, detect_format
+from knowledge.importing.parsing import CSV, JSON, JSONL, ContentCheck, RowSource, UnreadableFile, detect_format
 
 
 def _write(tmp_path, name: str, content: str | bytes):

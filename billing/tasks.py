@@ -1,0 +1,33 @@
+"""Celery entry points for billing.
+
+The periodic billing tasks are sweeps: each is idempotent (a second run, or two at once, change nothing more).
+"""
+
+from celery import shared_task
+
+from billing.services import metering, quota_warnings, resolutions, subscriptions
+
+
+@shared_task
+def count_automated_resolutions_task() -> dict:
+    sweep = resolutions.count_automated_resolutions()
+    quota_warnings.sweep_tenants(tenant_ids=sweep.tenant_ids)
+    return {"counted": len(sweep.counted), "reversed": len(sweep.reversed)}
+
+
+@shared_task
+def advance_subscriptions_task() -> dict:
+    result = subscriptions.advance_subscriptions()
+    return {"trials_ended": len(result.trials_ended), "renewed": len(result.renewed)}
+
+
+@shared_task
+def flush_metered_usage_task() -> dict:
+    flushed = metering.flush_buffered_usage()
+    quota_warnings.sweep_tenants(tenant_ids=flushed.tenant_ids)
+    return {"batches": flushed.batches, "total": flushed.total}
+
+
+@shared_task
+def purge_metering_records_task() -> int:
+    return metering.purge_metering_records()

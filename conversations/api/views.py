@@ -1,0 +1,67 @@
+"""POST /api/v1/bots/{id}/answer/: the bot's answer for a tenant's own systems (same policy, same record)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.services import quotas
+from bots.models import Bot
+from conversations.services import answering
+
+
+class AnswerInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=4000, trim_whitespace=True)
+    conversation_id = serializers.IntegerField(required=False, min_value=1)
+    visitor_id = serializers.CharField(required=False, max_length=64, allow_blank=True, default="")
+    intent = serializers.CharField(required=False, max_length=100, allow_blank=True, default="",
+                                   help_text="An intent the user picked from the quick replies of the last answer.")
+
+
+class DecisionSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    intent = serializers.CharField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    top_intents = serializers.ListField(child=serializers.ListField())
+    ticket_ids = serializers.ListField(child=serializers.IntegerField())
+    version_id = serializers.IntegerField(allow_null=True)
+    model = serializers.CharField()
+
+
+class AnswerOutputSerializer(serializers.Serializer):
+    conversation_id = serializers.IntegerField()
+    question_seq = serializers.IntegerField()
+    answered = serializers.BooleanField(help_text="False while a person has the conversation.")
+    seq = serializers.IntegerField(allow_null=True)
+    action = serializers.CharField(allow_null=True,
+                                   help_text="answer, clarify, handoff or notice (waiting for a person)")
+    text = serializers.CharField(allow_null=True)
+    quick_replies = serializers.ListField(child=serializers.DictField())
+    decision = DecisionSerializer(allow_null=True)
+
+
+class BotAnswerView(APIView):
+    model = Bot
+
+    @extend_schema(tags=["answers"], request=AnswerInputSerializer, responses=AnswerOutputSerializer)
+    def post(self, request, pk):
+        bot = get_object_or_404(Bot.objects.for_tenant(request.tenant_context.tenant).select_related(
+            "active_version", "tenant"), pk=pk)
+        data = AnswerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        question, reply = answering.answer_api_question(
+            tenant=request.tenant_context.tenant, bot=bot, text=data.validated_data["text"],
+            conversation_id=data.validated_data.get("conversation_id"),
+            visitor_id=data.validated_data["visitor_id"], chosen_intent=data.validated_data["intent"] or None,
+        )
+        decision = reply.decision if reply is not None else None
+        if decision is not None and decision["rule"] in quotas.REFUSAL_RULES:
+            raise quotas.answer_refused_error(tenant=request.tenant_context.tenant, rule=decision["rule"], handoff={
+                "conversation_id": question.conversation_id, "question_seq": question.seq, "handoff_seq": reply.seq})
+        return Response(AnswerOutputSerializer({
+            "conversation_id": question.conversation_id, "question_seq": question.seq, "answered": reply is not None,
+            "seq": reply.seq if reply else None, "action": decision["action"] if decision else None,
+            "text": reply.text if reply else None, "quick_replies": reply.quick_replies if reply else [],
+            "decision": decision,
+        }).data)

@@ -1,0 +1,35 @@
+"""GET /api/v1/bots/{id}/pending-examples/: what agents taught the bot since its last successful training run."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bots.models import Bot
+from handoff.selectors import pending_learning_examples
+from tenants.models import MANAGER_ROLES
+
+
+class PendingExamplesSerializer(serializers.Serializer):
+    bot_id = serializers.IntegerField()
+    corrections = serializers.IntegerField(help_text="Customer messages an agent relabelled with an intent.")
+    resolutions = serializers.IntegerField(help_text="Handoffs closed as resolved: the question and the resolution.")
+    total = serializers.IntegerField(help_text="Agent tickets the next training run learns from.")
+    last_trained_at = serializers.DateTimeField(allow_null=True,
+                                                help_text="Start of the last successful run; null: never trained.")
+
+
+class PendingExamplesView(APIView):
+    model = Bot
+    default_roles = MANAGER_ROLES  # as the training API
+
+    @extend_schema(tags=["training"], responses=PendingExamplesSerializer)
+    def get(self, request, bot_pk):
+        tenant = request.tenant_context.tenant
+        bot = get_object_or_404(Bot.objects.for_tenant(tenant), pk=bot_pk)
+        pending = pending_learning_examples(tenant=tenant, bot=bot)
+        return Response(PendingExamplesSerializer({
+            "bot_id": bot.pk, "corrections": pending.corrections, "resolutions": pending.resolutions,
+            "total": pending.total, "last_trained_at": pending.last_trained_at,
+        }).data)
