@@ -4,7 +4,7 @@ from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
 from tenants.models import Role
-from tests.bots.widget_socket_support import ORIGIN, SHOP_SETTINGS
+from tests.conversations.widget_socket_support import ORIGIN, SHOP_SETTINGS
 from tests.factories import BotFactory, TenantFactory, api_key_for, signed_in_member
 from tests.trained_bot import activate_trained_version
 

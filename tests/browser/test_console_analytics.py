@@ -10,9 +10,9 @@ from playwright.sync_api import expect
 
 from conversations.models import Conversation, MessageKind
 from tenants.models import Role
-from tests.bots.widget_socket_support import SHOP_SETTINGS
 from tests.browser.console_fixtures import sign_in
 from tests.browser.conversation_world import a_month_of_conversations
+from tests.conversations.widget_socket_support import SHOP_SETTINGS
 from tests.factories import BotFactory, MembershipFactory, TenantFactory
 from tests.trained_bot import activate_trained_version
 

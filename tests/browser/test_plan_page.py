@@ -11,9 +11,9 @@ from billing.services import metering, quotas
 from billing.services.resolutions import count_automated_resolutions
 from conversations.models import Feedback
 from tenants.models import Role
+from tests.billing.test_resolutions import conversation
 from tests.browser.console_fixtures import sign_in
 from tests.factories import BotFactory, MembershipFactory, TenantFactory, plan_with, subscribe
-from tests.tenants.test_resolutions import conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
     worker_env,
 )
 from tests.factories import MembershipFactory, TenantFactory
-from tests.tenants.webhook_receiver import receiving
+from tests.webhooks.webhook_receiver import receiving
 from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

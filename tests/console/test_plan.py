@@ -13,8 +13,8 @@ from billing.models import Meter, Quota, Subscription, SubscriptionChange, Subsc
 from billing.services import metering, quotas
 from billing.services.resolutions import count_automated_resolutions
 from conversations.models import Feedback
+from tests.billing.test_resolutions import conversation
 from tests.factories import BotFactory, plan_with, subscribe
-from tests.tenants.test_resolutions import conversation
 
 pytestmark = pytest.mark.django_db
 

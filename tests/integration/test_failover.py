@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.bots.widget_socket_support import ORIGIN
+from tests.conversations.widget_socket_support import ORIGIN
 from tests.integration.conftest import database_url
 from tests.integration.failover import failover_journey, stored_reply_counts
 from tests.live_servers import daphne_process

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from tests.bots.agent_socket_support import member, session_cookie
-from tests.bots.widget_socket_support import ORIGIN
+from tests.conversations.widget_socket_support import ORIGIN
 from tests.factories import BotFactory
+from tests.handoff.agent_socket_support import member, session_cookie
 from tests.integration.conftest import database_url
 from tests.live_servers import daphne_server
 

@@ -8,9 +8,9 @@ import pytest
 from billing.models import Meter, UsageCounter
 from billing.selectors import period_usage
 from billing.tasks import flush_metered_usage_task
+from tests.billing.concurrency import count_in_processes
 from tests.factories import subscribe
 from tests.integration.conftest import wait_for
-from tests.tenants.concurrency import count_in_processes
 
 pytestmark = pytest.mark.integration
 

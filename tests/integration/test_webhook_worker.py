@@ -5,7 +5,7 @@ from django.db import transaction
 
 from tests.factories import TenantFactory
 from tests.integration.conftest import wait_for
-from tests.tenants.webhook_receiver import HANG, receiving
+from tests.webhooks.webhook_receiver import HANG, receiving
 from webhooks import services as webhooks
 from webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEventType
 

@@ -8,7 +8,7 @@ import pytest
 
 from conversations.models import Message
 from ml.versions import ENCODER_ONNX_FILE
-from tests.bots.widget_socket_support import ORIGIN
+from tests.conversations.widget_socket_support import ORIGIN
 from tests.live_servers import asgi_server  # noqa: F401  (the daphne fixture)
 from training.models import ModelVersion
 

@@ -1,7 +1,3 @@
-import pytest
+"""Counts go to the database here too (the fixture is billing's)."""
 
-
-@pytest.fixture(autouse=True)
-def _metering_in_the_database(settings):
-    """Counts go straight to the database unless a test asks for Redis (`redis_metering`), whatever REDIS_URL is."""
-    settings.METERING_REDIS_URL = ""
+from tests.billing.conftest import _metering_in_the_database  # noqa: F401

@@ -11,8 +11,8 @@ from django.db import connections
 from billing.models import Meter, Quota, UsageCounter, UsageEvent, UsageFlush
 from billing.selectors import period_usage
 from billing.services import metering, quotas, subscriptions
+from tests.billing.concurrency import count_in_processes, in_threads
 from tests.factories import plan_with, subscribe
-from tests.tenants.concurrency import count_in_processes, in_threads
 
 MAY_10 = datetime(2026, 5, 10, tzinfo=UTC)
 JUNE_10 = datetime(2026, 6, 10, tzinfo=UTC)

@@ -14,7 +14,7 @@ from conversations.models import Conversation, ConversationStatus, Message, Mess
 from conversations.services import answering
 from handoff import presence as agent_presence
 from knowledge.models import Ticket
-from tests.bots.widget_socket_support import SHOP_SETTINGS, ask, open_socket, start
+from tests.conversations.widget_socket_support import SHOP_SETTINGS, ask, open_socket, start
 from tests.factories import plan_with, subscribe
 from training.models import ModelVersion
 

@@ -5,7 +5,7 @@ import pytest
 from tenants.models import Role
 from tests.console.conftest import console_client_for
 from tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
-from tests.tenants.webhook_receiver import receiving
+from tests.webhooks.webhook_receiver import receiving
 from webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from billing.services import quota_warnings, quotas
 from bots.models import Bot
 from bots.services.bots import create_bot
 from core.errors import Conflict
+from tests.billing.test_quotas import key_client_for
 from tests.factories import BotFactory, WebhookEndpointFactory, plan_with, subscribe
-from tests.tenants.test_quotas import key_client_for
 from webhooks.models import WebhookDelivery, WebhookEventType
 
 pytestmark = pytest.mark.django_db

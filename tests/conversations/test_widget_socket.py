@@ -15,7 +15,7 @@ from conversations.models import Conversation, ConversationStatus, Message, Mess
 from conversations.visitor_tokens import SALT
 from handoff import presence as agent_presence
 from ml.versions import ENCODER_ONNX_FILE
-from tests.bots.widget_socket_support import ORIGIN, ask, frames_until, open_socket, send_raw, start
+from tests.conversations.widget_socket_support import ORIGIN, ask, frames_until, open_socket, send_raw, start
 from tests.factories import BotFactory
 from tests.trained_bot import trained_version_dir
 from training.models import ModelVersion

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory, api_key_for
-from tests.tenants.webhook_receiver import receiving
+from tests.webhooks.webhook_receiver import receiving
 from webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.test import Client
 
 from config.asgi import application
 from tenants.models import Role
-from tests.bots.widget_socket_support import frames_until
+from tests.conversations.widget_socket_support import frames_until
 from tests.factories import MembershipFactory
 
 CONSOLE_ORIGIN = b"http://testserver"

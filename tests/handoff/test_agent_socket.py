@@ -7,9 +7,9 @@ from channels.db import database_sync_to_async
 
 from conversations.models import Conversation, ConversationStatus, Message, MessageKind
 from tenants.models import Role
-from tests.bots.agent_socket_support import agent_socket, member, next_of, open_agent
-from tests.bots.widget_socket_support import ORIGIN, frames_until, open_socket, start
+from tests.conversations.widget_socket_support import ORIGIN, frames_until, open_socket, start
 from tests.factories import BotFactory, UserFactory
+from tests.handoff.agent_socket_support import agent_socket, member, next_of, open_agent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]
 

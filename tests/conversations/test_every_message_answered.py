@@ -18,7 +18,7 @@ from conversations.services import answering, conversations
 from handoff import services as handoff
 from knowledge.models import Ticket
 from ml.answer_policy import RULE_WAITING, BotPolicy
-from tests.bots.widget_socket_support import ask, frames_until, open_socket, start
+from tests.conversations.widget_socket_support import ask, frames_until, open_socket, start
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]

@@ -14,9 +14,9 @@ from handoff import presence as agent_presence
 from handoff import services as handoff
 from handoff.selectors import expected_wait_seconds, waiting_queue
 from ml.answer_policy import BotPolicy
-from tests.bots.agent_socket_support import agent_socket, member, next_of
-from tests.bots.widget_socket_support import ORIGIN, frames_until, open_socket, start
+from tests.conversations.widget_socket_support import ORIGIN, frames_until, open_socket, start
 from tests.factories import BotFactory, ConversationFactory, UserFactory
+from tests.handoff.agent_socket_support import agent_socket, member, next_of
 
 OFFLINE_MESSAGE = BotPolicy().offline_message
 HANDOFF_MESSAGE = BotPolicy().handoff_message

@@ -1,6 +1,6 @@
 """Run by tests in separate processes: count `--times` events for a tenant, as a web process would.
 
-    python -m tests.tenants.count_in_process --tenant 3 --meter answers --times 500 [--start-file PATH]
+    python -m tests.billing.count_in_process --tenant 3 --meter answers --times 500 [--start-file PATH]
 
 The database and Redis come from the environment (DATABASE_URL, METERING_REDIS_URL); with
 `--start-file`, every process waits for that file so that they all count at the same time.

@@ -43,7 +43,7 @@ def count_in_processes(tenant_id: int, processes: int, times: int, tmp_path: Pat
     start = tmp_path / "go"
     env = {**os.environ, "DATABASE_URL": database_url(), "METERING_REDIS_URL": redis_url,
            "METERING_REDIS_PREFIX": prefix or settings.METERING_REDIS_PREFIX, "BILLING_ENABLED": "true"}
-    children = [subprocess.Popen([sys.executable, "-m", "tests.tenants.count_in_process", "--tenant", str(tenant_id),
+    children = [subprocess.Popen([sys.executable, "-m", "tests.billing.count_in_process", "--tenant", str(tenant_id),
                                   "--times", str(times), "--start-file", str(start)], cwd=REPO_ROOT, env=env)
                 for _ in range(processes)]
     start.touch()

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.bots.test_training import _tickets
 from tests.factories import TicketFactory, WebhookEndpointFactory
-from tests.tenants.webhook_receiver import receiving
+from tests.training.test_training import _tickets
+from tests.webhooks.webhook_receiver import receiving
 from training import services as training
 from training.models import TrainingRun, TrainingStatus
 from webhooks import services as webhooks

@@ -8,8 +8,8 @@ from django.utils import timezone
 from billing.models import AutomatedResolution, Meter, UsageCounter
 from billing.services.resolutions import count_automated_resolutions
 from conversations.models import Conversation, Feedback, Message, MessageKind, MessageSender
+from tests.billing.concurrency import in_threads
 from tests.factories import ConversationFactory, MessageFactory
-from tests.tenants.concurrency import in_threads
 
 pytestmark = pytest.mark.django_db
 

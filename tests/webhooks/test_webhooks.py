@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import WebhookEndpointFactory
-from tests.tenants.webhook_receiver import HANG, REDIRECT, receiving
+from tests.webhooks.webhook_receiver import HANG, REDIRECT, receiving
 from webhooks import services as webhooks
 from webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEventType
 
