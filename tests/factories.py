@@ -6,7 +6,16 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from billing.models import AutomatedResolution, QuotaWarning, ResolutionReason, SubscriptionChange
+from billing.models import (
+    AutomatedResolution,
+    Meter,
+    QuotaWarning,
+    ResolutionReason,
+    Subscription,
+    SubscriptionChange,
+    UsageCounter,
+    UsageEvent,
+)
 from bots.models import Bot
 from conversations.models import Conversation, Message, MessageSender
 from core.secrets import hash_secret
@@ -262,3 +271,25 @@ FACTORY_FOR_MODEL[AutomatedResolution] = lambda tenant: AutomatedResolutionFacto
 FACTORY_FOR_MODEL[QuotaWarning] = lambda tenant: QuotaWarning.objects.create(
     tenant=tenant, quota="answers", threshold=80, period_start=timezone.now(), usage=8, limit=10)
 FACTORY_FOR_MODEL[SubscriptionChange] = lambda tenant: subscribe(tenant).changes.first()
+
+
+# Every tenant-owned model has a row in the isolation walk's world, the metering rows included.
+FACTORY_FOR_MODEL[Subscription] = lambda tenant: subscribe(tenant)
+FACTORY_FOR_MODEL[UsageCounter] = lambda tenant: UsageCounter.objects.create(
+    tenant=tenant, meter=Meter.ANSWERS, day=timezone.now().date(), count=3)
+FACTORY_FOR_MODEL[UsageEvent] = lambda tenant: UsageEvent.objects.create(
+    tenant=tenant, meter=Meter.API_CALLS, key="api:a-retried-call")
+
+# The isolation walk builds one row of every tenant-owned model per tenant; a row that a URL nests under a
+# parent (bots/<bot_pk>/imports/<pk>/, webhooks/<pk>/deliveries/) is built under that tenant's first parent,
+# so the caller's nested lists have rows to show and the other tenant's child really is that tenant's.
+CHILD_FACTORY_FOR_MODEL = {
+    Import: (Bot, lambda bot: ImportFactory(bot=bot)),
+    Ticket: (Bot, lambda bot: TicketFactory(bot=bot)),
+    TrainingRun: (Bot, lambda bot: TrainingRunFactory(bot=bot)),
+    ModelVersion: (Bot, lambda bot: ModelVersionFactory(bot=bot)),
+    Conversation: (Bot, lambda bot: ConversationFactory(bot=bot)),
+    Message: (Conversation, lambda conversation: MessageFactory(conversation=conversation)),
+    AutomatedResolution: (Conversation, lambda conversation: AutomatedResolutionFactory(conversation=conversation)),
+    WebhookDelivery: (WebhookEndpoint, lambda endpoint: WebhookDeliveryFactory(endpoint=endpoint)),
+}
