@@ -46,11 +46,12 @@ def test_a_bot_without_a_trained_version_hands_off_and_says_so(key_client, bot):
 
 
 def test_bad_input_is_refused_and_stores_nothing(key_client, shop_bot):
-    for payload, code in [({}, "invalid"), ({"text": "   "}, "invalid"), ({"text": "x" * 5000}, "invalid"),
-                          ({"text": "y" * 3000}, "message_too_long"),
-                          ({"text": "hi", "conversation_id": 999999}, "conversation_not_found")]:
+    for payload, status, code in [({}, 400, "invalid"), ({"text": "   "}, 400, "invalid"),
+                                  ({"text": "x" * 5000}, 400, "invalid"),
+                                  ({"text": "y" * 3000}, 400, "message_too_long"),
+                                  ({"text": "hi", "conversation_id": 999999}, 404, "conversation_not_found")]:
         response = key_client.post(url(shop_bot.pk), payload, format="json")
-        assert response.status_code in (400, 404) and response.json()["error"]["code"] == code, payload
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), payload
     assert not Message.objects.exists() and not Conversation.objects.exists()
 
 
@@ -65,4 +66,4 @@ def test_another_tenants_bot_and_conversation_are_not_found(key_client, other_bo
 
 def test_without_credentials_the_answer_endpoint_refuses(client, shop_bot):
     response = client.post(url(shop_bot.pk), {"text": "hi"}, content_type="application/json")
-    assert response.status_code in (401, 403) and not Message.objects.exists()
+    assert response.status_code == 401 and not Message.objects.exists()

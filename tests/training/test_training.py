@@ -83,7 +83,10 @@ def test_a_run_writes_a_verified_version_records_its_tickets_and_activates_the_f
     assert [entry["stage"] for entry in run.log][:2] == ["queued", "running"]
     version = ModelVersion.objects.get(run=run)
     assert version.mode == "classifier"
-    assert 0.0 <= version.accuracy <= 1.0
+    confusion = version.metrics["confusion"]["matrix"]
+    held_out, right = sum(map(sum, confusion)), sum(row[i] for i, row in enumerate(confusion))
+    assert held_out == version.metrics["n_heldout"] > 0
+    assert version.accuracy == right / held_out > 2 / 3  # 3 intents: chance would be 1/3
     assert "confusion" in version.metrics and "coverage" in version.metrics
     verify_version(Path(version.path))
     assert Path(version.path) == Path(training.version_directory(run))
