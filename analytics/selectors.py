@@ -9,16 +9,16 @@ import hashlib
 import logging
 import statistics
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from django.core.cache import cache
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from billing.models import AutomatedResolution
 from bots.models import Bot
 from conversations.models import Conversation, Message, MessageKind, MessageSender
+from conversations.periods import Period
 from conversations.services.answering import model_server, serving_version
 from ml import answer_policy
 from ml.question_grouping import QuestionGroup, group_by_similarity, group_by_text
@@ -27,9 +27,6 @@ from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
-PERIOD_DAYS = (7, 30, 90)
-DEFAULT_PERIOD_DAYS = 30
-NEGATIVE_CSAT = 2  # a rating of 1 or 2 (out of 5) is a complaint
 TOP_INTENTS = 10
 # A visitor message whose bot reply carries one of these rules was not answered confidently: below the
 # threshold (a clarifying question, or the handoff after repeated failures), out of scope, no usable
@@ -46,32 +43,10 @@ GROUPED_BY_MEANING = "meaning"
 GROUPED_BY_WORDING = "wording"
 
 
-@dataclass(frozen=True)
-class Period:
-    """The last `days` days, today included; days begin at midnight in the site's time zone."""
-
-    days: int
-    start: datetime
-    end: datetime
-
-    def dates(self) -> list[date]:
-        first = timezone.localdate(self.start)
-        return [first + timedelta(days=offset) for offset in range(self.days)]
-
-
-def period_of(days: int, *, now: datetime | None = None) -> Period:
-    if days not in PERIOD_DAYS:
-        raise ValueError(f"a period is one of {PERIOD_DAYS} days, not {days}")
-    now = now or timezone.now()
-    first_day = timezone.localdate(now) - timedelta(days=days - 1)
-    start = timezone.make_aware(datetime.combine(first_day, datetime.min.time()))
-    return Period(days=days, start=start, end=now)
-
-
 def automated_resolution(tenant: Tenant) -> Q:
     """A conversation the billing sweep counted as an automated resolution and did not reverse: the bot
     handled it without a person and the customer confirmed it or did not come back within the window
-    (tenants/services/resolutions.py holds the rule; the dashboard shows what the tenant is billed for)."""
+    (conversations/services/resolutions.py holds the rule; the dashboard shows what the tenant is billed for)."""
     standing = AutomatedResolution.objects.for_tenant(tenant).filter(conversation=OuterRef("pk"),
                                                                       reversed_at__isnull=True)
     return Q(Exists(standing))

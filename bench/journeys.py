@@ -79,8 +79,8 @@ def sign_up_to_trained_bot() -> tuple[dict, str, str, list[str]]:
     questions the tenant's tickets ask)."""
     from django.test import Client
 
+    from accounts.services import sign_up
     from billing.services.subscriptions import change_plan
-    from tenants.services.accounts import sign_up
     from tenants.services.api_keys import create_api_key
 
     steps, started = {}, time.monotonic()

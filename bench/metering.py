@@ -192,11 +192,12 @@ def worker(tenant_id: int, times: int, start: Path) -> None:
     _setup_django({"REPLYDESK_VAR_DIR": tempfile.mkdtemp(prefix="rd-bench-w-")})
     from django.db import connection
 
+    from billing import usage_buffer
     from billing.services import metering
 
     connection.ensure_connection()
-    if metering.buffered():
-        metering._redis().ping()
+    if usage_buffer.buffered():
+        usage_buffer.redis_client().ping()
     (start.parent / f"ready-{os.getpid()}").touch()
     while not start.exists():
         time.sleep(0.001)

@@ -1,7 +1,7 @@
 """The plans ReplyDesk starts with: seeded by a migration, then edited in the Django admin.
 
-Plain data (no Django import), so that the seeding migration can use it and keeps working as the code
-around it changes. Quotas per billing period; None is unlimited.
+Plain data (no Django import). Quotas per billing period; None is unlimited. The migration that seeded them
+(tenants/migrations/0004_seed_plans.py) holds its own copy: a change here needs a data migration of its own.
 """
 
 MB = 1024 * 1024

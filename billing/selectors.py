@@ -3,12 +3,23 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing.models import AutomatedResolution, Meter, Plan, Quota, QuotaWarning, Subscription, SubscriptionChange
-from billing.services import metering
-from billing.services.plans import PERIOD, QUOTAS, STOCK, answering_until, calendar_month, current_period, utc_day
+from billing import usage_buffer
+from billing.models import (
+    AutomatedResolution,
+    Meter,
+    Plan,
+    Quota,
+    QuotaWarning,
+    Subscription,
+    SubscriptionChange,
+    UsageCounter,
+)
+from billing.plans import PERIOD, QUOTAS, STOCK, answering_until, calendar_month, current_period, utc_day
+from billing.stock import count_stock
 from tenants.models import Invitation, Membership, Tenant
 
 WARNING_PERCENT = 80
@@ -23,35 +34,37 @@ def billing_period(subscription: Subscription | None, now: datetime) -> tuple[da
     return current_period(subscription, now) if subscription is not None else calendar_month(now)
 
 
+def counted_in_database(*, tenant_id: int, meters, first_day: date, end_day: date) -> dict[str, int]:
+    """The database's counts per meter over days [first_day, end_day); a plain query, as it runs on every answer."""
+    meters = [str(meter) for meter in meters]
+    if not meters:
+        return {}
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('meter')}, SUM({quote('count')}) FROM {quote(UsageCounter._meta.db_table)} "
+            f"WHERE {quote('tenant_id')} = %s AND {quote('meter')} IN ({', '.join(['%s'] * len(meters))}) "
+            f"AND {quote('day')} >= %s AND {quote('day')} < %s GROUP BY {quote('meter')}",
+            [tenant_id, *meters, adapt(first_day), adapt(end_day)])
+        return {meter: int(total) for meter, total in cursor.fetchall()}
+
+
 def period_usage(*, tenant_id: int, meters, start: datetime, end: datetime) -> dict[str, int]:
     """Each meter's count over the period: the database's plus what Redis holds that is not flushed yet."""
     first_day, end_day = utc_day(start), utc_day(end)
-    counted = metering.counted_in_database(tenant_id=tenant_id, meters=meters, first_day=first_day, end_day=end_day)
-    pending = metering.pending_in_redis(tenant_id=tenant_id, meters=meters, first_day=first_day, end_day=end_day)
+    counted = counted_in_database(tenant_id=tenant_id, meters=meters, first_day=first_day, end_day=end_day)
+    pending = usage_buffer.pending_in_redis(tenant_id=tenant_id, meters=meters, first_day=first_day, end_day=end_day)
     return {meter: counted.get(meter, 0) + pending.get(meter, 0) for meter in meters}
-
-
-def stored_tickets(tenant: Tenant | int) -> QuerySet:
-    """The tenant's tickets that count: those of succeeded imports, agents' and conversations' own."""
-    from knowledge.models import ImportStatus, Ticket
-
-    return Ticket.objects.for_tenant(tenant).filter(
-        Q(source_import__isnull=True) | Q(source_import__status=ImportStatus.SUCCEEDED))
 
 
 def stock_usage(*, tenant: Tenant | int, quota: Quota, now: datetime | None = None) -> int:
     """What exists now: bots; seats (members and pending invitations); stored tickets."""
-    from bots.models import Bot
-
-    if quota == Quota.BOTS:
-        return Bot.objects.for_tenant(tenant).count()
     if quota == Quota.SEATS:
         pending = Invitation.objects.for_tenant(tenant).filter(
             accepted_at=None, revoked_at=None, expires_at__gt=now or timezone.now()).count()
         return Membership.objects.for_tenant(tenant).count() + pending
-    if quota == Quota.STORED_TICKETS:
-        return stored_tickets(tenant).count()
-    raise ValueError(f"{quota} is not a stock quota")
+    return count_stock(quota, tenant)
 
 
 @dataclass(frozen=True)
@@ -121,7 +134,8 @@ def usage_by_day(*, tenant: Tenant, start: date, end: date) -> list[DayUsage]:
         "day", "meter", "count")
     for day, meter, count in rows:
         days[day][meter] += count
-    pending = metering.pending_in_redis_by_day(tenant_id=tenant.pk, meters=Meter.values, first_day=start, end_day=end)
+    pending = usage_buffer.pending_in_redis_by_day(tenant_id=tenant.pk, meters=Meter.values, first_day=start,
+                                                   end_day=end)
     for (meter, day), count in pending.items():
         days[day][meter] += count
     return [DayUsage(day, counts) for day, counts in sorted(days.items())]

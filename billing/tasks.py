@@ -5,14 +5,7 @@ The periodic billing tasks are sweeps: each is idempotent (a second run, or two 
 
 from celery import shared_task
 
-from billing.services import metering, quota_warnings, resolutions, subscriptions
-
-
-@shared_task
-def count_automated_resolutions_task() -> dict:
-    sweep = resolutions.count_automated_resolutions()
-    quota_warnings.sweep_tenants(tenant_ids=sweep.tenant_ids)
-    return {"counted": len(sweep.counted), "reversed": len(sweep.reversed)}
+from billing.services import metering, quota_warnings, subscriptions
 
 
 @shared_task

@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
+from core.strict_serializers import StrictSerializer
 from ml.oos import DEFAULT_UNKNOWN_HANDOFF, MAX_UNKNOWN_HANDOFF, MIN_UNKNOWN_HANDOFF
-from tenants.api.serializers import StrictSerializer
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -105,3 +105,8 @@ def default_bot_settings() -> dict:
     serializer = BotSettingsSerializer(data={})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def unknown_handoff(bot) -> float:
+    """The bot's operating point: the share of out-of-scope questions it hands to a person."""
+    return float(bot.settings.get("unknown_handoff", DEFAULT_UNKNOWN_HANDOFF))

@@ -6,11 +6,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from core.errors import DomainError
-
-
-def error_body(code: str, message: str, details: dict | list | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+from core.errors import DomainError, error_body
 
 
 def _first_message(detail) -> str:

@@ -3,20 +3,20 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from accounts.api import views as account_views
 from billing.api import views as billing
 from bots.api.views import BotViewSet
 from conversations.api.views import BotAnswerView
 from knowledge.api.views import ImportViewSet, TicketViewSet
-from tenants.api import views as tenant_views
 from training.api.learning import PendingExamplesView
 from training.api.views import ModelVersionViewSet, TrainingRunViewSet
 from webhooks.api.views import WebhookEndpointViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("members", tenant_views.MembershipViewSet, basename="membership")
-router.register("invitations", tenant_views.InvitationViewSet, basename="invitation")
-router.register("api-keys", tenant_views.ApiKeyViewSet, basename="api-key")
+router.register("members", account_views.MembershipViewSet, basename="membership")
+router.register("invitations", account_views.InvitationViewSet, basename="invitation")
+router.register("api-keys", account_views.ApiKeyViewSet, basename="api-key")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook-endpoint")
 router.register("bots", BotViewSet, basename="bot")
 router.register(r"bots/(?P<bot_pk>[^/.]+)/imports", ImportViewSet, basename="import")
@@ -28,9 +28,9 @@ router.register("resolutions", billing.AutomatedResolutionViewSet, basename="aut
 router.register("quota-warnings", billing.QuotaWarningViewSet, basename="quota-warning")
 
 urlpatterns = [
-    path("signup/", tenant_views.SignUpView.as_view(), name="signup"),
-    path("tenants/me/", tenant_views.TenantMeView.as_view(), name="tenant-me"),
-    path("invitations/accept/", tenant_views.AcceptInvitationView.as_view(), name="invitation-accept"),
+    path("signup/", account_views.SignUpView.as_view(), name="signup"),
+    path("tenants/me/", account_views.TenantMeView.as_view(), name="tenant-me"),
+    path("invitations/accept/", account_views.AcceptInvitationView.as_view(), name="invitation-accept"),
     path("bots/<int:pk>/answer/", BotAnswerView.as_view(), name="bot-answer"),
     path("bots/<int:bot_pk>/pending-examples/", PendingExamplesView.as_view(), name="bot-pending-examples"),
     path("plans/", billing.PlanListView.as_view(), name="plans"),

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "csp",
     "tenants",
     "billing",
+    "accounts",
     "webhooks",
     "bots",
     "knowledge",
@@ -46,7 +47,9 @@ INSTALLED_APPS = [
     "conversations",
     "handoff",
     "analytics",
+    "widget",
     "console",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -220,7 +223,7 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
-    "purge-stale-invitations": {"task": "tenants.tasks.purge_stale_invitations_task", "schedule": 24 * 3600},
+    "purge-stale-invitations": {"task": "accounts.tasks.purge_stale_invitations_task", "schedule": 24 * 3600},
 }
 
 # --- Training ---------------------------------------------------------------------------
@@ -313,7 +316,7 @@ METERING_EVENT_KEY_TTL_HOURS = env.int("METERING_EVENT_KEY_TTL_HOURS", default=4
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [*REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"],
                                               "billing.api.quota_throttle.ApiCallQuota"]
 CELERY_BEAT_SCHEDULE.update({
-    "count-automated-resolutions": {"task": "billing.tasks.count_automated_resolutions_task", "schedule": 300},
+    "count-automated-resolutions": {"task": "conversations.tasks.count_automated_resolutions_task", "schedule": 300},
     "advance-subscriptions": {"task": "billing.tasks.advance_subscriptions_task", "schedule": 600},
     "purge-metering-records": {"task": "billing.tasks.purge_metering_records_task", "schedule": 24 * 3600},
 })

@@ -4,7 +4,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from config import health
-from conversations import views as bot_views
+from demo import views as demo_views
+from widget import views as widget_views
 
 handler404 = "config.api_errors.json_not_found"
 
@@ -20,7 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("console/", include("console.urls")),
-    path("widget.js", bot_views.widget_js, name="widget-js"),
-    path("demo/", bot_views.demo_page, name="demo"),
-    path("demo/help/", bot_views.demo_page, {"template": "demo/help.html"}, name="demo-help"),
+    path("widget.js", widget_views.widget_js, name="widget-js"),
+    path("demo/", demo_views.demo_page, name="demo"),
+    path("demo/help/", demo_views.demo_page, {"template": "demo/help.html"}, name="demo-help"),
 ]

@@ -8,8 +8,8 @@ from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
-from conversations.consumers import WidgetConsumer
 from handoff.consumers import AgentConsumer
+from widget.consumers import WidgetConsumer
 
 websocket_urlpatterns: list = [
     path("ws/widget/<str:public_key>/", WidgetConsumer.as_asgi()),

@@ -2,10 +2,11 @@
 
 from django.http import QueryDict
 
-from analytics.selectors import bot_analytics, period_of, unanswered_questions
+from analytics.selectors import bot_analytics, unanswered_questions
 from console import charts
 from console.forms import AnalyticsForm, BotCreateForm
 from console.selectors import onboarding_checklists
+from conversations.periods import period_of
 from tenants.models import Tenant
 
 CONVERSATION_SERIES = [

@@ -5,7 +5,7 @@ from django.http import QueryDict
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from bots.services import bots as bot_services
+from bots import services as bot_services
 from console.analytics import dashboard_context
 from console.forms import BotCreateForm
 from console.views import console_page, console_render

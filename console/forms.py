@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from django import forms
 from rest_framework.exceptions import ValidationError as DrfValidationError
 
-from analytics.selectors import DEFAULT_PERIOD_DAYS, PERIOD_DAYS, period_of
 from bots.bot_settings import (
     TIME_OF_DAY,
     WEEKDAYS,
@@ -17,6 +16,7 @@ from bots.bot_settings import (
 )
 from conversations.history import NOT_RATED, RATED, RATED_NEGATIVELY, ConversationFilters
 from conversations.models import ConversationStatus
+from conversations.periods import DEFAULT_PERIOD_DAYS, PERIOD_DAYS, period_of
 from knowledge.importing.column_mapping import FIELDS, REQUIRED_FIELD
 from ml.answer_text import PLACEHOLDER, TokenCount, placeholder_key
 from ml.oos import MAX_UNKNOWN_HANDOFF, MIN_UNKNOWN_HANDOFF, UNKNOWN_HANDOFF_STEP

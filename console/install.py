@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from bots.services import bots as bot_services
+from bots import services as bot_services
 from console.access import bot_for
 from console.views import console_page, console_render
 

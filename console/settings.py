@@ -4,16 +4,16 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bots.services import bots as bot_services
+from bots import services as bot_services
 from console import charts
 from console.access import bot_for
 from console.forms import BotSettingsForm, CannedPreviewForm
 from console.selectors import bot_intents, canned_answer_drafts, resolution_tokens
 from console.views import console_page, console_render
-from conversations.services.answering import operating_point_at_setting
 from core.errors import DomainError
 from ml.answer_text import answer_text, is_filled
 from ml.oos import in_words, points_by_setting
+from training.selectors import operating_point_at_setting
 
 
 @console_page()

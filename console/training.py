@@ -14,12 +14,11 @@ from console import charts
 from console.access import bot_for
 from console.templatetags.console_format import duration
 from console.views import console_page, console_render, flash_outcome
-from conversations.services.answering import operating_point_at_setting
 from core.errors import DomainError
-from handoff.selectors import pending_learning_examples
 from knowledge.selectors import tickets_for_bot
 from training import services as training
 from training.models import UNFINISHED_TRAINING, ModelVersion, TrainingRun, TrainingStatus
+from training.selectors import operating_point_at_setting, pending_learning_examples
 
 RUNS_SHOWN = 20
 POLL_MILLISECONDS = 2000

@@ -19,8 +19,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import services as accounts
 from billing.invoice_export import invoice_download
 from billing.models import Meter
+from billing.plans import public_plans, utc_day
 from billing.selectors import (
     automated_resolutions,
     invoice,
@@ -30,15 +32,15 @@ from billing.selectors import (
     subscription_for,
     usage_by_day,
 )
-from billing.services import resolutions, subscriptions
-from billing.services.plans import public_plans, utc_day
+from billing.services import subscriptions
 from billing.services.quota_warnings import warning_message as quota_warning_message
 from billing.usage_charts import daily_usage_chart
 from console.account_forms import AcceptInvitationForm, ApiKeyForm, InvitationForm, RoleForm, SignUpForm
+from conversations.services import resolutions
 from core.errors import DomainError
 from tenants.access import TenantContext, membership_for_session
 from tenants.models import ALL_ROLES, MANAGER_ROLES, ApiKey, Invitation, Membership, Role
-from tenants.services import accounts, api_keys
+from tenants.services import api_keys
 
 T = TypeVar("T")
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
-from analytics.selectors import NEGATIVE_CSAT, Period
-from conversations.models import Conversation, Message, MessageKind, MessageSender
+from conversations.models import NEGATIVE_CSAT, Conversation, Message, MessageKind, MessageSender
+from conversations.periods import Period
 from knowledge.models import Ticket
 from tenants.models import Tenant
 from training.models import ModelVersion

@@ -6,6 +6,8 @@ from django.db.models import Q
 
 from tenants.models import TenantOwnedModel
 
+NEGATIVE_CSAT = 2  # a rating of 1 or 2 (out of 5) is a complaint
+
 
 class ConversationStatus(models.TextChoices):
     BOT = "bot", "Bot answering"

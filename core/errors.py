@@ -3,6 +3,11 @@
 from http import HTTPStatus
 
 
+def error_body(code: str, message: str, details: dict | list | None = None) -> dict:
+    """The one error shape every API error has: {"error": {"code", "message", "details"}}."""
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
 class DomainError(Exception):
     """A business rule said no; `code` is stable for clients, `message` is for people."""
 

@@ -10,7 +10,7 @@ Client -> server, each naming `conversation_id` except `queue` and `ping`: `subs
 Server -> client: `queue_update` {waiting, mine, pending_tickets}, `conversation_update`, `message`
 {conversation_id, message: a transcript entry}, `typing` {sender: "visitor"}, `ack`, `error`, `pong`.
 A socket without a signed-in member is refused at the handshake (close 4401 before accept).
-While the socket is open its agent counts as online (handoff.presence), renewed from here.
+While the socket is open its agent counts as online (core.presence), renewed from here.
 """
 
 import asyncio
@@ -20,9 +20,9 @@ from channels.db import database_sync_to_async
 
 from conversations.models import Message
 from conversations.services.conversations import conversation_group, display_name
+from core import presence as agent_presence
 from core.errors import DomainError, NotFound
 from core.json_frames import FrameError, JsonFrameConsumer
-from handoff import presence as agent_presence
 from handoff import selectors as agent_selectors
 from handoff import services as handoff
 from tenants.access import membership_for_session

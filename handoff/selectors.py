@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Q
 from django.utils import timezone
 
-from console.templatetags.console_format import rule_label
 from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
+from conversations.rules import label_of_rule
 from conversations.services.conversations import display_name
-from knowledge.models import Ticket, TicketSource
+from knowledge.models import Ticket
 from ml.answer_policy import BotPolicy
 from ml.answer_text import PLACEHOLDER, fill_placeholders
 from tenants.models import Tenant
-from training.models import TrainingRun, TrainingStatus
+from training.selectors import pending_agent_tickets
 
 SUGGESTIONS_PER_MESSAGE = 3
 RECENT_WAITS = 20  # the expected wait is the median of the tenant's last RECENT_WAITS queue waits ...
@@ -74,7 +73,7 @@ def _queue_row(conversation: Conversation, last: Message | None, guess: dict | N
 
 def _reason_label(conversation: Conversation) -> str:
     """Why it went to a person, in the words the rest of the console uses; empty when it never did."""
-    return rule_label(conversation.handoff_reason) if conversation.handoff_reason else ""
+    return label_of_rule(conversation.handoff_reason) if conversation.handoff_reason else ""
 
 
 def _guess(decision: dict | None, corrected: str = "") -> dict | None:
@@ -140,43 +139,6 @@ def queue_position(*, tenant: Tenant, conversation: Conversation) -> int | None:
         Q(handed_off_at__lt=conversation.handed_off_at) | Q(handed_off_at=conversation.handed_off_at,
                                                              pk__lt=conversation.pk))
     return ahead.count() + 1
-
-
-def _last_trained(tenant: Tenant):
-    """The start of the bot's last successful training run (a subquery on the ticket's bot)."""
-    return Subquery(TrainingRun.objects.for_tenant(tenant).filter(
-        bot_id=OuterRef("bot_id"), status=TrainingStatus.SUCCEEDED).order_by("-started_at").values("started_at")[:1])
-
-
-def _pending_tickets(tenant: Tenant):
-    """Agent tickets (corrections, resolved handoffs) written since their bot's last successful training run."""
-    return Ticket.objects.for_tenant(tenant).filter(source=TicketSource.AGENT).annotate(
-        last_trained=_last_trained(tenant)).filter(Q(last_trained__isnull=True) | Q(imported_at__gt=F("last_trained")))
-
-
-def pending_agent_tickets(*, tenant: Tenant) -> int:
-    """How many agent tickets of all the tenant's bots the next training runs will learn from."""
-    return _pending_tickets(tenant).count()
-
-
-@dataclass(frozen=True)
-class PendingExamples:
-    corrections: int  # customer messages an agent relabelled
-    resolutions: int  # handoffs closed as resolved: the question and the agent's resolution
-    last_trained_at: datetime | None
-
-    @property
-    def total(self) -> int:
-        return self.corrections + self.resolutions
-
-
-def pending_learning_examples(*, tenant: Tenant, bot) -> PendingExamples:
-    """What the bot's next training run will learn from agents that the last successful one did not."""
-    pending = _pending_tickets(tenant).filter(bot=bot)
-    resolutions = pending.filter(external_id__endswith=":resolution").count()
-    last = TrainingRun.objects.for_tenant(tenant).filter(bot=bot, status=TrainingStatus.SUCCEEDED).order_by(
-        "-started_at").values_list("started_at", flat=True).first()
-    return PendingExamples(corrections=pending.count() - resolutions, resolutions=resolutions, last_trained_at=last)
 
 
 def queue_snapshot(*, tenant: Tenant, agent) -> dict:

@@ -21,14 +21,14 @@ from bots.models import Bot
 from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
 from conversations.services.answering import agents_available
 from conversations.services.conversations import conversation_group, display_name, message_frame
+from core import presence as agent_presence
 from core.errors import Conflict, DomainError, NotFound
 from core.group_events import send_group_event
-from handoff import presence as agent_presence
 from handoff import selectors as agent_selectors
 from knowledge.importing.dedup import fingerprint
-from knowledge.importing.redaction import redact
 from knowledge.models import Ticket, TicketSource
 from ml.person_request import only_asks_for_a_person
+from ml.redaction import redact
 from tenants.models import Membership, Tenant
 
 CLAIMABLE = (ConversationStatus.WAITING, ConversationStatus.BOT)

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class KnowledgeConfig(AppConfig):
     name = "knowledge"
     verbose_name = "Knowledge"
+
+    def ready(self) -> None:
+        from billing.models import Quota
+        from billing.stock import register_stock_counter
+        from knowledge.selectors import stored_tickets
+
+        register_stock_counter(Quota.STORED_TICKETS, lambda tenant: stored_tickets(tenant).count())

@@ -35,3 +35,9 @@ def search_tickets(*, tenant: Tenant, bot: Bot, query: str = "", intent: str | N
 
 def imports_for_bot(*, tenant: Tenant, bot: Bot) -> QuerySet[Import]:
     return Import.objects.for_tenant(tenant).filter(bot=bot).select_related("uploaded_by").order_by("-created_at")
+
+
+def stored_tickets(tenant: Tenant | int) -> QuerySet[Ticket]:
+    """The tenant's tickets that count: those of succeeded imports, agents' and conversations' own."""
+    return Ticket.objects.for_tenant(tenant).filter(
+        Q(source_import__isnull=True) | Q(source_import__status=ImportStatus.SUCCEEDED))

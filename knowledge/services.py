@@ -22,11 +22,12 @@ from billing.models import Meter, Quota
 from billing.services import metering, quotas
 from bots.models import Bot
 from core.errors import Conflict, DomainError
+from core.task_queue import enqueue, enqueue_on_commit
 from knowledge.importing.column_mapping import MappingError, resolve_mapping
 from knowledge.importing.parsing import ContentCheck, RowSource, UnreadableFile, detect_format
-from knowledge.importing.redaction import KINDS
 from knowledge.importing.validation import RowInvalid, TicketDraft, clean_row
 from knowledge.models import Import, ImportStatus, Ticket, TicketSource
+from ml.redaction import KINDS
 from tenants.models import ApiKey, Tenant
 
 logger = logging.getLogger(__name__)
@@ -190,9 +191,7 @@ def create_import(*, tenant: Tenant, bot: Bot, upload: File, mapping: dict | Non
         with transaction.atomic():
             ticket_import.save()
             if enqueue:
-                from knowledge.tasks import run_import_task
-
-                transaction.on_commit(lambda: run_import_task.delay(ticket_import.id))
+                enqueue_on_commit("knowledge.tasks.run_import_task", ticket_import.id)
     except (UnreadableFile, MappingError) as error:
         shutil.rmtree(directory, ignore_errors=True)
         raise _rejected(error) from error
@@ -439,13 +438,11 @@ def run_import(*, import_id: int) -> Import | None:
 
 def recover_stale_imports() -> list[int]:
     """Queue again every running import whose worker stopped reporting; the next run starts it over."""
-    from knowledge.tasks import run_import_task
-
     stale = list(Import.objects.filter(status=ImportStatus.RUNNING, heartbeat_at__lt=_stale_before())
                  .values_list("pk", flat=True))
     for import_id in stale:
         logger.warning("import %s lost its worker; queueing it again", import_id)
-        run_import_task.delay(import_id)
+        enqueue("knowledge.tasks.run_import_task", import_id)
     return stale
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from knowledge.importing.redaction import PLACEHOLDERS as REDACTION_TOKENS
+from ml.redaction import PLACEHOLDERS as REDACTION_TOKENS
 
 PLACEHOLDER = "placeholder"
 REDACTED = "redacted"

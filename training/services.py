@@ -22,6 +22,7 @@ from billing.models import Quota
 from billing.services import quotas
 from bots.models import Bot
 from core.errors import Conflict, DomainError, NotFound
+from core.task_queue import enqueue_on_commit
 from knowledge.selectors import tickets_for_bot
 from tenants.models import Tenant
 from training.models import UNFINISHED_TRAINING, ModelVersion, TrainingRun, TrainingStatus
@@ -90,9 +91,7 @@ def start_training_run(*, tenant: Tenant, bot: Bot, requested_by=None) -> Traini
         raise TrainingAlreadyRunning("Another training run for this bot was just started.") from error
     _append_log(run, "queued", "Queued for a worker.")
     run.save(update_fields=["log"])
-    from training.tasks import run_training_task
-
-    transaction.on_commit(lambda: run_training_task.delay(run.pk))
+    enqueue_on_commit("training.tasks.run_training_task", run.pk)
     return run
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, DomainError, NotFound
 from core.secrets import new_token
+from core.task_queue import enqueue, enqueue_on_commit
 from tenants.models import Tenant
 from webhooks.models import (
     SUBSCRIBABLE_WEBHOOK_EVENTS,
@@ -166,10 +167,8 @@ def delete_webhook_endpoint(*, tenant: Tenant, endpoint_id: int) -> None:
 
 
 def _queue_on_commit(deliveries: list[WebhookDelivery]) -> None:
-    from webhooks.tasks import deliver_webhook_task
-
     for delivery in deliveries:
-        transaction.on_commit(lambda delivery_id=delivery.pk: deliver_webhook_task.delay(delivery_id))
+        enqueue_on_commit("webhooks.tasks.deliver_webhook_task", delivery.pk)
 
 
 @transaction.atomic
@@ -328,13 +327,11 @@ def deliver(*, delivery_id: int) -> WebhookDelivery | None:
 
 def requeue_due_deliveries() -> list[int]:
     """Queue every pending delivery whose attempt is due (a retry's time came, or a worker died mid-attempt)."""
-    from webhooks.tasks import deliver_webhook_task
-
     due = list(
         WebhookDelivery.objects.filter(
             status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now(), endpoint__active=True,
         ).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     for delivery_id in due:
-        deliver_webhook_task.delay(delivery_id)
+        enqueue("webhooks.tasks.deliver_webhook_task", delivery_id)
     return due

@@ -3,7 +3,7 @@ from datetime import timedelta
 from rest_framework import serializers
 
 from billing.models import AutomatedResolution, Plan, Quota, QuotaWarning, SubscriptionChange, SubscriptionStatus
-from tenants.api.serializers import StrictSerializer
+from core.strict_serializers import StrictSerializer
 
 MAX_RANGE_DAYS = 366
 

@@ -23,6 +23,7 @@ from billing.api.serializers import (
 )
 from billing.invoice_export import invoice_as_csv, invoice_as_dict
 from billing.models import AutomatedResolution, QuotaWarning, SubscriptionChange
+from billing.plans import public_plans, utc_day
 from billing.selectors import (
     billing_period,
     invoice,
@@ -32,7 +33,6 @@ from billing.selectors import (
     usage_by_day,
 )
 from billing.services import subscriptions
-from billing.services.plans import public_plans, utc_day
 from tenants.api.base import TenantScopedViewSet
 from tenants.models import MANAGER_ROLES, Role
 

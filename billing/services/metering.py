@@ -15,7 +15,6 @@ Redis for the next flush, which applies it unless its id is already recorded.
 import hashlib
 import logging
 import os
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,67 +24,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from billing.models import Meter, UsageCounter, UsageEvent, UsageFlush
-from billing.services.plans import utc_day
+from billing.plans import utc_day
+from billing.usage_buffer import BUFFERED_METERS, buffered, counter_key, parse_counter_key, redis_client, redis_key
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
-# Counted through Redis when it is configured: every answer and API call is one of these.
-BUFFERED_METERS = frozenset({Meter.ANSWERS, Meter.API_CALLS})
 FLUSH_BATCH_KEYS = 1000
-
-# KEYS: counter, dirty set[, event key]. ARGV: quantity, event key TTL (s). Returns 0 when the event was seen.
-_INCREMENT = """
-if KEYS[3] and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return 0 end
-redis.call('INCRBY', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], KEYS[1])
-return 1
-"""
-# KEYS: dirty set, batch hash, batches set. ARGV: how many counters, batch id. Moves counters into the batch.
-_TAKE = """
-local keys = redis.call('SPOP', KEYS[1], ARGV[1])
-for _, key in ipairs(keys) do
-  local n = redis.call('GETDEL', key)
-  if n and tonumber(n) ~= 0 then redis.call('HINCRBY', KEYS[2], key, n) end
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('SADD', KEYS[3], ARGV[2]) end
-return #keys
-"""
-
-_clients: dict[str, object] = {}
-_clients_lock = threading.Lock()
-
-
-def buffered() -> bool:
-    return bool(settings.METERING_REDIS_URL)
-
-
-def _redis():
-    import redis
-
-    url = settings.METERING_REDIS_URL
-    with _clients_lock:
-        client = _clients.get(url)
-        if client is None:
-            client = redis.Redis.from_url(url)
-            client.increment = client.register_script(_INCREMENT)
-            client.take = client.register_script(_TAKE)
-            _clients[url] = client
-        return client
-
-
-def _key(*parts) -> str:
-    return ":".join([settings.METERING_REDIS_PREFIX, *map(str, parts)])
-
-
-def counter_key(tenant_id: int, meter: str, day: date) -> str:
-    return _key("n", tenant_id, meter, day.strftime("%Y%m%d"))
-
-
-def _parse_counter_key(key: str) -> tuple[int, str, date]:
-    tenant_id, meter, day = key.rsplit(":", 3)[1:]
-    return int(tenant_id), meter, datetime.strptime(day, "%Y%m%d").date()
-
 
 # Counting ---------------------------------------------------------------------------------------------------
 
@@ -144,46 +89,11 @@ def add_to_counters(rows: list[tuple[int, str, date, int]]) -> None:
 
 
 def _increment_in_redis(tenant_id: int, meter: str, day: date, quantity: int, event_key: str) -> None:
-    keys = [counter_key(tenant_id, meter, day), _key("dirty")]
+    keys = [counter_key(tenant_id, meter, day), redis_key("dirty")]
     if event_key:
-        keys.append(_key("event", tenant_id, meter, hashlib.sha256(event_key.encode()).hexdigest()[:32]))
+        keys.append(redis_key("event", tenant_id, meter, hashlib.sha256(event_key.encode()).hexdigest()[:32]))
     ttl = int(timedelta(hours=settings.METERING_EVENT_KEY_TTL_HOURS).total_seconds())
-    _redis().increment(keys=keys, args=[quantity, ttl])
-
-
-def counted_in_database(*, tenant_id: int, meters, first_day: date, end_day: date) -> dict[str, int]:
-    """The database's counts per meter over days [first_day, end_day); a plain query, as it runs on every answer."""
-    meters = [str(meter) for meter in meters]
-    if not meters:
-        return {}
-    quote = connection.ops.quote_name
-    adapt = connection.ops.adapt_datefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {quote('meter')}, SUM({quote('count')}) FROM {quote(UsageCounter._meta.db_table)} "
-            f"WHERE {quote('tenant_id')} = %s AND {quote('meter')} IN ({', '.join(['%s'] * len(meters))}) "
-            f"AND {quote('day')} >= %s AND {quote('day')} < %s GROUP BY {quote('meter')}",
-            [tenant_id, *meters, adapt(first_day), adapt(end_day)])
-        return {meter: int(total) for meter, total in cursor.fetchall()}
-
-
-def pending_in_redis(*, tenant_id: int, meters, first_day: date, end_day: date) -> dict[str, int]:
-    """Counts per meter still in Redis, not yet flushed (a batch being applied right now is not among them)."""
-    pending: dict[str, int] = {}
-    for (meter, _), count in pending_in_redis_by_day(tenant_id=tenant_id, meters=meters, first_day=first_day,
-                                                     end_day=end_day).items():
-        pending[meter] = pending.get(meter, 0) + count
-    return pending
-
-
-def pending_in_redis_by_day(*, tenant_id: int, meters, first_day: date, end_day: date) -> dict[tuple[str, date], int]:
-    meters = [m for m in meters if m in BUFFERED_METERS]
-    if not meters or not buffered():
-        return {}
-    days = [first_day + timedelta(days=i) for i in range((end_day - first_day).days)]
-    slots = [(meter, day) for meter in meters for day in days]
-    values = _redis().mget([counter_key(tenant_id, meter, day) for meter, day in slots])
-    return {slot: int(value) for slot, value in zip(slots, values, strict=True) if value is not None}
+    redis_client().increment(keys=keys, args=[quantity, ttl])
 
 
 # Flushing Redis into the database ---------------------------------------------------------------------------
@@ -201,16 +111,16 @@ def flush_buffered_usage(*, max_rounds: int = 100) -> FlushResult:
     """Move every count waiting in Redis into the database; safe to run concurrently and to run again."""
     if not buffered():
         return FlushResult(0, 0, 0, frozenset())
-    client = _redis()
+    client = redis_client()
     batches = counters = total = 0
     tenants: set[int] = set()
     for _ in range(max_rounds):
         batch_id = uuid.uuid4().hex
-        taken = client.take(keys=[_key("dirty"), _key("batch", batch_id), _key("batches")],
+        taken = client.take(keys=[redis_key("dirty"), redis_key("batch", batch_id), redis_key("batches")],
                             args=[FLUSH_BATCH_KEYS, batch_id])
         if not taken:
             break
-    for batch_id in sorted(member.decode() for member in client.smembers(_key("batches"))):
+    for batch_id in sorted(member.decode() for member in client.smembers(redis_key("batches"))):
         applied = _apply_batch(client, batch_id)
         if applied is not None:
             batches += 1
@@ -226,8 +136,8 @@ def _apply_batch(client, batch_id: str) -> list[tuple[int, str, date, int]] | No
     Counts of a tenant deleted since are dropped (logged); any other failure keeps the batch for the
     next flush.
     """
-    entries = client.hgetall(_key("batch", batch_id))
-    rows = [(*_parse_counter_key(key.decode()), int(value)) for key, value in entries.items()]
+    entries = client.hgetall(redis_key("batch", batch_id))
+    rows = [(*parse_counter_key(key.decode()), int(value)) for key, value in entries.items()]
     applied = None
     if rows and not UsageFlush.objects.filter(batch_id=batch_id).exists():
         live = set(Tenant.objects.filter(pk__in={row[0] for row in rows}).values_list("pk", flat=True))
@@ -245,8 +155,8 @@ def _apply_batch(client, batch_id: str) -> list[tuple[int, str, date, int]] | No
                 raise  # not a second application: keep the batch for the next flush
             logger.info("usage batch %s was applied by another flush", batch_id)
     with client.pipeline() as pipe:
-        pipe.delete(_key("batch", batch_id))
-        pipe.srem(_key("batches"), batch_id)
+        pipe.delete(redis_key("batch", batch_id))
+        pipe.srem(redis_key("batches"), batch_id)
         pipe.execute()
     return applied
 

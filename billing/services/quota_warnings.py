@@ -11,7 +11,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from billing.models import Quota, QuotaWarning
-from billing.services.plans import QUOTAS
+from billing.plans import QUOTAS
 from tenants.models import Tenant
 from webhooks import services as webhooks
 from webhooks.models import WebhookEventType

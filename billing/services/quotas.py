@@ -17,9 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import Meter, Plan, Quota, Subscription, SubscriptionStatus
+from billing.plans import QUOTAS, STOCK, answering_until, current_period
 from billing.selectors import billing_period, period_usage, stock_usage
 from billing.services import metering, quota_warnings
-from billing.services.plans import QUOTAS, STOCK, answering_until, current_period
 from core.errors import DomainError
 from tenants.models import Tenant
 

@@ -16,8 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing.models import Plan, Subscription, SubscriptionChange, SubscriptionChangeKind, SubscriptionStatus
-from billing.selectors import period_usage, stock_usage
-from billing.services.plans import (
+from billing.plans import (
     PERIOD_QUOTAS,
     QUOTAS,
     STOCK_QUOTAS,
@@ -28,6 +27,7 @@ from billing.services.plans import (
     trial_period,
     trial_plan,
 )
+from billing.selectors import period_usage, stock_usage
 from core.errors import Conflict, DomainError
 from tenants.models import ApiKey, Tenant
 

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from bots.bot_settings import validate_origin
 from bots.models import Bot
-from tenants.api.serializers import StrictModelSerializer
+from core.strict_serializers import StrictModelSerializer
 
 
 class BotSerializer(StrictModelSerializer):

@@ -2,9 +2,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
+from bots import services as bot_services
 from bots.api.serializers import BotSerializer
 from bots.models import Bot
-from bots.services import bots as bot_services
 from tenants.api.base import TenantScopedViewSet
 from tenants.models import MANAGER_ROLES
 

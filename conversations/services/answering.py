@@ -17,17 +17,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from billing.services import quotas
+from bots.bot_settings import unknown_handoff
 from bots.models import Bot
 from conversations.models import Conversation, ConversationChannel, Message, MessageKind
 from conversations.selectors import conversations_owed_answers, ticket_facts
 from conversations.services import conversations
+from core import presence as agent_presence
 from core.batched_transactions import each_in_one_transaction, result_or_raise
 from core.errors import DomainError, NotFound
-from handoff import presence as agent_presence
 from ml import answer_policy
 from ml.answer_policy import BotPolicy, Decision, ModelFacts, Reading, TicketFacts
 from ml.model_server import ModelServer, ServerSettings
-from ml.oos import DEFAULT_UNKNOWN_HANDOFF, in_words, operating_point_for
 from ml.serving import Inference
 from ml.versions import CorruptVersionError
 from tenants.models import Tenant
@@ -89,19 +89,6 @@ def agents_available(bot_settings: dict, now: datetime | None = None) -> bool:
     today = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
     clock = local.strftime("%H:%M")
     return any(start <= clock < end for start, end in days.get(today, []))
-
-
-def unknown_handoff(bot: Bot) -> float:
-    """The bot's operating point: the share of out-of-scope questions it hands to a person."""
-    return float(bot.settings.get("unknown_handoff", DEFAULT_UNKNOWN_HANDOFF))
-
-
-def operating_point_at_setting(bot: Bot, version: ModelVersion) -> dict | None:
-    """Where the bot's setting puts `version` on its operating curve, with the effect in words (None for a version
-    without a curve)."""
-    setting = unknown_handoff(bot)
-    point = operating_point_for((version.metrics or {}).get("operating_curve") or [], setting)
-    return None if point is None else {**point, "unknown_handoff": setting, "in_words": in_words(point)}
 
 
 def agents_reachable(bot: Bot) -> bool:

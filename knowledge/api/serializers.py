@@ -2,9 +2,9 @@ import json
 
 from rest_framework import serializers
 
+from core.strict_serializers import StrictSerializer
 from knowledge.importing.column_mapping import FIELDS
 from knowledge.models import Import, Ticket
-from tenants.api.serializers import StrictSerializer
 
 
 class MappingField(serializers.Field):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from knowledge.importing.dedup import fingerprint
-from knowledge.importing.redaction import redact
+from ml.redaction import redact
 
 MAX_CHARS = {"message": 10_000, "resolution": 20_000, "intent": 100, "category": 100, "external_id": 200}
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%d.%m.%Y %H:%M",

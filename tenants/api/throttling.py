@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from rest_framework.throttling import BaseThrottle
 
+from core.errors import error_body
 from core.rate_limits import Bucket, RateLimited, Taken, take_token
 from tenants.models import ApiKey
 
@@ -82,9 +83,6 @@ class ApiRateLimitMiddleware:
         if reading.taken.allowed:
             response = self.get_response(request)
         else:
-            # Imported here: it imports rest_framework.views, which imports this module for its throttle.
-            from config.api_errors import error_body
-
             refused = reading.refusal("from your address")
             response = JsonResponse(error_body(refused.code, refused.message, refused.details),
                                     status=refused.http_status, headers=refused.headers)

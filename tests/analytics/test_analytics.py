@@ -11,12 +11,12 @@ from analytics.selectors import (
     GROUPED_BY_WORDING,
     automated_resolutions,
     bot_analytics,
-    period_of,
     unanswered_messages,
     unanswered_questions,
 )
-from billing.services.resolutions import count_automated_resolutions, reverse_handed_off_resolutions
 from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
+from conversations.periods import period_of
+from conversations.services.resolutions import count_automated_resolutions, reverse_handed_off_resolutions
 from tests.factories import BotFactory, ConversationFactory, MessageFactory, ModelVersionFactory, UserFactory
 from tests.trained_bot import activate_trained_version
 

@@ -12,10 +12,10 @@ from billing.services import metering, subscriptions
 from bots.models import Bot
 from conversations.models import Conversation, ConversationStatus, Message, MessageSender
 from conversations.services import answering
-from handoff import presence as agent_presence
+from core import presence as agent_presence
 from knowledge.models import Ticket
-from tests.conversations.widget_socket_support import SHOP_SETTINGS, ask, open_socket, start
 from tests.factories import plan_with, subscribe
+from tests.widget.widget_socket_support import SHOP_SETTINGS, ask, open_socket, start
 from training.models import ModelVersion
 
 CLOSED_ALL_WEEK = {"timezone": "UTC", "days": {day: [["00:00", "00:00"]] for day in

@@ -11,6 +11,7 @@ from django.db import connections
 from billing.models import Meter, Quota, UsageCounter, UsageEvent, UsageFlush
 from billing.selectors import period_usage
 from billing.services import metering, quotas, subscriptions
+from billing.usage_buffer import counter_key, redis_client, redis_key
 from tests.billing.concurrency import count_in_processes, in_threads
 from tests.factories import plan_with, subscribe
 
@@ -121,6 +122,7 @@ def redis_metering(settings):
         client.delete(key)
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_through_redis_counts_wait_for_the_flush_and_are_moved_once(tenant, redis_metering):
     for _ in range(5):
@@ -137,32 +139,35 @@ def test_through_redis_counts_wait_for_the_flush_and_are_moved_once(tenant, redi
         "answers": 5}
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_a_flush_that_died_after_taking_the_counts_loses_nothing(tenant, redis_metering):
     metering.record_usage(tenant_id=tenant.pk, meter=Meter.ANSWERS, quantity=7)
-    client = metering._redis()
+    client = redis_client()
     batch = "died-before-applying"
-    client.take(keys=[metering._key("dirty"), metering._key("batch", batch), metering._key("batches")],
+    client.take(keys=[redis_key("dirty"), redis_key("batch", batch), redis_key("batches")],
                 args=[100, batch])  # the counts left the counters; then the flush died
     assert counted(tenant) == 0
     metering.flush_buffered_usage()
-    assert counted(tenant) == 7 and not client.exists(metering._key("batch", batch))
+    assert counted(tenant) == 7 and not client.exists(redis_key("batch", batch))
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_a_flush_that_died_after_applying_a_batch_does_not_apply_it_twice(tenant, redis_metering):
     metering.record_usage(tenant_id=tenant.pk, meter=Meter.ANSWERS, quantity=3)
-    client = metering._redis()
+    client = redis_client()
     batch = "applied-but-not-deleted"
-    client.take(keys=[metering._key("dirty"), metering._key("batch", batch), metering._key("batches")],
+    client.take(keys=[redis_key("dirty"), redis_key("batch", batch), redis_key("batches")],
                 args=[100, batch])
     metering._apply_batch(client, batch)
-    client.hset(metering._key("batch", batch), metering.counter_key(tenant.pk, "answers", date.today()), 3)
-    client.sadd(metering._key("batches"), batch)  # as if the process died before deleting the batch
+    client.hset(redis_key("batch", batch), counter_key(tenant.pk, "answers", date.today()), 3)
+    client.sadd(redis_key("batches"), batch)  # as if the process died before deleting the batch
     metering.flush_buffered_usage()
     assert counted(tenant) == 3 and UsageFlush.objects.filter(batch_id=batch).count() == 1
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_through_redis_concurrent_increments_and_flushes_lose_and_double_nothing(tenant, redis_metering):
     stop = threading.Event()
@@ -183,6 +188,7 @@ def test_through_redis_concurrent_increments_and_flushes_lose_and_double_nothing
     assert counted(tenant) == 2000
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_through_redis_increments_from_several_processes_lose_no_update(tenant, tmp_path, redis_metering, settings):
     count_in_processes(tenant.pk, processes=4, times=250, tmp_path=tmp_path, redis_url=settings.METERING_REDIS_URL,
@@ -191,6 +197,7 @@ def test_through_redis_increments_from_several_processes_lose_no_update(tenant, 
     assert counted(tenant) == 1000
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_through_redis_an_event_key_is_counted_once(tenant, redis_metering):
     for _ in range(3):
@@ -199,6 +206,7 @@ def test_through_redis_an_event_key_is_counted_once(tenant, redis_metering):
     assert counted(tenant, Meter.API_CALLS) == 1
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_counts_of_a_tenant_deleted_before_the_flush_are_dropped_and_the_others_kept(tenant, other_tenant,
                                                                                    redis_metering):
@@ -207,4 +215,4 @@ def test_counts_of_a_tenant_deleted_before_the_flush_are_dropped_and_the_others_
     other_tenant.delete()
     flushed = metering.flush_buffered_usage()
     assert (flushed.total, flushed.tenant_ids) == (4, {tenant.pk})
-    assert counted(tenant) == 4 and not metering._redis().smembers(metering._key("batches"))
+    assert counted(tenant) == 4 and not redis_client().smembers(redis_key("batches"))

@@ -7,13 +7,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import services as accounts
 from billing.models import Meter, QuotaWarning, Subscription, UsageCounter
 from billing.services import metering, quotas
 from bots.models import Bot
 from knowledge import services as imports
 from knowledge.models import Import, ImportStatus, Ticket
 from tenants.models import Invitation, Membership
-from tenants.services import accounts
 from tests.factories import (
     BotFactory,
     InvitationFactory,

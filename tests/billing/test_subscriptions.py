@@ -7,7 +7,7 @@ from django.test import Client
 
 from billing.models import Plan, Subscription, SubscriptionChange, SubscriptionStatus
 from billing.services import metering, subscriptions
-from bots.services.demo import seed_demo_tenant
+from demo.services import seed_demo_tenant
 from tenants.models import Role
 from tests.factories import BotFactory, InvitationFactory, MembershipFactory, plan_with, signed_in_member, subscribe
 

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from bots.services.demo import DEMO_BOT_NAME, DEMO_TENANT_SLUG
+from demo.services import DEMO_BOT_NAME, DEMO_TENANT_SLUG
 from tenants.models import Role, Tenant
 from tests.factories import MembershipFactory
 from tests.integration.conftest import REPO_ROOT

@@ -6,10 +6,10 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
-from billing.services.resolutions import count_automated_resolutions
 from bots.models import Bot
 from conversations.models import Conversation, Message, MessageSender
 from conversations.services import answering, conversations
+from conversations.services.resolutions import count_automated_resolutions
 from handoff import services as handoff
 
 ANSWERABLE = [

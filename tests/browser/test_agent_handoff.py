@@ -6,8 +6,8 @@ the agent's queue with the visitor's email."""
 import pytest
 from playwright.sync_api import expect
 
-from bots.services.demo import DEMO_BOT_NAME, DEMO_TENANT_SLUG
 from conversations.models import Conversation, ConversationStatus
+from demo.services import DEMO_BOT_NAME, DEMO_TENANT_SLUG
 from tests.factories import BotFactory, TenantFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bots.models import Bot
-from bots.services.demo import DEMO_TICKETS
+from demo.services import DEMO_TICKETS
 from knowledge.models import ImportStatus
 from tenants.models import Role
 from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)

@@ -12,9 +12,9 @@ from conversations.models import Conversation, MessageKind
 from tenants.models import Role
 from tests.browser.console_fixtures import sign_in
 from tests.browser.conversation_world import a_month_of_conversations
-from tests.conversations.widget_socket_support import SHOP_SETTINGS
 from tests.factories import BotFactory, MembershipFactory, TenantFactory
 from tests.trained_bot import activate_trained_version
+from tests.widget.widget_socket_support import SHOP_SETTINGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 LAPTOP = {"width": 1366, "height": 900}

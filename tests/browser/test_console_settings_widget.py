@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bots.models import Bot
-from bots.services.demo import DEMO_BOT_NAME, DEMO_TENANT_SLUG
+from demo.services import DEMO_BOT_NAME, DEMO_TENANT_SLUG
 from tenants.models import Role
 from tests.browser.console_fixtures import sign_in
 from tests.factories import BotFactory, MembershipFactory, TenantFactory

@@ -8,11 +8,11 @@ from playwright.sync_api import expect
 
 from billing.models import Meter, Quota, Subscription
 from billing.services import metering, quotas
-from billing.services.resolutions import count_automated_resolutions
 from conversations.models import Feedback
+from conversations.services.resolutions import count_automated_resolutions
 from tenants.models import Role
-from tests.billing.test_resolutions import conversation
 from tests.browser.console_fixtures import sign_in
+from tests.conversations.test_resolutions import conversation
 from tests.factories import BotFactory, MembershipFactory, TenantFactory, plan_with, subscribe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

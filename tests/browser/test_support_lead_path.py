@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from bots.models import Bot
-from bots.services.demo import DEMO_BOT_NAME
 from conversations.models import Message, MessageSender
+from demo.services import DEMO_BOT_NAME
 from knowledge.models import ImportStatus
 from ml.answer_policy import ANSWER
 from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)

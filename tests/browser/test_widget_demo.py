@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from bots.models import Bot
-from bots.services.demo import seed_demo_tenant
 from conversations.models import Conversation, ConversationStatus, Message, MessageSender
+from demo.services import seed_demo_tenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

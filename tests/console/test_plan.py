@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from billing.models import Meter, Quota, Subscription, SubscriptionChange, SubscriptionStatus
 from billing.services import metering, quotas
-from billing.services.resolutions import count_automated_resolutions
 from conversations.models import Feedback
-from tests.billing.test_resolutions import conversation
+from conversations.services.resolutions import count_automated_resolutions
+from tests.conversations.test_resolutions import conversation
 from tests.factories import BotFactory, plan_with, subscribe
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import pytest
 
 from bots.models import Bot
-from bots.services.bots import update_bot
+from bots.services import update_bot
 from conversations.selectors import current_bot, locked_conversation, message_id_for_client_msg, ticket_facts
 from ml.answer_policy import TicketFacts
 from tests.factories import BotFactory, ConversationFactory, MessageFactory, TicketFactory

@@ -11,15 +11,16 @@ from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from analytics.selectors import period_of, unanswered_messages
-from conversations import consumers
+from analytics.selectors import unanswered_messages
 from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
+from conversations.periods import period_of
 from conversations.services import answering, conversations
 from handoff import services as handoff
 from knowledge.models import Ticket
 from ml.answer_policy import RULE_WAITING, BotPolicy
-from tests.conversations.widget_socket_support import ask, frames_until, open_socket, start
 from tests.factories import UserFactory
+from tests.widget.widget_socket_support import ask, frames_until, open_socket, start
+from widget import consumers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]
 

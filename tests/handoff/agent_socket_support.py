@@ -8,8 +8,8 @@ from django.test import Client
 
 from config.asgi import application
 from tenants.models import Role
-from tests.conversations.widget_socket_support import frames_until
 from tests.factories import MembershipFactory
+from tests.widget.widget_socket_support import frames_until
 
 CONSOLE_ORIGIN = b"http://testserver"
 

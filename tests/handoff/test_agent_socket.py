@@ -1,15 +1,16 @@
 """The agent socket /ws/agent/: session auth, the live queue, claim, live talk with the visitor, and bad input."""
 
 import json
+import time
 
 import pytest
 from channels.db import database_sync_to_async
 
 from conversations.models import Conversation, ConversationStatus, Message, MessageKind
 from tenants.models import Role
-from tests.conversations.widget_socket_support import ORIGIN, frames_until, open_socket, start
 from tests.factories import BotFactory, UserFactory
 from tests.handoff.agent_socket_support import agent_socket, member, next_of, open_agent
+from tests.widget.widget_socket_support import ORIGIN, frames_until, open_socket, start
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]
 
@@ -56,11 +57,13 @@ async def test_a_newcomer_appears_in_the_queue_live_with_reason_and_last_message
     agent, queue = await agent_socket(user)
     theirs, _ = await agent_socket(stranger)
     assert queue["waiting"] == [] and queue["mine"] == []
+    asked_at = time.monotonic()
     visitor, welcome = await visitor_asking_for_a_person(widget_bot)
     update = await next_of(agent, "queue_update")
     [row] = update["waiting"]
     assert row["id"] == welcome["conversation_id"] and row["reason"] == "explicit_request"
-    assert row["waiting_seconds"] >= 0 and row["last_message"] == ""
+    # waiting since the handoff, which came after the visitor opened the widget: no longer than that (whole seconds)
+    assert row["waiting_seconds"] <= time.monotonic() - asked_at and row["last_message"] == ""
     assert await theirs.receive_nothing(timeout=0.2)  # tenant B's agents hear nothing of tenant A
     for socket in (agent, theirs, visitor):
         await socket.disconnect()

@@ -12,7 +12,7 @@ from conversations.models import Conversation, ConversationStatus, Message, Mess
 from conversations.services.conversations import conversation_group
 from core.errors import NotFound
 from handoff import services as handoff
-from handoff.selectors import pending_agent_tickets, queue_position, transcript
+from handoff.selectors import queue_position, transcript
 from knowledge.models import Ticket, TicketSource
 from tenants.models import Role
 from tests.factories import (
@@ -24,6 +24,7 @@ from tests.factories import (
     TrainingRunFactory,
     signed_in_member,
 )
+from training.selectors import pending_agent_tickets
 
 pytestmark = pytest.mark.django_db
 
@@ -303,7 +304,7 @@ def test_pending_examples_api_counts_corrections_and_resolutions_since_the_last_
     assert response.status_code == 200
     body = response.json()
     assert (body["bot_id"], body["corrections"], body["resolutions"], body["total"]) == (bot.pk, 1, 1, 2)
-    assert body["last_trained_at"] is not None
+    assert body["last_trained_at"] == bot.training_runs.get().started_at.isoformat().replace("+00:00", "Z")
 
 
 def test_a_bot_never_trained_has_every_agent_ticket_pending(owner_client, bot):

@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
 from conversations.services.conversations import display_name
-from handoff import presence as agent_presence
+from core import presence as agent_presence
 from handoff import services as handoff
 from handoff.selectors import expected_wait_seconds, waiting_queue
 from ml.answer_policy import BotPolicy
-from tests.conversations.widget_socket_support import ORIGIN, frames_until, open_socket, start
 from tests.factories import BotFactory, ConversationFactory, UserFactory
 from tests.handoff.agent_socket_support import agent_socket, member, next_of
+from tests.widget.widget_socket_support import ORIGIN, frames_until, open_socket, start
 
 OFFLINE_MESSAGE = BotPolicy().offline_message
 HANDOFF_MESSAGE = BotPolicy().handoff_message

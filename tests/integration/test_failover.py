@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from tests.conversations.widget_socket_support import ORIGIN
 from tests.integration.conftest import database_url
 from tests.integration.failover import failover_journey, stored_reply_counts
 from tests.live_servers import daphne_process
+from tests.widget.widget_socket_support import ORIGIN
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

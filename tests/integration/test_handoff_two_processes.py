@@ -6,11 +6,11 @@ import os
 
 import pytest
 
-from tests.conversations.widget_socket_support import ORIGIN
 from tests.factories import BotFactory
 from tests.handoff.agent_socket_support import member, session_cookie
 from tests.integration.conftest import database_url
 from tests.live_servers import daphne_server
+from tests.widget.widget_socket_support import ORIGIN
 
 websockets = pytest.importorskip("websockets", reason="websockets (dev dependency) is needed for the real-socket test")
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -8,8 +8,8 @@ import pytest
 
 from conversations.models import Message
 from ml.versions import ENCODER_ONNX_FILE
-from tests.conversations.widget_socket_support import ORIGIN
 from tests.live_servers import asgi_server  # noqa: F401  (the daphne fixture)
+from tests.widget.widget_socket_support import ORIGIN
 from training.models import ModelVersion
 
 websockets = pytest.importorskip("websockets", reason="websockets (dev dependency) is needed for the real-socket test")

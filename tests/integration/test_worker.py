@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.tasks import purge_stale_invitations_task
 from tenants.models import Invitation
-from tenants.tasks import purge_stale_invitations_task
 from tests.factories import InvitationFactory, TenantFactory
 from tests.integration.conftest import wait_for
 

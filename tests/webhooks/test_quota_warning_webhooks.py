@@ -5,7 +5,7 @@ import pytest
 from billing.models import Quota, QuotaWarning
 from billing.services import quota_warnings, quotas
 from bots.models import Bot
-from bots.services.bots import create_bot
+from bots.services import create_bot
 from core.errors import Conflict
 from tests.billing.test_quotas import key_client_for
 from tests.factories import BotFactory, WebhookEndpointFactory, plan_with, subscribe

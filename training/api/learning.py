@@ -7,8 +7,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bots.models import Bot
-from handoff.selectors import pending_learning_examples
 from tenants.models import MANAGER_ROLES
+from training.selectors import pending_learning_examples
 
 
 class PendingExamplesSerializer(serializers.Serializer):

@@ -4,10 +4,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from bots.api.nested import BotChildViewSet
-from conversations.services.answering import operating_point_at_setting
 from tenants.models import MANAGER_ROLES
 from training import services as training
 from training.models import ModelVersion, TrainingRun
+from training.selectors import operating_point_at_setting
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):

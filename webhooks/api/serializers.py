@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from tenants.api.serializers import StrictModelSerializer, StrictSerializer
+from core.strict_serializers import StrictModelSerializer, StrictSerializer
 from webhooks.models import SUBSCRIBABLE_WEBHOOK_EVENTS, WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 from webhooks.services import MAX_URL_LENGTH, max_attempts
 

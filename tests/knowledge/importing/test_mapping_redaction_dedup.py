@@ -4,8 +4,8 @@ import pytest
 
 from knowledge.importing.column_mapping import MappingError, guess_mapping, resolve_mapping
 from knowledge.importing.dedup import fingerprint, normalise
-from knowledge.importing.redaction import iban_valid, luhn_valid, redact
 from knowledge.importing.validation import RowInvalid, clean_row, parse_timestamp
+from ml.redaction import iban_valid, luhn_valid, redact
 
 BITEXT_COLUMNS = ["context", "role", "instruction", "intent", "entity_type", "entity_value", "start_offset",
                   "end_offset", "category", "tags", "response"]

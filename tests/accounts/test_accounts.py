@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts import services as accounts
 from core.errors import Conflict, InvitationInvalid, LastOwnerError
 from tenants.models import Invitation, Membership, Role, Tenant
-from tenants.services import accounts
 from tests.factories import InvitationFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from tenants.services.accounts import purge_stale_invitations
+from accounts.services import purge_stale_invitations
 
 STALE_INVITATION_AGE = timedelta(days=30)
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from billing.models import SubscriptionStatus
 from billing.services import subscriptions
 from bots.models import Bot
-from bots.services.bots import create_bot
+from bots.services import create_bot
 from core.secrets import new_token
 from knowledge.models import Import, ImportStatus
 from knowledge.selectors import tickets_for_bot
@@ -23,7 +23,7 @@ from training.services import fail_abandoned_training_runs, start_training_run
 DEMO_TENANT_SLUG = "demo"
 DEMO_OWNER_EMAIL = "owner@demo.replydesk.local"
 DEMO_BOT_NAME = "Demo Shop Assistant"
-DEMO_TICKETS = Path(__file__).resolve().parent.parent / "demo_data" / "demo_tickets.csv"
+DEMO_TICKETS = Path(__file__).resolve().parent / "demo_data" / "demo_tickets.csv"
 
 
 @dataclass(frozen=True)

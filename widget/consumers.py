@@ -12,11 +12,11 @@ from django.conf import settings
 from conversations.models import ConversationStatus, MessageKind
 from conversations.selectors import get_bot_for_public_key
 from conversations.services import answering, conversations, widget_messages
-from conversations.visitor_tokens import VisitorIdentity, issue_visitor_token, read_visitor_token
 from core.database_batches import batcher_for
 from core.errors import DomainError
 from core.json_frames import FrameError, JsonFrameConsumer
 from handoff import services as handoff
+from widget.visitor_tokens import VisitorIdentity, issue_visitor_token, read_visitor_token
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import authenticate
 
 from bots.models import Bot
-from bots.services.demo import DEMO_OWNER_EMAIL, seed_demo_tenant
+from demo.services import DEMO_OWNER_EMAIL, seed_demo_tenant
 from knowledge.models import Ticket
 from tenants.models import Tenant
 from training.models import TrainingRun, TrainingStatus

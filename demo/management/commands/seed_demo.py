@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from bots.services.demo import seed_demo_tenant
+from demo.services import seed_demo_tenant
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants.api.base import TenantScopedViewSet
-from tenants.api.serializers import (
+from accounts import services as accounts
+from accounts.api.serializers import (
     AcceptInvitationSerializer,
     ApiKeySerializer,
     InvitationSerializer,
@@ -17,8 +17,9 @@ from tenants.api.serializers import (
     SignUpSerializer,
     TenantSerializer,
 )
+from tenants.api.base import TenantScopedViewSet
 from tenants.models import MANAGER_ROLES, ApiKey, Invitation, Membership, Role
-from tenants.services import accounts, api_keys
+from tenants.services import api_keys
 
 OWNER_ONLY = frozenset({Role.OWNER})
 

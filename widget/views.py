@@ -1,15 +1,12 @@
-"""Public pages of the bots app: the widget script and the demo shop page that embeds it."""
+"""The widget script, served to any site that embeds the widget."""
 
 import hashlib
 from functools import cache
 from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404, HttpResponse, HttpResponseNotModified
-from django.shortcuts import render
+from django.http import HttpResponse, HttpResponseNotModified
 from django.views.decorators.http import require_GET
-
-from bots.services.demo import demo_bot
 
 WIDGET_PATH = Path(__file__).resolve().parent / "static" / "widget" / "widget.js"
 
@@ -35,14 +32,3 @@ def widget_js(request):
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     response["X-Content-Type-Options"] = "nosniff"
     return response
-
-
-@require_GET
-def demo_page(request, template: str = "demo/shop.html"):
-    """A pretend customer site embedding the demo bot's widget with the one script tag (its shop page, or
-    `template`: another page of the same site, where the visitor's conversation carries on)."""
-    bot = demo_bot()
-    if bot is None:
-        raise Http404("No demo bot yet: run `make run` (or `manage.py seed_demo`).")
-    widget_url = request.build_absolute_uri("/widget.js")
-    return render(request, template, {"bot": bot, "widget_url": widget_url})

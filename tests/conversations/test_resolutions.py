@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from billing.models import AutomatedResolution, Meter, UsageCounter
-from billing.services.resolutions import count_automated_resolutions
 from conversations.models import Conversation, Feedback, Message, MessageKind, MessageSender
+from conversations.services.resolutions import count_automated_resolutions
 from tests.billing.concurrency import in_threads
 from tests.factories import ConversationFactory, MessageFactory
 
