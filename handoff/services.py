@@ -1,10 +1,11 @@
 """Handoff to a person: claim, answer, notes, transfer, back to the bot, close, intent corrections, and the
 visitor's side of waiting: their place in the queue, the expected wait, and a message left while no one is there.
 
-Each action locks the conversation row, checks who holds it, stores what it says with the
-conversation's next sequence number and sends its events only after the transaction commits:
-visitor-visible messages to the conversation's group, notes to the agents' group of the
-conversation only, and a "queue changed" nudge to the tenant's agents and waiting visitors.
+Each action locks the conversation row, checks who holds it, stores what it says through conversations'
+`append_message` (the conversation's next sequence number; its events only after the transaction commits:
+visitor-visible messages to the conversation's group, notes to the agents' group of the conversation only),
+moves its status along conversations' transition table, and nudges the tenant's agents and waiting visitors
+that the queue changed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from django.utils import timezone
 from bots.models import Bot
 from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
 from conversations.services.answering import agents_available
-from conversations.services.conversations import conversation_group, display_name, message_frame
+from conversations.services.conversations import (
+    agent_conversation_group,
+    append_message,
+    conversation_group,
+    display_name,
+    lock_conversation,
+)
+from conversations.transitions import can_change, change_status, checked_status
 from core import presence as agent_presence
 from core.errors import Conflict, DomainError, NotFound
 from core.group_events import send_group_event
@@ -31,7 +39,6 @@ from ml.person_request import only_asks_for_a_person
 from ml.redaction import redact
 from tenants.models import Membership, Tenant
 
-CLAIMABLE = (ConversationStatus.WAITING, ConversationStatus.BOT)
 MAX_INTENT_CHARS = 100
 MAX_EMAIL_CHARS = 254
 OUTSIDE_BUSINESS_HOURS = "outside_business_hours"
@@ -58,10 +65,6 @@ def agent_queue_group(tenant_id: int) -> str:
 def visitor_queue_group(tenant_id: int) -> str:
     """The tenant's waiting visitors: told their new place whenever the queue changes."""
     return f"visitor_queue_{tenant_id}"
-
-
-def agent_conversation_group(conversation_id: int) -> str:
-    return f"agent_conversation_{conversation_id}"
 
 
 def _send_on_commit(group: str, event: dict) -> None:
@@ -171,12 +174,13 @@ def leave_offline_message(*, conversation: Conversation, email, text, client_msg
             conversation=conversation, client_msg_id=client_msg_id).first()
         if existing is not None:
             return existing
-    message = _append(conversation, sender=MessageSender.VISITOR, kind=MessageKind.OFFLINE, text=text,
-                      client_msg_id=client_msg_id)
+    message = append_message(conversation, sender=MessageSender.VISITOR, kind=MessageKind.OFFLINE, text=text,
+                             client_msg_id=client_msg_id)
     now = timezone.now()
     conversation.visitor_email, conversation.contact_left_at = email, now
     if conversation.status in (ConversationStatus.BOT, ConversationStatus.CLOSED):
-        conversation.status, conversation.closed_at = ConversationStatus.WAITING, None
+        change_status(conversation, ConversationStatus.WAITING)
+        conversation.closed_at = None
         conversation.handed_off_at, conversation.handoff_reason = now, RULE_OFFLINE_MESSAGE
     _save(conversation, "visitor_email", "contact_left_at", "status", "closed_at", "handed_off_at", "handoff_reason")
     announce_queue_change(tenant_id=conversation.tenant_id, conversation_id=conversation.pk)
@@ -187,25 +191,11 @@ def leave_offline_message(*, conversation: Conversation, email, text, client_msg
 
 
 def _locked(tenant: Tenant | int, conversation_id: int) -> Conversation:
-    conversation = (Conversation.objects.for_tenant(tenant).select_for_update(of=("self",))
-                    .select_related("bot", "claimed_by").filter(pk=conversation_id).first())
+    tenant_id = tenant.pk if isinstance(tenant, Tenant) else tenant
+    conversation = lock_conversation(tenant_id=tenant_id, conversation_id=conversation_id)
     if conversation is None:
         raise NotFound("No such conversation.", code="conversation_not_found")
     return conversation
-
-
-def _append(conversation: Conversation, **fields) -> Message:
-    """Store a message with the next sequence number; notes go to agents only, the rest to everyone."""
-    conversation.last_seq += 1
-    message = Message.objects.create(tenant_id=conversation.tenant_id, conversation=conversation,
-                                     seq=conversation.last_seq, **fields)
-    if message.kind == MessageKind.NOTE:
-        _send_on_commit(agent_conversation_group(conversation.pk),
-                        {"type": "conversation.note", "conversation_id": conversation.pk, "seq": message.seq})
-    else:
-        _send_on_commit(conversation_group(conversation.pk),
-                        {"type": "conversation.message", "frame": message_frame(message)})
-    return message
 
 
 def _announce_status(conversation: Conversation) -> None:
@@ -214,7 +204,8 @@ def _announce_status(conversation: Conversation) -> None:
 
 
 def _notice(conversation: Conversation, text: str, agent=None) -> Message:
-    return _append(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.NOTICE, text=text, sent_by=agent)
+    return append_message(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.NOTICE, text=text,
+                          sent_by=agent)
 
 
 def _require_holder(conversation: Conversation, agent) -> None:
@@ -240,9 +231,10 @@ def claim_conversation(*, tenant: Tenant, conversation_id: int, agent) -> Conver
     now = timezone.now()
     before = _locked(tenant, conversation_id)
     claimable = Conversation.objects.for_tenant(tenant).filter(pk=conversation_id)
-    fields = {"status": ConversationStatus.AGENT, "claimed_by": agent, "claimed_at": now,
-              "agent_disconnected_at": None, "updated_at": now}
-    won = before.status in CLAIMABLE and claimable.filter(status=before.status).update(**fields)
+    # Compare-and-set on the status it was read with: of two agents claiming at once, one update finds it.
+    won = can_change(before.status, ConversationStatus.AGENT) and claimable.filter(status=before.status).update(
+        status=checked_status(before.status, ConversationStatus.AGENT), claimed_by=agent, claimed_at=now,
+        agent_disconnected_at=None, updated_at=now)
     conversation = _locked(tenant, conversation_id)
     if not won:
         if conversation.status == ConversationStatus.CLOSED:
@@ -276,7 +268,8 @@ def send_agent_message(*, tenant: Tenant, conversation_id: int, agent, text: str
     text = _clean_text(text, what="message", limit=settings.HANDOFF_MAX_MESSAGE_CHARS)
     conversation = _locked(tenant, conversation_id)
     _require_holder(conversation, agent)
-    message = _append(conversation, sender=MessageSender.AGENT, kind=MessageKind.TEXT, text=text, sent_by=agent)
+    message = append_message(conversation, sender=MessageSender.AGENT, kind=MessageKind.TEXT, text=text,
+                             sent_by=agent)
     conversation.agent_disconnected_at = None
     _save(conversation, "agent_disconnected_at")
     return message
@@ -287,7 +280,8 @@ def add_note(*, tenant: Tenant, conversation_id: int, agent, text: str) -> Messa
     """An internal note on the transcript: any member of the tenant sees it, the visitor never does."""
     text = _clean_text(text, what="note", limit=settings.HANDOFF_MAX_MESSAGE_CHARS)
     conversation = _locked(tenant, conversation_id)
-    message = _append(conversation, sender=MessageSender.AGENT, kind=MessageKind.NOTE, text=text, sent_by=agent)
+    message = append_message(conversation, sender=MessageSender.AGENT, kind=MessageKind.NOTE, text=text,
+                             sent_by=agent)
     _save(conversation)
     return message
 
@@ -315,7 +309,8 @@ def return_to_bot(*, tenant: Tenant, conversation_id: int, agent) -> Conversatio
     """The agent is done for now: the bot answers the visitor again."""
     conversation = _locked(tenant, conversation_id)
     _require_holder(conversation, agent)
-    conversation.status, conversation.claimed_by, conversation.failed_streak = ConversationStatus.BOT, None, 0
+    change_status(conversation, ConversationStatus.BOT)
+    conversation.claimed_by, conversation.failed_streak = None, 0
     _notice(conversation, "You are back with the assistant; ask for a person any time.", agent)
     _save(conversation, "status", "claimed_by", "failed_streak")
     _announce_status(conversation)
@@ -365,7 +360,8 @@ def close_conversation(*, tenant: Tenant, conversation_id: int, agent, resolutio
     conversation = _locked(tenant, conversation_id)
     _require_holder(conversation, agent)
     now = timezone.now()
-    conversation.status, conversation.closed_at, conversation.resolution = ConversationStatus.CLOSED, now, resolution
+    change_status(conversation, ConversationStatus.CLOSED)
+    conversation.closed_at, conversation.resolution = now, resolution
     _notice(conversation, "This conversation was closed as resolved. Thank you!", agent)
     _save(conversation, "status", "closed_at", "resolution")
     _announce_status(conversation)
@@ -443,11 +439,14 @@ def release_lapsed_claims(*, now=None) -> list[int]:
         status=ConversationStatus.AGENT, agent_disconnected_at__lt=cutoff).values_list("pk", "tenant_id")
     for conversation_id, tenant_id in lapsed:
         with transaction.atomic():
-            conversation = Conversation.objects.for_tenant(tenant_id).select_for_update().filter(
-                pk=conversation_id, status=ConversationStatus.AGENT, agent_disconnected_at__lt=cutoff).first()
-            if conversation is None:
+            conversation = lock_conversation(tenant_id=tenant_id, conversation_id=conversation_id)
+            lapsed_still = (conversation is not None and conversation.status == ConversationStatus.AGENT
+                            and conversation.agent_disconnected_at is not None
+                            and conversation.agent_disconnected_at < cutoff)
+            if not lapsed_still:
                 continue
-            conversation.status, conversation.claimed_by = ConversationStatus.WAITING, None
+            change_status(conversation, ConversationStatus.WAITING)
+            conversation.claimed_by = None
             conversation.agent_disconnected_at = None
             _notice(conversation, "Our agent was disconnected; you are back in the queue for the next person.")
             _save(conversation, "status", "claimed_by", "agent_disconnected_at")

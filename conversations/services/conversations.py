@@ -1,7 +1,9 @@
-"""Conversations: start, resume, store-then-answer, feedback, handoff, CSAT.
+"""Conversations: start, resume, store-then-answer, feedback, handoff, CSAT, and the one way to add a message.
 
-Every message gets the conversation's next sequence number inside the transaction that stores
-it; events go to the conversation's group only after that transaction commits.
+Every message (the visitor's, the bot's, an agent's, the system's) is stored by `append_message`, under the
+conversation's row lock (`lock_conversation`), with the conversation's next sequence number, inside the
+transaction that stores it; events go to the conversation's group only after that transaction commits.
+Status changes go through `conversations.transitions`.
 """
 
 import uuid
@@ -29,6 +31,7 @@ from conversations.selectors import (
     message_id_for_client_msg,
     messages_after,
 )
+from conversations.transitions import change_status
 from core.batched_transactions import each_in_one_transaction, result_or_raise
 from core.errors import DomainError, NotFound
 from core.group_events import send_group_event
@@ -52,6 +55,11 @@ class MessageRejected(DomainError):
 
 def conversation_group(conversation_id: int) -> str:
     return f"conversation_{conversation_id}"
+
+
+def agent_conversation_group(conversation_id: int) -> str:
+    """The agents' side of a conversation: its internal notes and corrections, never sent to the visitor."""
+    return f"agent_conversation_{conversation_id}"
 
 
 def display_name(user) -> str:
@@ -91,9 +99,21 @@ def message_frame(message: Message) -> dict:
 
 
 def _broadcast_on_commit(message: Message) -> None:
-    event = {"type": "conversation.message", "frame": message_frame(message)}
-    group = conversation_group(message.conversation_id)
+    """After the commit: a note to the conversation's agents only, any other message to everyone on it."""
+    if message.kind == MessageKind.NOTE:
+        group = agent_conversation_group(message.conversation_id)
+        event = {"type": "conversation.note", "conversation_id": message.conversation_id, "seq": message.seq}
+    else:
+        group = conversation_group(message.conversation_id)
+        event = {"type": "conversation.message", "frame": message_frame(message)}
     transaction.on_commit(lambda: send_group_event(group, event))
+
+
+def lock_conversation(*, tenant_id: int, conversation_id: int) -> Conversation | None:
+    """The conversation row, locked until the transaction ends (None if the tenant has no such conversation):
+    the one lock every write to a conversation takes, `append_message` included. Its bot is read when used."""
+    found = locked_conversation(tenant_id=tenant_id, conversation_id=conversation_id)
+    return None if found is None else found[0]
 
 
 def _locked(conversation: Conversation, *, fresh_bot: bool = True) -> Conversation:
@@ -107,11 +127,17 @@ def _locked(conversation: Conversation, *, fresh_bot: bool = True) -> Conversati
     return locked
 
 
-def _append(conversation: Conversation, **fields) -> Message:
-    """Store a message with the conversation's next sequence number (the conversation row is locked)."""
+def append_message(conversation: Conversation, *, sender: str, text: str, kind: str = MessageKind.TEXT,
+                   **fields) -> Message:
+    """Store a message with the conversation's next sequence number: the one way a message is added, whoever
+    sends it (visitor, bot, agent, system).
+
+    The one sequence rule: `last_seq += 1`, and the message takes it (unique per conversation, no gaps). The
+    caller holds the conversation's row lock (`lock_conversation`) in the current transaction and saves
+    `last_seq` in it, with whatever else it changed on the conversation. Events go out after the commit."""
     conversation.last_seq += 1
     message = insert_row(Message(tenant_id=conversation.tenant_id, conversation=conversation,
-                                 seq=conversation.last_seq, **fields))
+                                 seq=conversation.last_seq, sender=sender, kind=kind, text=text, **fields))
     _broadcast_on_commit(message)
     return message
 
@@ -192,16 +218,17 @@ def _receive(incoming: VisitorMessage) -> ReceivedMessage:
         existing = Message.objects.for_tenant(conversation.tenant_id).get(pk=existing_id)
         return ReceivedMessage(existing, False, existing.answer_due, conversation)
     if conversation.status == ConversationStatus.CLOSED:
-        conversation.status, conversation.closed_at = ConversationStatus.BOT, None
+        change_status(conversation, ConversationStatus.BOT)
+        conversation.closed_at = None
     due = conversation.status in BOT_REPLIES
-    message = _append(conversation, sender=MessageSender.VISITOR, kind=MessageKind.TEXT, text=text,
+    message = append_message(conversation, sender=MessageSender.VISITOR, kind=MessageKind.TEXT, text=text,
                       client_msg_id=client_msg_id, answer_due=due)
     update_row(conversation, ["last_seq", "status", "closed_at", "updated_at"])
     return ReceivedMessage(message, True, due, conversation)
 
 
 def _hand_off(conversation: Conversation, reason: str) -> None:
-    conversation.status = ConversationStatus.WAITING
+    change_status(conversation, ConversationStatus.WAITING)
     conversation.handoff_reason = reason
     conversation.handed_off_at = timezone.now()
     conversation.failed_streak = 0
@@ -243,7 +270,7 @@ def record_bot_reply(*, conversation: Conversation, in_reply_to: Message, decisi
         conversation.failed_streak = conversation.failed_streak + 1 if decision.is_failure else 0
         kind = MessageKind.CLARIFY if decision.is_failure else MessageKind.ANSWER
     _settle(in_reply_to)
-    message = _append(conversation, sender=MessageSender.BOT, kind=kind, text=decision.text,
+    message = append_message(conversation, sender=MessageSender.BOT, kind=kind, text=decision.text,
                       in_reply_to=in_reply_to, decision=decision.as_record(),
                       quick_replies=list(decision.quick_replies))
     update_row(conversation, ["status", "handoff_reason", "handed_off_at", "failed_streak", "last_seq",
@@ -275,7 +302,7 @@ def give_feedback(*, conversation: Conversation, seq: int, value: str, handoff: 
     notice = None
     if handoff is not None and conversation.status == ConversationStatus.BOT:
         _hand_off(conversation, handoff.rule)
-        notice = _append(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.HANDOFF, text=handoff.text,
+        notice = append_message(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.HANDOFF, text=handoff.text,
                          in_reply_to=message, decision=handoff.as_record())
         conversation.save()
     return FeedbackResult(message, True, notice)
@@ -288,7 +315,7 @@ def request_handoff(*, conversation: Conversation, decision: Decision) -> Messag
     if conversation.status in HANDED_OFF:
         return None
     _hand_off(conversation, decision.rule)
-    message = _append(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.HANDOFF, text=decision.text,
+    message = append_message(conversation, sender=MessageSender.SYSTEM, kind=MessageKind.HANDOFF, text=decision.text,
                       decision=decision.as_record())
     conversation.save()
     return message
@@ -302,7 +329,8 @@ def rate_conversation(*, conversation: Conversation, rating: int) -> Conversatio
     conversation = _locked(conversation)
     conversation.csat = rating
     if conversation.status != ConversationStatus.CLOSED:
-        conversation.status, conversation.closed_at = ConversationStatus.CLOSED, timezone.now()
+        change_status(conversation, ConversationStatus.CLOSED)
+        conversation.closed_at = timezone.now()
     conversation.save()
     return conversation
 

@@ -332,8 +332,8 @@ async def test_an_agent_message_from_the_group_reaches_the_visitor_once(shop_bot
     def agent_says():
         conversation = Conversation.objects.get(pk=welcome["conversation_id"])
         with conversations.transaction.atomic():
-            locked = conversations._locked(conversation)
-            message = conversations._append(locked, sender=MessageSender.AGENT, text="Hi, Sam here.")
+            locked = conversations.lock_conversation(tenant_id=conversation.tenant_id, conversation_id=conversation.pk)
+            message = conversations.append_message(locked, sender=MessageSender.AGENT, text="Hi, Sam here.")
             locked.save()
         return message
 
