@@ -11,6 +11,9 @@ Server -> client: `queue_update` {waiting, mine, pending_tickets}, `conversation
 {conversation_id, message: a transcript entry}, `typing` {sender: "visitor"}, `ack`, `error`, `pong`.
 A socket without a signed-in member is refused at the handshake (close 4401 before accept).
 While the socket is open its agent counts as online (core.presence), renewed from here.
+
+`VisitorQueueSocket` is the visitor's side of the queue, for the widget's socket: it follows the tenant's
+queue and sends the visitor's `queue_status` (docs/widget-protocol.md) whenever their place changes.
 """
 
 import asyncio
@@ -206,3 +209,59 @@ class AgentConsumer(JsonFrameConsumer):
         if event["sender"] == "visitor" and self.subscribed is not None:
             await self.send_json({"type": "typing", "conversation_id": self.subscribed, "sender": "visitor",
                                   "active": event["active"]})
+
+
+class VisitorQueueSocket:
+    """The visitor's side of the queue on a socket with `bot` and `conversation` (the widget's): it follows the
+    tenant's queue while the conversation may wait in it and sends `queue_status` when the visitor's place changes,
+    and `waiting: false` once when it no longer waits."""
+
+    following_queue = False
+    last_queue_status: dict | None = None
+
+    def waiting(self) -> bool:
+        return bool(self.last_queue_status and self.last_queue_status["waiting"])
+
+    async def enter_queue(self):
+        """Follow the tenant's queue (joined before reading, so no change is missed) and send the place in it. The
+        socket follows it until it closes: a claim that lapses puts the conversation back in the queue."""
+        if not self.following_queue:
+            self.following_queue = True
+            await self.channel_layer.group_add(handoff.visitor_queue_group(self.bot.tenant_id), self.channel_name)
+        await self.send_queue_status(await database_sync_to_async(handoff.queue_status_for)(
+            bot=self.bot, conversation_id=self.conversation.pk))
+
+    async def leave_queue(self):
+        if self.following_queue:
+            self.following_queue, self.last_queue_status = False, None
+            await self.channel_layer.group_discard(handoff.visitor_queue_group(self.bot.tenant_id), self.channel_name)
+
+    async def left_for_good(self):
+        """The visitor ended the conversation: if it waited, the places behind it move up and the visitor hears it
+        no longer waits; a closed conversation never goes back to the queue, so the socket stops following it."""
+        if self.waiting():
+            await database_sync_to_async(handoff.announce_queue_change)(tenant_id=self.bot.tenant_id,
+                                                                        conversation_id=self.conversation.pk)
+            await self.send_queue_status(handoff.queue_status(position=None, expected_wait_seconds=None, reason=None,
+                                                              contact_left=False))
+        await self.leave_queue()
+
+    async def send_queue_status(self, status: dict):
+        if status != self.last_queue_status and (status["waiting"] or self.waiting()):
+            await self.send_json(status)
+        self.last_queue_status = status
+
+    async def visitor_queue(self, event):
+        """The queue changed (a claim, someone left, agents came or went): this visitor's place, from the line."""
+        if self.following_queue:
+            status = handoff.queue_status_in_line(bot=self.bot, conversation_id=self.conversation.pk,
+                                                  line=event["line"])
+            if status is None:  # the line was cut short before this conversation
+                status = await database_sync_to_async(handoff.queue_status_for)(bot=self.bot,
+                                                                                conversation_id=self.conversation.pk)
+            await self.send_queue_status(status)
+
+    async def announce_to_agents(self):
+        """The tenant's agent views refresh their queue (a newcomer, or a waiting visitor wrote again)."""
+        await self.channel_layer.group_send(handoff.agent_queue_group(self.bot.tenant_id), {
+            "type": "queue.changed", "conversation_id": self.conversation.pk})

@@ -152,7 +152,8 @@ def start_conversation(*, bot: Bot, channel: str = ConversationChannel.WIDGET, v
 
 def resume_conversation(*, bot: Bot, conversation_id: int, visitor_id: str, after_seq: int
                         ) -> tuple[Conversation, list[Message]]:
-    """The visitor's conversation and what they have not seen (messages after `after_seq`).
+    """The visitor's conversation and what they have not seen (messages after `after_seq`, without the agents'
+    internal notes, which a visitor never sees).
 
     The conversation carries the caller's `bot` (with its tenant and active version), as a new one from
     `start_conversation` does: the socket answers either the same way, without a lazy read."""
@@ -165,7 +166,8 @@ def resume_conversation(*, bot: Bot, conversation_id: int, visitor_id: str, afte
             f"Sequence number {after_seq} is ahead of this conversation (last is {conversation.last_seq}); "
             "resume from 0 to reload it.", code="seq_from_future", details={"last_seq": conversation.last_seq},
         )
-    missed = messages_after(tenant=bot.tenant, conversation=conversation, seq=after_seq).select_related("sent_by")
+    missed = messages_after(tenant=bot.tenant, conversation=conversation, seq=after_seq).exclude(
+        kind=MessageKind.NOTE).select_related("sent_by")
     return conversation, list(missed)
 
 

@@ -14,13 +14,12 @@ from django.utils import timezone
 from analytics.selectors import unanswered_messages
 from conversations.models import Conversation, ConversationStatus, Message, MessageKind, MessageSender
 from conversations.periods import period_of
-from conversations.services import answering, conversations
+from conversations.services import answering, conversations, widget_messages
 from handoff import services as handoff
 from knowledge.models import Ticket
 from ml.answer_policy import RULE_WAITING, BotPolicy
 from tests.factories import UserFactory
 from tests.widget.widget_socket_support import ask, frames_until, open_socket, start
-from widget import consumers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_cache")]
 
@@ -116,7 +115,7 @@ async def test_when_storing_the_reply_fails_the_visitor_hears_it_keeps_the_socke
     def database_gone(pending):
         raise ConnectionError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(consumers, "_reply_batch", database_gone)
+    monkeypatch.setattr(widget_messages, "_reply_batch", database_gone)
     frames = await ask(socket, "where is my package?", "c1", reply_type="error")
     assert frames[0]["type"] == "ack" and frames[-1]["code"] == "answer_delayed"
     assert frames[-1]["details"] == {"seq": 1}
