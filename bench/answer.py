@@ -9,24 +9,39 @@ and real websockets, each load read against the bare encoder measured again just
 - one conversation at a time: p50/p95;
 - "concurrent": BENCH_CONVERSATIONS (200) conversations for BENCH_SECONDS (60) that together offer
   TARGET_FRACTION (60%) of the bare encoder's sentences/s, each on a fixed schedule with a random
-  phase: answers/s (those that arrived within the seconds), p50/p95/p99, errors, lost and duplicated
-  messages;
-- "saturated": the same conversations each sending again as soon as it is answered: the most
-  answers/s the server sustains. Their latency is conversations / answers per second (Little's
-  law): 200 such conversations could only see p95 under 300 ms above 667 answers/s, more than the
+  phase: answers/s, replies/s, p50/p95/p99, and every message sent by outcome;
+- "saturated": the same conversations each sending again as soon as it is replied to: the most
+  answers/s the server sustains. Their latency is conversations / replies per second (Little's
+  law): 200 such conversations could only see p95 under 300 ms above 667 replies/s, more than the
   encoder itself can do on this machine, which is why the latency target is read at the offered load.
+
+Every message sent is counted once, by what came of it (docs/widget-protocol.md): the bot's reply, an
+`answer` frame of kind "answer" (answered) or "clarify" (clarified: a clarifying question), a `handoff`
+frame (handed_off), a `notice` (while waiting for a person; the bench rates each handed-off conversation,
+which closes it, so the next message goes to the bot again); no reply within REPLY_TIMEOUT_S (60 s,
+timed_out: the conversation stops there, as a late reply could be read as the next one's); an `error`
+frame or a failed socket (errors). The report checks sent == the sum of those. p50/p95/p99 are over every
+message sent: a reply's latency is its own, a timed-out or errored message's is REPLY_TIMEOUT_S.
+Answers/s counts answers only (not clarifying questions, not handoffs) that arrived within the load's
+seconds; replies/s every reply of the bot. The JSON's sent/answered/clarified/handed_off/notices/
+timed_out/errors/lost/duplicated count the whole run (both bots, every load, the warm-ups too);
+banking77_* the BANKING77 bot's share.
 
 The demo bot runs both again with micro-batching off. Each client acknowledges what it was shown,
 as the widget does.
 
-The embedded default runs it: a throwaway SQLite database, Channels' in-memory layer. The demo
-bot is the `make run` demo (demo tickets, a 2-epoch training run). The BANKING77 bot is trained
-once through the product pipeline on train.csv (10,003 messages, 77 intents) with one epoch (the
-product default is 3: serving cost does not depend on it, and one epoch trains in ~2 minutes on
-this CPU) and cached under var/bench/, keyed by the data, the config and the version format;
-later runs reuse it. Its canned answer per intent is the intent's name (BANKING77 has no agent
-replies); it answers test.csv messages. Its test accuracy through ONNX Runtime and through torch
-is measured once per cached version.
+The embedded default runs it: a throwaway SQLite database, Channels' in-memory layer. The report
+starts with every setting that departs from `make run`, with why: rate limits lifted (WIDGET_VISITOR_*,
+WIDGET_BOT_*), CELERY_TASK_ALWAYS_EAGER, TRAINING_CONFIG_OVERRIDES, the demo tenant on the enterprise
+plan (the trial's 25,000 answers would run out and every message be handed off), the BANKING77 tenant
+without a subscription, and the BENCH_* values. The demo bot is the `make run` demo (demo tickets, a
+2-epoch training run). The BANKING77 bot is trained once through the product pipeline on train.csv
+(10,003 messages, 77 intents) with one epoch (the product default is 3: serving cost does not depend
+on it, and one epoch trains in ~2 minutes on this CPU) and cached under var/bench/, keyed by the data,
+the config and the version format; later runs reuse it. Its canned answer per intent is the intent's
+name (BANKING77 has no agent replies); it answers test.csv messages. Its test accuracy through ONNX
+Runtime and through torch is measured once per cached version. Without BANKING77 data (REPLYDESK_DATASETS)
+the demo bot runs alone.
 """
 
 from __future__ import annotations
@@ -53,14 +68,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VAR = Path(tempfile.mkdtemp(prefix="replydesk-bench-answer-"))
 atexit.register(shutil.rmtree, VAR, ignore_errors=True)  # the throwaway database and the demo bot's version
+# What this bench changes from `make run`'s environment: each is printed, with its reason, atop the report.
+OVERRIDES = {
+    "CELERY_TASK_ALWAYS_EAGER": "true", "WIDGET_VISITOR_RATE": "1000", "WIDGET_VISITOR_BURST": "1000",
+    "WIDGET_BOT_RATE": "100000", "WIDGET_BOT_BURST": "100000", "TRAINING_CONFIG_OVERRIDES": json.dumps({"epochs": 2}),
+}
+REMOVED = {name: os.environ.pop(name) for name in ("DATABASE_URL", "REDIS_URL") if os.environ.get(name)}
 os.environ.update({
     "REPLYDESK_VAR_DIR": str(VAR), "DJANGO_SETTINGS_MODULE": "config.settings", "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "CELERY_TASK_ALWAYS_EAGER": "true",
-    "WIDGET_VISITOR_RATE": "1000", "WIDGET_VISITOR_BURST": "1000", "WIDGET_BOT_RATE": "100000",
-    "WIDGET_BOT_BURST": "100000", "TRAINING_CONFIG_OVERRIDES": json.dumps({"epochs": 2}),
+    "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **OVERRIDES,
 })
-os.environ.pop("DATABASE_URL", None)
-os.environ.pop("REDIS_URL", None)
 sys.path.insert(0, str(ROOT))
 
 import django  # noqa: E402
@@ -72,11 +89,12 @@ import websockets  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from bench._report import print_report  # noqa: E402
+from bench._report import Setting, accounting, print_report  # noqa: E402
 from billing.services.subscriptions import change_plan  # noqa: E402
 from bots.models import Bot  # noqa: E402
-from bots.services.bots import create_bot  # noqa: E402
+from bots.services import create_bot  # noqa: E402
 from conversations.models import Message  # noqa: E402
+from demo.services import demo_bot  # noqa: E402
 from ml.encoder import ONNX_OPSET, default_base_model_path  # noqa: E402
 from ml.model_cache import ModelCache  # noqa: E402
 from ml.pipeline import TrainingExample, train_bot_version  # noqa: E402
@@ -92,6 +110,13 @@ CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
 SINGLE_SECONDS = min(10.0, SECONDS / 3)
 ENCODER_SECONDS = 5.0
 CLIENT_ACKS = os.environ.get("BENCH_ACKS", "1") != "0"
+# A message with no reply this long after it was sent is timed out; its latency counts as this, and so does an
+# errored message's (an error frame, or its socket failing): no reply is never faster than a reply.
+REPLY_TIMEOUT_S = 60.0
+# What a message sent can come to, each counted once: the bot's reply (an answer, a clarifying question, a
+# handoff, or, while the conversation waits for a person, a notice), no reply in time, or an error.
+REPLIES = ("answered", "clarified", "handed_off", "notices")
+OUTCOMES = (*REPLIES, "timed_out", "errors")
 # The issue's target: the concurrent conversations together offer this share of the bare encoder's
 # throughput (and get answers within 300 ms at p95).
 TARGET_FRACTION = 0.6
@@ -158,10 +183,33 @@ def encoder_throughput(model: LoadedBotModel, questions: list[str]) -> float:
     return rounds * 64 / (time.perf_counter() - started)
 
 
+def reply_outcome(frame: dict) -> str | None:
+    """What a frame says of the message awaiting its reply (docs/widget-protocol.md): an outcome of OUTCOMES,
+    or None for a frame that is not its reply (`ack`, `typing`, `queue_status`, `status`, ...)."""
+    if frame["type"] == "error":
+        return "errors"
+    if frame["type"] == "answer":  # the bot's reply: `kind` "answer", or "clarify" (quick replies)
+        return "clarified" if frame.get("kind") == "clarify" else "answered"
+    if frame["type"] == "handoff":
+        return "handed_off"
+    if frame["type"] == "notice":  # the bot's reply while the conversation waits for a person
+        return "notices"
+    return None
+
+
+def record(stats: dict, latencies: list, outcome: str, latency_ms: float) -> None:
+    stats[outcome] += 1
+    latencies.append(latency_ms)
+
+
 async def conversation(url: str, origin: str, questions: list[str], clock: dict, latencies: list, stats: dict,
                        offset: int, every_s: float = 0.0):
-    """Connect, wait for every conversation to be connected, then ask, wait for the answer and ask again:
-    at once, or (`every_s`) on a fixed schedule with a random phase, until the clock's end."""
+    """Connect, wait for every conversation to be connected, then ask, wait for the reply and ask again:
+    at once, or (`every_s`) on a fixed schedule with a random phase, until the clock's end.
+
+    Every message sent gets one outcome and one latency: its reply's, else REPLY_TIMEOUT_S (timed out, or an
+    error). A timeout ends the conversation (a late reply would be read as the next message's), and so does a
+    socket that fails (its message in flight counts as an error)."""
     async with websockets.connect(url, origin=origin, max_queue=None) as ws:
         await ws.send(json.dumps({"type": "hello"}))
         welcome = json.loads(await ws.recv())
@@ -185,34 +233,47 @@ async def conversation(url: str, origin: str, questions: list[str], clock: dict,
             started = time.perf_counter()
             await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": f"m{sent}"}))
             sent += 1
-            while True:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
-                if frame["type"] == "error":
-                    stats["errors"] += 1
-                    break
-                if "seq" in frame and frame["type"] != "ack":
-                    stats["duplicated"] += frame["seq"] in seen
-                    seen.add(frame["seq"])
-                    latencies.append((time.perf_counter() - started) * 1000)
-                    stats["answers"] += 1
-                    stats["answered_in_time"] += time.monotonic() <= until
-                    if CLIENT_ACKS:
-                        await ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))
-                    if frame["type"] == "handoff":  # reopen so the bot keeps answering
-                        await ws.send(json.dumps({"type": "csat", "rating": 3}))
-                    break
-        stats["sent"] += sent
+            stats["sent"] += 1
+            outcome = frame = None
+            try:
+                while outcome is None:
+                    left = started + REPLY_TIMEOUT_S - time.perf_counter()
+                    frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.0, left)))
+                    outcome = reply_outcome(frame)
+            except TimeoutError:
+                record(stats, latencies, "timed_out", REPLY_TIMEOUT_S * 1000)
+                return
+            except BaseException:
+                record(stats, latencies, "errors", REPLY_TIMEOUT_S * 1000)
+                raise
+            if outcome == "errors":
+                record(stats, latencies, outcome, REPLY_TIMEOUT_S * 1000)
+                continue
+            record(stats, latencies, outcome, (time.perf_counter() - started) * 1000)
+            stats["duplicated"] += frame["seq"] in seen
+            seen.add(frame["seq"])
+            if time.monotonic() <= until:
+                stats["replied_in_time"] += 1
+                stats["answered_in_time"] += outcome == "answered"
+            if CLIENT_ACKS:
+                await ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))
+            if outcome == "handed_off":  # rate the conversation, which closes it: the next message reopens it
+                await ws.send(json.dumps({"type": "csat", "rating": 3}))  # to the bot, so the bot keeps answering
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
 async def run_load(url: str, origin: str, questions: list[str], conversations: int, seconds: float,
                    rate: float | None = None) -> dict:
     """`conversations` at once for `seconds` once all are connected: closed loop, or together offering
-    `rate` messages/s. Answers/s counts the answers that arrived within those seconds."""
-    stats = {"answers": 0, "answered_in_time": 0, "errors": 0, "duplicated": 0, "sent": 0, "conversations": []}
+    `rate` messages/s. Answers/s counts the answers (not clarifying questions, not handoffs) that arrived
+    within those seconds; the latencies are every message's sent (see `conversation`)."""
+    stats = {"sent": 0, **dict.fromkeys(OUTCOMES, 0), "answered_in_time": 0, "replied_in_time": 0,
+             "duplicated": 0, "failed_conversations": 0, "conversations": []}
     clock = {"expected": conversations, "connected": 0, "seconds": seconds, "go": asyncio.Event()}
     latencies: list[float] = []
     every_s = conversations / rate if rate else 0.0
@@ -220,28 +281,43 @@ async def run_load(url: str, origin: str, questions: list[str], conversations: i
         conversation(url, origin, questions, clock, latencies, stats, offset=n * 7, every_s=every_s)
         for n in range(conversations)
     ], return_exceptions=True)
-    stats["errors"] += sum(isinstance(r, Exception) for r in results)
+    failures = [result for result in results if isinstance(result, BaseException)]
+    stats["failed_conversations"], stats["failure"] = len(failures), repr(failures[0]) if failures else None
+    assert len(latencies) == stats["sent"] == sum(stats[outcome] for outcome in OUTCOMES)
     return {"latencies": latencies, "seconds": seconds, **stats}
 
 
-def lost_messages(conversation_ids: list[int], sent: int, refused: int, answers: int) -> int:
-    """Sent and not refused but never stored, plus stored but never answered."""
-    visitor = Message.objects.filter(conversation_id__in=conversation_ids, sender="visitor").count()
-    return max(0, sent - refused - visitor) + max(0, visitor - answers)
+def lost_messages(tenant_id: int, conversation_ids: list[int], sent: int, refused: int, replies: int) -> int:
+    """Sent and not refused but never stored, plus stored but never replied to."""
+    visitor = Message.objects.for_tenant(tenant_id).filter(conversation_id__in=conversation_ids,
+                                                          sender="visitor").count()
+    return max(0, sent - refused - visitor) + max(0, visitor - replies)
 
 
 def load_figures(prefix: str, load: dict) -> dict:
     return {
         f"{prefix}answers_per_s": load["answered_in_time"] / load["seconds"],
+        f"{prefix}replies_per_s": load["replied_in_time"] / load["seconds"],
         f"{prefix}p50_ms": percentile(load["latencies"], 50), f"{prefix}p95_ms": percentile(load["latencies"], 95),
         f"{prefix}p99_ms": percentile(load["latencies"], 99),
     }
 
 
-def socket_figures(port: int, bot: Bot, questions: list[str], encoder_now: Callable[[], float], single: bool = True
-                   ) -> dict:
+def outcome_row(bot: str, tenant_id: int, batching: bool, load_name: str, load: dict) -> dict:
+    """Every message a load sent, by outcome; `lost` and `duplicated` read from the database and the frames."""
+    replies = sum(load[outcome] for outcome in REPLIES)
+    return {"bot": bot, "micro_batching": batching, "load": load_name, "sent": load["sent"],
+            **{outcome: load[outcome] for outcome in OUTCOMES},
+            "failed_conversations": load["failed_conversations"], "failure": load["failure"],
+            "duplicated": load["duplicated"],
+            "lost": lost_messages(tenant_id, load["conversations"], load["sent"], load["errors"], replies)}
+
+
+def socket_figures(port: int, name: str, bot: Bot, questions: list[str], encoder_now: Callable[[], float],
+                   outcomes: list, batching: bool, single: bool = True) -> dict:
     """One conversation at a time (optional), then CONVERSATIONS at once offering TARGET_FRACTION of the
     encoder's throughput, then the same conversations saturating the server, against the running server.
+    Each load's messages by outcome are appended to `outcomes`, the warm-up's too.
 
     The bare encoder is measured again just before each of the two loads (`encoder_now`, the server idle),
     and each load is read against its own baseline: this shared machine's speed drifts by a third over
@@ -249,23 +325,22 @@ def socket_figures(port: int, bot: Bot, questions: list[str], encoder_now: Calla
     origin = f"http://127.0.0.1:{port}"
     url = f"ws://127.0.0.1:{port}/ws/widget/{bot.public_key}/"
     # The clients run on uvloop too: on these 2 cores they compete with the server for CPU.
-    uvloop.run(run_load(url, origin, questions, 1, 0.5))  # the server loads the model
+    loads = {"warm-up": uvloop.run(run_load(url, origin, questions, 1, 0.5))}  # the server loads the model
     row: dict = {"conversations": CONVERSATIONS}
     if single:
-        alone = uvloop.run(run_load(url, origin, questions, 1, SINGLE_SECONDS))
+        alone = loads["one at a time"] = uvloop.run(run_load(url, origin, questions, 1, SINGLE_SECONDS))
         row.update(p50_ms=percentile(alone["latencies"], 50), p95_ms=percentile(alone["latencies"], 95))
     c_baseline = encoder_now()
     offered = TARGET_FRACTION * c_baseline
-    target = uvloop.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS, rate=offered))
+    target = loads["concurrent"] = uvloop.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS, rate=offered))
     sat_baseline = encoder_now()
-    saturated = uvloop.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS))
+    saturated = loads["saturated"] = uvloop.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS))
     row.update(c_baseline_sent_per_s=c_baseline, offered_per_s=offered, **load_figures("c_", target),
                sat_baseline_sent_per_s=sat_baseline, **load_figures("sat_", saturated))
-    row.update(errors=0, lost=0, duplicated=0)
-    for load in (target, saturated):
-        row["errors"] += load["errors"]
-        row["duplicated"] += load["duplicated"]
-        row["lost"] += lost_messages(load["conversations"], load["sent"], load["errors"], load["answers"])
+    measured = [outcome_row(name, bot.tenant_id, batching, load_name, load) for load_name, load in loads.items()]
+    outcomes.extend(measured)
+    for key in ("timed_out", "errors", "lost", "duplicated"):  # of the measured loads; the warm-up's apart
+        row[key] = sum(line[key] for line in measured if line["load"] != "warm-up")
     return row
 
 
@@ -318,7 +393,7 @@ def banking77_bot(version_dir: Path, origins: list[str]) -> Bot:
                      settings={"canned_answers": {intent: f"About {intent.replace('_', ' ')}." for intent in intents}})
     version = ModelVersion.objects.create(tenant=tenant, bot=bot, number=1, path=str(version_dir), mode="classifier")
     activate_version(tenant=tenant, bot=bot, version_id=version.pk)
-    return Bot.objects.select_related("active_version").get(pk=bot.pk)
+    return Bot.objects.for_tenant(tenant).select_related("active_version").get(pk=bot.pk)
 
 
 def bot_encoder_row(name: str, version_dir: str, texts: list[str]) -> tuple[dict, Callable[[], float]]:
@@ -339,12 +414,13 @@ def bot_encoder_row(name: str, version_dir: str, texts: list[str]) -> tuple[dict
 def main() -> None:
     call_command("migrate", verbosity=0)
     call_command("seed_demo", port=8000, verbosity=0, stdout=open(os.devnull, "w"))
-    demo = Bot.objects.select_related("active_version", "tenant").get(name="Demo Shop Assistant")
+    seeded = demo_bot()
+    demo = Bot.objects.for_tenant(seeded.tenant_id).select_related("active_version", "tenant").get(pk=seeded.pk)
     if demo.active_version is None:
         raise SystemExit("the demo bot has no trained version")
     port = free_port()
     origins = [f"http://127.0.0.1:{port}"]
-    Bot.objects.filter(pk=demo.pk).update(allowed_origins=origins)
+    Bot.objects.for_tenant(demo.tenant).filter(pk=demo.pk).update(allowed_origins=origins)
     # The bench sends several times a trial's 25,000 answers: on the trial, the demo bot would soon
     # be refusing (and handing off) every message, which is the plans issue's behaviour, not serving.
     change_plan(tenant=demo.tenant, plan_code="enterprise")
@@ -359,16 +435,17 @@ def main() -> None:
         bank_encoder, bank_encoder_now = bot_encoder_row("banking77", str(version_dir), bank_questions)
         encoders.append({**bank_encoder, "cached": cached})
 
-    rows = []
+    rows, outcomes = [], []
     for batching in (True, False):
         server = start_server(port, batching)
         try:
             rows.append({"bot": "demo", "micro_batching": batching,
-                         **socket_figures(port, demo, DEMO_QUESTIONS, demo_encoder_now,
-                                          single=batching)})
+                         **socket_figures(port, "demo", demo, DEMO_QUESTIONS, demo_encoder_now, outcomes,
+                                          batching, single=batching)})
             if bank is not None and batching:
                 rows.append({"bot": "banking77", "micro_batching": batching,
-                             **socket_figures(port, bank, bank_questions, bank_encoder_now)})
+                             **socket_figures(port, "banking77", bank, bank_questions, bank_encoder_now, outcomes,
+                                              batching)})
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -381,16 +458,21 @@ def main() -> None:
               "onnx_threads": settings.BOTS_ONNX_THREADS, **_socket_keys("", demo_row),
               "unbatched_answers_per_s": round(unbatched["sat_answers_per_s"], 1),
               "unbatched_concurrent_answers_per_s": round(unbatched["c_answers_per_s"], 1),
-              "unbatched_concurrent_p95_ms": round(unbatched["c_p95_ms"], 1),
+              "unbatched_concurrent_p95_ms": _round(unbatched["c_p95_ms"], 1),
               "cold_load_s": round(encoders[0]["cold_load_s"], 2)}
-    result["errors"] += unbatched["errors"]
-    result["lost"] += unbatched["lost"]
-    result["duplicated"] += unbatched["duplicated"]
+    # Every message the run sent (both bots, every load, the warm-ups too), by outcome.
+    totals = {key: sum(line[key] for line in outcomes)
+              for key in ("sent", *OUTCOMES, "failed_conversations", "lost", "duplicated")}
+    accounted, accounted_line = accounting("every load of the run", totals["sent"],
+                                           {outcome: totals[outcome] for outcome in OUTCOMES})
+    result.update(totals, accounted_for=accounted, reply_timeout_s=REPLY_TIMEOUT_S)
     if bank is not None:
         bank_row, bank_encoder = rows[1], encoders[1]
         result.update({
             "banking77_encoder_sent_per_s": round(bank_encoder["encoder_sent_per_s"], 1),
             **_socket_keys("banking77_", bank_row),
+            **{f"banking77_{key}": sum(line[key] for line in outcomes if line["bot"] == "banking77")
+               for key in ("sent", *OUTCOMES, "lost", "duplicated")},
             "banking77_cold_load_s": round(bank_encoder["cold_load_s"], 2),
             "banking77_accuracy_onnx": round(accuracy["accuracy_onnxruntime"], 4),
             "banking77_accuracy_torch": round(accuracy["accuracy_torch"], 4),
@@ -399,28 +481,93 @@ def main() -> None:
         })
     else:
         result["banking77"] = f"skipped: no BANKING77 data at {BANKING77}"
-    result.update(seconds=SECONDS, conversations=CONVERSATIONS, client_acks=CLIENT_ACKS)
-    tables = [("Encoders (batch 64) and cold start", encoders), ("Answers over the websocket", rows)]
+    notes = [accounted_line]
+    for line in outcomes:  # a conversation that failed (to connect, or on a socket error) is said, with why
+        failure = line.pop("failure")
+        if failure is not None:
+            notes.append(f"{line['bot']}, micro_batching {line['micro_batching']}, {line['load']}: "
+                         f"{line['failed_conversations']} conversation(s) failed, the first with {failure}")
+    non_default = non_default_settings(port, bank is not None)
+    result.update(seconds=SECONDS, conversations=CONVERSATIONS, client_acks=CLIENT_ACKS,
+                  non_default_settings={setting.name: setting.value for setting in non_default})
+    tables = [
+        ("Encoders (batch 64) and cold start", encoders),
+        (f"Answers over the websocket: answers/s counts answers only (not clarifying questions, not handoffs), "
+         f"replies/s every reply of the bot; p50/p95/p99 over every message sent, a timeout or an error at "
+         f"{REPLY_TIMEOUT_S:g} s", rows),
+        (f"Every message sent, by outcome (no reply within {REPLY_TIMEOUT_S:g} s: timed_out; an error frame or a "
+         f"failed socket: errors)", outcomes),
+    ]
     if accuracy is not None:
         tables.append(("BANKING77 test accuracy of the served version", [accuracy]))
-    print_report(tables, result)
+    print_report(tables, result, settings=non_default, notes=notes)
+
+
+def non_default_settings(port: int, banking77: bool) -> list[Setting]:
+    """Everything this run does that `make run` would not, with why."""
+    rows = [
+        Setting("CELERY_TASK_ALWAYS_EAGER", OVERRIDES["CELERY_TASK_ALWAYS_EAGER"], "false",
+                "no worker runs here: the demo bot's first training run (queued by seed_demo) runs inline"),
+        Setting("TRAINING_CONFIG_OVERRIDES", OVERRIDES["TRAINING_CONFIG_OVERRIDES"], "{} (3 epochs)",
+                "the demo bot trains 2 epochs, not 3: quicker, and serving cost does not depend on it"),
+        Setting("WIDGET_VISITOR_RATE", OVERRIDES["WIDGET_VISITOR_RATE"], "1.0",
+                "a bench conversation asks again as soon as answered, far above a visitor's 1 message/s: the "
+                "visitor's bucket would refuse it"),
+        Setting("WIDGET_VISITOR_BURST", OVERRIDES["WIDGET_VISITOR_BURST"], "8",
+                "as WIDGET_VISITOR_RATE"),
+        Setting("WIDGET_BOT_RATE", OVERRIDES["WIDGET_BOT_RATE"], "200.0",
+                "the loads ask a bot more than its 200 messages/s: the bot's bucket would refuse them, and the "
+                "bench would measure refusals, not serving"),
+        Setting("WIDGET_BOT_BURST", OVERRIDES["WIDGET_BOT_BURST"], "400",
+                "as WIDGET_BOT_RATE"),
+        Setting("demo tenant's plan", "enterprise", "trial",
+                "the run sends several times the trial's 25,000 answers: over its quota the trial refuses "
+                "(hands off) every message"),
+        Setting("demo bot's allowed_origins", f"http://127.0.0.1:{port}", "127.0.0.1:8000, localhost:8000",
+                "the bench's server listens on a free port"),
+        Setting("BOTS_MICRO_BATCHING", "false (second server only)", "true",
+                "the baseline: the demo bot's rows with micro_batching False"),
+        Setting("REPLYDESK_VAR_DIR", str(VAR), "var", "a throwaway SQLite database and demo version, removed at exit"),
+    ]
+    rows.extend(Setting(name, "unset", "set in this environment", "the embedded default (SQLite, in-memory layer)")
+                for name in REMOVED)
+    if banking77:
+        rows.extend([
+            Setting("banking77 tenant's plan", "none (no subscription)", "trial (a sign-up starts one)",
+                    "created directly: not metered, no quota"),
+            Setting("banking77 training", json.dumps({"epochs": BANKING77_CONFIG.epochs,
+                                                      "heldout_fraction": BANKING77_CONFIG.heldout_fraction}),
+                    json.dumps({"epochs": TrainingConfig.epochs, "heldout_fraction": TrainingConfig.heldout_fraction}),
+                    "trained once through ml.pipeline (no worker), cached under var/bench/; serving cost does not "
+                    "depend on the epochs"),
+        ])
+    rows.extend(Setting(name, os.environ.get(name, default), default,
+                        "set" if name in os.environ else "the bench's default") for name, default in (
+        ("BENCH_SECONDS", "60"), ("BENCH_CONVERSATIONS", "200"), ("BENCH_ACKS", "1"),
+        ("REPLYDESK_DATASETS", str(ROOT.parent / "shared" / "datasets"))))
+    return rows
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _socket_keys(prefix: str, row: dict) -> dict:
     return {
-        f"{prefix}p50_ms": round(row["p50_ms"], 2), f"{prefix}p95_ms": round(row["p95_ms"], 2),
+        f"{prefix}p50_ms": _round(row["p50_ms"], 2), f"{prefix}p95_ms": _round(row["p95_ms"], 2),
         f"{prefix}concurrent_baseline_sent_per_s": round(row["c_baseline_sent_per_s"], 1),
         f"{prefix}concurrent_offered_per_s": round(row["offered_per_s"], 1),
         f"{prefix}concurrent_answers_per_s": round(row["c_answers_per_s"], 1),
-        f"{prefix}concurrent_p50_ms": round(row["c_p50_ms"], 1),
-        f"{prefix}concurrent_p95_ms": round(row["c_p95_ms"], 1),
-        f"{prefix}concurrent_p99_ms": round(row["c_p99_ms"], 1),
+        f"{prefix}concurrent_replies_per_s": round(row["c_replies_per_s"], 1),
+        f"{prefix}concurrent_p50_ms": _round(row["c_p50_ms"], 1),
+        f"{prefix}concurrent_p95_ms": _round(row["c_p95_ms"], 1),
+        f"{prefix}concurrent_p99_ms": _round(row["c_p99_ms"], 1),
         f"{prefix}concurrent_fraction_of_encoder": round(row["c_answers_per_s"] / row["c_baseline_sent_per_s"], 3),
         f"{prefix}saturated_answers_per_s": round(row["sat_answers_per_s"], 1),
-        f"{prefix}saturated_p95_ms": round(row["sat_p95_ms"], 1),
+        f"{prefix}saturated_replies_per_s": round(row["sat_replies_per_s"], 1),
+        f"{prefix}saturated_p95_ms": _round(row["sat_p95_ms"], 1),
         f"{prefix}saturated_baseline_sent_per_s": round(row["sat_baseline_sent_per_s"], 1),
         f"{prefix}saturated_fraction_of_encoder": round(row["sat_answers_per_s"] / row["sat_baseline_sent_per_s"], 3),
-        f"{prefix}errors": row["errors"], f"{prefix}lost": row["lost"], f"{prefix}duplicated": row["duplicated"],
     }
 
 

@@ -8,10 +8,20 @@ visitors connected across both processes, 100 of the visitors waiting in the que
 whose agents keep writing (BENCH_BACKGROUND_RATE messages per second in all). The load runs in a separate
 client process so that its 550 sockets do not share the measuring client's event loop.
 
+Every agent message sent is counted once, by what came of it: delivered (the visitor's `agent_message`
+frame), timed_out (none within FRAME_TIMEOUT_S, 15 s), errors (an `error` frame on the agent's socket while
+it was in flight, or a socket that closed: the phase stops there). The report checks sent == delivered +
+timed_out + errors; p50/p95/p99/max are over every message sent, a timed-out or errored one at
+FRAME_TIMEOUT_S. `lost` is sent minus delivered. An agent's message is a person's reply, neither a bot's
+answer nor a handoff, so there are no answered/handed_off counts here. The JSON's counts cover the warm-up,
+idle and loaded phases; the load's background messages are counted apart (background_sent).
+
 Environment: DATABASE_URL names the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/test);
 the bench creates, migrates and finally drops a database of its own beside it, `<name>_bench_handoff`.
 REDIS_URL (default redis://127.0.0.1:6379/15); channel names get a prefix of their own. BENCH_MESSAGES
 (200 per phase), BENCH_AGENTS (50), BENCH_VISITORS (500), BENCH_WAITING (100), BENCH_BACKGROUND_RATE (20).
+The report starts with every setting that departs from `make run`, with why (the two processes without a
+worker, the tenant without a plan, its agents created directly, the BENCH_* values).
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ recreate_database = scaled_out_environment("handoff", "redis://127.0.0.1:6379/15
 
 import websockets  # noqa: E402
 
-from bench._report import print_report  # noqa: E402
+from bench._report import Setting, accounting, print_report  # noqa: E402
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "200"))
 AGENTS = int(os.environ.get("BENCH_AGENTS", "50"))
@@ -43,7 +53,10 @@ BACKGROUND_RATE = float(os.environ.get("BENCH_BACKGROUND_RATE", "20"))
 ORIGIN = "https://shop.example.com"
 AGENT_ORIGIN = "http://127.0.0.1"
 GAP_S = 0.01  # between samples: one message in flight at a time
+# A frame not there this long after it was asked for is timed out; a sample's latency then counts as this, and
+# so does an errored sample's (no delivery is never faster than a delivery).
 FRAME_TIMEOUT_S = 15
+OUTCOMES = ("delivered", "timed_out", "errors")
 
 
 class Peer:
@@ -75,6 +88,11 @@ class Peer:
         future = asyncio.get_running_loop().create_future()
         self.waiters.append((predicate, future))
         return future
+
+    def forget(self, future: asyncio.Future) -> None:
+        """Stop waiting for a frame that `expect` asked for."""
+        self.waiters = [waiter for waiter in self.waiters if waiter[1] is not future]
+        future.cancel()
 
     async def send(self, frame: dict):
         await self.ws.send(json.dumps(frame))
@@ -114,25 +132,38 @@ async def agent_holding(url: str, cookie: str, conversation_id: int, visitor: Pe
 
 
 async def measure(visitor_url: str, agent_url: str, cookie: str, phase: str) -> dict:
-    """MESSAGES agent messages, one at a time: latency from send to the visitor's frame."""
+    """MESSAGES agent messages, one at a time: latency from send to the visitor's frame, for every message sent
+    (a timed-out or errored one at FRAME_TIMEOUT_S)."""
     visitor, conversation_id = await visitor_waiting(visitor_url)
     agent = await agent_holding(agent_url, cookie, conversation_id, visitor)
-    latencies, lost = [], 0
+    result = {"sent": 0, **dict.fromkeys(OUTCOMES, 0), "latencies": []}
     for n in range(MESSAGES):
         text = f"{phase} reply {n}"
         delivered = visitor.expect(lambda f, text=text: f["type"] == "agent_message" and f["text"] == text)
+        refused = agent.expect(lambda f: f["type"] == "error")
         sent = time.perf_counter()
-        await agent.send({"type": "message", "conversation_id": conversation_id, "text": text})
         try:
-            received, _ = await asyncio.wait_for(delivered, FRAME_TIMEOUT_S)
-            latencies.append((received - sent) * 1000)
-        except TimeoutError:
-            lost += 1
+            await agent.send({"type": "message", "conversation_id": conversation_id, "text": text})
+        except websockets.ConnectionClosed:
+            break  # not sent; the agent's socket is gone, and with it the phase
+        result["sent"] += 1
+        done, _ = await asyncio.wait({delivered, refused, visitor.task, agent.task}, timeout=FRAME_TIMEOUT_S,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if delivered in done:
+            outcome, latency_ms = "delivered", (delivered.result()[0] - sent) * 1000
+        else:
+            outcome, latency_ms = ("errors" if done else "timed_out"), FRAME_TIMEOUT_S * 1000
+        result[outcome] += 1
+        result["latencies"].append(latency_ms)
+        visitor.forget(delivered)
+        agent.forget(refused)
+        if visitor.task.done() or agent.task.done():
+            break  # a socket closed: nothing more can be delivered in this phase
         await asyncio.sleep(GAP_S)
-    errors = agent.errors + visitor.errors
+    result["error_frames"] = agent.errors + visitor.errors
     await agent.close()
     await visitor.close()
-    return {"latencies": latencies, "lost": lost, "errors": errors}
+    return result
 
 
 # --- the load: its own process -------------------------------------------------------------------------------
@@ -163,7 +194,10 @@ async def _load(servers, bot_key, cookies, ready, stop, report):
     await asyncio.sleep(3)  # the queue updates of the claims settle
     ready.set()
 
+    background_sent = 0
+
     async def keep_writing(agent: Peer, conversation_id: int, offset: float):
+        nonlocal background_sent
         period = len(agents) / BACKGROUND_RATE if BACKGROUND_RATE > 0 else None
         if period is None:
             return
@@ -172,6 +206,7 @@ async def _load(servers, bot_key, cookies, ready, stop, report):
         while True:
             await agent.send({"type": "message", "conversation_id": conversation_id, "text": f"background {n}"})
             n += 1
+            background_sent += 1
             await asyncio.sleep(period)
 
     writers = [asyncio.create_task(keep_writing(agent, waiting_ids[n], n / max(1, len(agents))))
@@ -182,7 +217,7 @@ async def _load(servers, bot_key, cookies, ready, stop, report):
         writer.cancel()
     peers = agents + [peer for peer, _ in visitors]
     report.put({"frames": sum(p.frames for p in peers), "errors": sum(p.errors for p in peers),
-                "closed": sum(p.task.done() for p in peers)})
+                "closed": sum(p.task.done() for p in peers), "background_sent": background_sent})
     await asyncio.gather(*[peer.close() for peer in peers], return_exceptions=True)
 
 
@@ -194,7 +229,7 @@ def create_tenant() -> tuple[str, list[str]]:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from bots.services.bots import create_bot
+    from bots.services import create_bot
     from tenants.models import Membership, Role, Tenant
 
     tenant = Tenant.objects.create(name="Bench", slug="bench")
@@ -218,9 +253,34 @@ def percentile(values: list[float], q: int) -> float | None:
 
 def row(phase: str, result: dict) -> dict:
     latencies = result["latencies"]
-    return {"phase": phase, "messages": MESSAGES, "p50_ms": percentile(latencies, 50),
-            "p95_ms": percentile(latencies, 95), "p99_ms": percentile(latencies, 99),
-            "max_ms": max(latencies) if latencies else None, "lost": result["lost"], "errors": result["errors"]}
+    return {"phase": phase, "sent": result["sent"], **{outcome: result[outcome] for outcome in OUTCOMES},
+            "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
+            "p99_ms": percentile(latencies, 99), "max_ms": max(latencies) if latencies else None,
+            "lost": result["sent"] - result["delivered"], "error_frames": result["error_frames"]}
+
+
+def non_default_settings() -> list[Setting]:
+    """Everything this run does that `make run` would not, with why."""
+    return [
+        Setting("DATABASE_URL", os.environ["DATABASE_URL"], "sqlite:///var/replydesk.sqlite3",
+                "scaled out: a PostgreSQL database of the bench's own, created, migrated and dropped"),
+        Setting("REDIS_URL", os.environ["REDIS_URL"], "unset (in-memory layer, local cache)",
+                "the channel layer and the cache (agents' presence) shared by the two processes"),
+        Setting("CHANNELS_PREFIX", os.environ["CHANNELS_PREFIX"], "replydesk", "channel names apart from others'"),
+        Setting("REPLYDESK_VAR_DIR", os.environ["REPLYDESK_VAR_DIR"], "var", "the daphne logs, apart"),
+        Setting("web processes", "2 daphne (visitor on A, agent on B), no Celery worker or beat",
+                "1 daphne + 1 worker with beat", "the relay between processes is what is measured; nothing queued "
+                "runs (no sweep, no lapsed-claim release)"),
+        Setting("bench tenant's plan", "none (no subscription)", "trial (a sign-up starts one)",
+                f"created directly: not metered, no plan limits (the trial's 3 seats would refuse {AGENTS} agents)"),
+        Setting("agents", f"{AGENTS} members created directly, logged in by session cookie (force_login)",
+                "invited, password login", f"setting up {AGENTS} agents through the console is not what is measured"),
+        Setting("bench bot", f"no trained version, allowed_origins {ORIGIN}", "a trained bot",
+                "its visitors only ask for a person (a `handoff` frame), so no model is needed"),
+        *(Setting(name, os.environ.get(name, default), default, "set" if name in os.environ else "the bench's default")
+          for name, default in (("BENCH_MESSAGES", "200"), ("BENCH_AGENTS", "50"), ("BENCH_VISITORS", "500"),
+                                ("BENCH_WAITING", "100"), ("BENCH_BACKGROUND_RATE", "20"))),
+    ]
 
 
 def main() -> None:
@@ -237,7 +297,7 @@ def main() -> None:
             servers = [stack.enter_context(daphne_server(dict(os.environ), logs / f"daphne-{name}.log"))
                        .replace("http://", "ws://") for name in "AB"]
             visitor_url, agent_url = f"{servers[0]}/ws/widget/{bot_key}/", f"{servers[1]}/ws/agent/"
-            asyncio.run(measure(visitor_url, agent_url, cookies[0], "warm-up"))
+            warm_up = asyncio.run(measure(visitor_url, agent_url, cookies[0], "warm-up"))
             idle = asyncio.run(measure(visitor_url, agent_url, cookies[0], "idle"))
 
             spawn = multiprocessing.get_context("spawn")
@@ -254,23 +314,38 @@ def main() -> None:
             load_report = report.get(timeout=60)
             load.join(timeout=60)
 
-    idle_row, loaded_row = row("idle", idle), row("loaded", loaded)
+    warm_up_row, idle_row, loaded_row = row("warm-up", warm_up), row("idle", idle), row("loaded", loaded)
     loaded_row.update({"agents": AGENTS, "visitors": VISITORS, "waiting": WAITING,
                        "background_msg_per_s": BACKGROUND_RATE})
+    phases = (warm_up_row, idle_row, loaded_row)
+    totals = {key: sum(phase[key] for phase in phases) for key in ("sent", *OUTCOMES, "lost")}
+    accounted, accounted_line = accounting("agent messages, all three phases", totals["sent"],
+                                           {outcome: totals[outcome] for outcome in OUTCOMES})
+    non_default = non_default_settings()
     print_report([
-        ("Agent message (process B) -> visitor frame (process A), over Redis, PostgreSQL", [idle_row, loaded_row]),
+        (f"Agent message (process B) -> visitor frame (process A), over Redis, PostgreSQL: p50/p95/p99/max over "
+         f"every message sent, a timed-out or errored one at {FRAME_TIMEOUT_S} s", list(phases)),
         ("The load", [{"agents": AGENTS, "visitors": VISITORS, "waiting": WAITING, "live_chats": len(cookies) - 1,
-                       "background_msg_per_s": BACKGROUND_RATE, "connect_and_claim_s": connect_s,
-                       "frames_received": load_report["frames"], "error_frames": load_report["errors"],
-                       "sockets_closed_early": load_report["closed"]}]),
+                       "background_msg_per_s": BACKGROUND_RATE, "background_sent": load_report["background_sent"],
+                       "connect_and_claim_s": connect_s, "frames_received": load_report["frames"],
+                       "error_frames": load_report["errors"], "sockets_closed_early": load_report["closed"]}]),
     ], {
-        "bench": "handoff", "p50_ms": round(idle_row["p50_ms"], 2), "p95_ms": round(idle_row["p95_ms"], 2),
-        "loaded_p50_ms": round(loaded_row["p50_ms"], 2), "loaded_p95_ms": round(loaded_row["p95_ms"], 2),
-        "loaded_p99_ms": round(loaded_row["p99_ms"], 2), "messages": MESSAGES, "agents": AGENTS,
+        "bench": "handoff", "p50_ms": _round(idle_row["p50_ms"], 2), "p95_ms": _round(idle_row["p95_ms"], 2),
+        "loaded_p50_ms": _round(loaded_row["p50_ms"], 2), "loaded_p95_ms": _round(loaded_row["p95_ms"], 2),
+        "loaded_p99_ms": _round(loaded_row["p99_ms"], 2), "messages": MESSAGES, "agents": AGENTS,
         "visitors": VISITORS, "waiting": WAITING, "background_msg_per_s": BACKGROUND_RATE,
-        "lost": idle["lost"] + loaded["lost"], "errors": idle["errors"] + loaded["errors"] + load_report["errors"],
+        **totals, "accounted_for": accounted, "frame_timeout_s": FRAME_TIMEOUT_S,
+        "idle_timed_out": idle["timed_out"], "idle_errors": idle["errors"],
+        "loaded_timed_out": loaded["timed_out"], "loaded_errors": loaded["errors"],
+        "error_frames": warm_up["error_frames"] + idle["error_frames"] + loaded["error_frames"] + load_report["errors"],
+        "background_sent": load_report["background_sent"],
         "database": "postgresql", "channel_layer": "redis",
-    })
+        "non_default_settings": {setting.name: setting.value for setting in non_default},
+    }, settings=non_default, notes=[accounted_line])
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 if __name__ == "__main__":
