@@ -1,17 +1,25 @@
 """Reads for the analytics dashboard: how a bot did over a period, and what it could not answer.
 
-Each figure has its one definition here; the console's dashboard only lays them out.
+Each figure has its one definition here; the console's dashboard only lays them out. Grouping the unanswered
+questions by meaning runs the bot's encoder: that runs in a task (analytics/services.py, analytics/tasks.py),
+never in a page request; these reads find its result in the groups cache, or group by wording meanwhile.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import statistics
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache as once
 
-from django.core.cache import cache
+from celery import current_app
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
@@ -19,13 +27,10 @@ from billing.models import AutomatedResolution
 from bots.models import Bot
 from conversations.models import Conversation, Message, MessageKind, MessageSender
 from conversations.periods import Period
-from conversations.services.answering import model_server, serving_version
+from conversations.services.answering import serving_version
 from ml import answer_policy
-from ml.question_grouping import QuestionGroup, group_by_similarity, group_by_text
-from ml.versions import CorruptVersionError
+from ml.question_grouping import QuestionGroup, group_by_text
 from tenants.models import Tenant
-
-logger = logging.getLogger(__name__)
 
 TOP_INTENTS = 10
 # A visitor message whose bot reply carries one of these rules was not answered confidently: below the
@@ -41,6 +46,9 @@ MAX_GROUPED_QUESTIONS = 500  # the latest ones; embedding them costs about a sec
 GROUPS_CACHE_SECONDS = 600
 GROUPED_BY_MEANING = "meaning"
 GROUPED_BY_WORDING = "wording"
+# Cached in place of the groups when the active version could not be loaded; tried again after a minute.
+VERSION_UNAVAILABLE = "version_unavailable"
+UNAVAILABLE_CACHE_SECONDS = 60
 
 
 def automated_resolution(tenant: Tenant) -> Q:
@@ -188,6 +196,14 @@ def _days(conversations: QuerySet[Conversation], messages: QuerySet[Message], pe
 
 
 @dataclass(frozen=True)
+class PendingGrouping:
+    """A grouping by meaning that is not in the cache yet: what the grouping task needs to do it."""
+
+    cache_key: str
+    message_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class UnansweredQuestions:
     """The visitor questions the bot could not answer confidently, grouped into topics."""
 
@@ -195,8 +211,14 @@ class UnansweredQuestions:
     total: int  # in the period
     grouped: int  # the latest MAX_GROUPED_QUESTIONS of them
     grouped_by: str  # GROUPED_BY_MEANING (the active version's encoder) or GROUPED_BY_WORDING
-    version_number: int | None = None  # the version whose encoder grouped them
+    version_number: int | None = None  # the version whose encoder grouped them (or is grouping them)
     version_unavailable: bool = False  # the bot has an active version, but it could not be loaded
+    pending: PendingGrouping | None = None  # grouping by meaning is still to be done: by wording until then
+
+    @property
+    def grouping(self) -> bool:
+        """The grouping task has not left its grouping by meaning yet (the page says "grouping…")."""
+        return self.pending is not None
 
 
 def unanswered_messages(*, tenant: Tenant, bot: Bot, period: Period) -> QuerySet[Message]:
@@ -209,27 +231,48 @@ def unanswered_messages(*, tenant: Tenant, bot: Bot, period: Period) -> QuerySet
             .filter(Exists(unsure_reply)).order_by("-created_at", "-pk"))
 
 
+@once
+def _shared_file_cache() -> FileBasedCache:
+    return FileBasedCache(str(settings.VAR_DIR / "question-groups"), {"TIMEOUT": GROUPS_CACHE_SECONDS})
+
+
+def groups_cache() -> BaseCache:
+    """Where the grouping task leaves its result and the page finds it: Django's cache, when the web processes and
+    the workers share it (Redis) or tasks run in this process (eager: tests, benches). The embedded default keeps a
+    cache per process, so there a file cache in VAR_DIR stands in, shared as the broker's file is."""
+    if isinstance(caches["default"], LocMemCache) and not current_app.conf.task_always_eager:
+        return _shared_file_cache()
+    return cache
+
+
+def grouping_cache_key(version_path: str, texts: Sequence[str]) -> str:
+    """The grouping depends only on the model and the texts: it is cached under exactly those."""
+    return "unanswered-groups:" + hashlib.sha256("\n".join([version_path, *texts]).encode()).hexdigest()
+
+
+def with_cached_grouping(unanswered: UnansweredQuestions) -> UnansweredQuestions:
+    """`unanswered` with the grouping by meaning the task has left since it was read (unchanged while pending)."""
+    if unanswered.pending is None:
+        return unanswered
+    found = groups_cache().get(unanswered.pending.cache_key)
+    if found is None:
+        return unanswered
+    if found == VERSION_UNAVAILABLE:
+        return replace(unanswered, version_number=None, version_unavailable=True, pending=None)
+    return replace(unanswered, groups=found, grouped_by=GROUPED_BY_MEANING, pending=None)
+
+
 def unanswered_questions(*, tenant: Tenant, bot: Bot, period: Period) -> UnansweredQuestions:
-    """The unanswered questions grouped by meaning with the bot's active model (through the process's model
-    server, as answers are), or by normalised wording when the bot has no usable trained version."""
+    """The unanswered questions grouped by meaning with the bot's active model, as the grouping task left them in
+    the cache; else by normalised wording: for good when the bot has no usable trained version, and meanwhile
+    (`pending`, the task to queue) when the task has not grouped these questions with this version yet."""
     found = unanswered_messages(tenant=tenant, bot=bot, period=period)
     latest = list(found.values_list("pk", "text")[:MAX_GROUPED_QUESTIONS])
     total = len(latest) if len(latest) < MAX_GROUPED_QUESTIONS else found.count()
     texts = [text for _, text in latest]
+    by_wording = UnansweredQuestions(group_by_text(texts), total, len(texts), GROUPED_BY_WORDING)
     version = serving_version(bot)
-    if version is not None and texts:
-        # The grouping depends only on the model and the texts: cache it under exactly those.
-        key = "unanswered-groups:" + hashlib.sha256("\n".join([version.path, *texts]).encode()).hexdigest()
-        groups = cache.get(key)
-        if groups is None:
-            try:
-                embeddings, _ = model_server().load(version.path).embed_and_score(texts)
-            except (CorruptVersionError, OSError):
-                logger.exception("could not load version %s to group unanswered questions", version.pk)
-            else:
-                groups = group_by_similarity(texts, embeddings)
-                cache.set(key, groups, GROUPS_CACHE_SECONDS)
-        if groups is not None:
-            return UnansweredQuestions(groups, total, len(texts), GROUPED_BY_MEANING, version.number)
-    return UnansweredQuestions(group_by_text(texts), total, len(texts), GROUPED_BY_WORDING,
-                               version_unavailable=bot.active_version_id is not None)
+    if version is None or not texts:
+        return replace(by_wording, version_unavailable=bot.active_version_id is not None)
+    pending = PendingGrouping(grouping_cache_key(version.path, texts), tuple(pk for pk, _ in latest))
+    return with_cached_grouping(replace(by_wording, version_number=version.number, pending=pending))
