@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -15,6 +16,7 @@ from billing.services import quotas, subscriptions
 from core.errors import Conflict, InvitationInvalid, LastOwnerError, NotFound
 from core.secrets import hash_secret, new_token
 from tenants.models import Invitation, Membership, Role, Tenant
+from tenants.scoping import delete_across_tenants
 
 User = get_user_model()
 
@@ -84,7 +86,8 @@ def invite_member(*, tenant: Tenant, invited_by, email: str, role: Role) -> Issu
 @transaction.atomic
 def accept_invitation(*, token: str, user=None, email: str = "", password: str = "", display_name: str = ""):
     """Turn a pending invitation into a membership, for a signed-in user or a new account."""
-    invitation = Invitation.objects.select_for_update().filter(token_hash=hash_secret(token)).first()
+    # Across tenants: the token is all the visitor has, and it names the tenant.
+    invitation = Invitation.objects.across_tenants().select_for_update().filter(token_hash=hash_secret(token)).first()
     if invitation is None:
         raise InvitationInvalid("This invitation link is not valid.", code="invitation_invalid")
     if invitation.accepted_at is not None:
@@ -153,5 +156,4 @@ def remove_member(*, tenant: Tenant, membership_id: int) -> None:
 
 def purge_stale_invitations(*, older_than) -> int:
     """Delete invitations that were never accepted and expired before `older_than`."""
-    deleted, _ = Invitation.objects.filter(accepted_at=None, expires_at__lt=older_than).delete()
-    return deleted
+    return delete_across_tenants(Invitation, Q(accepted_at=None, expires_at__lt=older_than))

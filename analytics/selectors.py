@@ -12,14 +12,9 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache as once
 
-from celery import current_app
-from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
-from django.core.cache.backends.filebased import FileBasedCache
-from django.core.cache.backends.locmem import LocMemCache
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
@@ -231,18 +226,9 @@ def unanswered_messages(*, tenant: Tenant, bot: Bot, period: Period) -> QuerySet
             .filter(Exists(unsure_reply)).order_by("-created_at", "-pk"))
 
 
-@once
-def _shared_file_cache() -> FileBasedCache:
-    return FileBasedCache(str(settings.VAR_DIR / "question-groups"), {"TIMEOUT": GROUPS_CACHE_SECONDS})
-
-
 def groups_cache() -> BaseCache:
-    """Where the grouping task leaves its result and the page finds it: Django's cache, when the web processes and
-    the workers share it (Redis) or tasks run in this process (eager: tests, benches). The embedded default keeps a
-    cache per process, so there a file cache in VAR_DIR stands in, shared as the broker's file is."""
-    if isinstance(caches["default"], LocMemCache) and not current_app.conf.task_always_eager:
-        return _shared_file_cache()
-    return cache
+    """Where the grouping task leaves its result and the page finds it: the cache web processes and workers share."""
+    return caches["shared"]
 
 
 def grouping_cache_key(version_path: str, texts: Sequence[str]) -> str:

@@ -76,7 +76,7 @@ def _measure(worker_pid: int, tenant, bot, path: Path) -> dict:
         for child in main.children(recursive=True):
             peak_child = max(peak_child, child.memory_info().rss)
         peak_main = max(peak_main, main.memory_info().rss)
-        status = Import.objects.filter(pk=ticket_import.pk).values_list("status", flat=True).get()
+        status = Import.unscoped.filter(pk=ticket_import.pk).values_list("status", flat=True).get()
         if status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
             break
         time.sleep(0.05)

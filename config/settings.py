@@ -119,10 +119,15 @@ if REDIS_URL:
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES["shared"] = CACHES["default"]
 else:
     CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
     CHANNEL_LAYERS = {"default": {"BACKEND": "core.channel_layers.SweepThrottledInMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # What a worker leaves for the web processes (the dashboard's question groups): they share the disk, as they
+    # share the broker's file.
+    CACHES["shared"] = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                        "LOCATION": str(VAR_DIR / "shared-cache")}
 
 # --- Celery -----------------------------------------------------------------------------
 # Task state lives in our own rows (Import, TrainingRun), so Celery keeps no results.

@@ -22,8 +22,9 @@ def get_bot_for_public_key(public_key: str) -> Bot | None:
     """The bot behind a widget key (the widget's way in: the key names the tenant)."""
     if not isinstance(public_key, str) or len(public_key) > 40:
         return None
-    return Bot.objects.select_related("tenant", "active_version").defer("active_version__metrics").filter(
-        public_key=public_key).first()
+    # Across tenants: the widget's key is what names the tenant.
+    return (Bot.objects.across_tenants().select_related("tenant", "active_version").defer("active_version__metrics")
+            .filter(public_key=public_key).first())
 
 
 def conversation_for_visitor(*, tenant: Tenant, bot: Bot, conversation_id: int, visitor_id: str) -> Conversation | None:
@@ -45,7 +46,8 @@ def conversations_owed_answers(*, stored_before: datetime, limit: int) -> list[t
     """(conversation id, tenant id) of conversations with a visitor message owed a reply since before
     `stored_before`, oldest first: a sweep across tenants (the beat task's); each one is then re-read through
     its own tenant."""
-    owed = Message.objects.filter(answer_due=True, created_at__lt=stored_before).order_by("created_at")
+    owed = Message.objects.across_tenants().filter(answer_due=True, created_at__lt=stored_before).order_by(
+        "created_at")
     seen: dict[tuple[int, int], None] = {}
     for row in owed.values_list("conversation_id", "tenant_id")[: limit * 4]:
         seen.setdefault(row)

@@ -1,24 +1,20 @@
 """Services queue Celery tasks by name, so that no service imports a task module (the tasks import the services).
 
-`enqueue` goes through the task object Celery registered under that name, so eager mode (tests, benches)
-runs it in place exactly as `.delay()` would.
+A task is sent to the broker by name; where tasks run in the calling process (tests, benches: eager mode) it runs
+through the task object Celery registered under that name, as `.delay()` would.
 """
-
-from functools import cache
 
 from celery import current_app
 from django.db import transaction
 
 
-@cache
-def _registry():
-    current_app.loader.import_default_modules()  # imports every app's tasks module (autodiscovery)
-    return current_app.tasks
-
-
 def enqueue(task_name: str, *args) -> None:
     """Queue the task now (for sweeps that run outside a transaction, or whose rows are committed)."""
-    _registry()[task_name].delay(*args)
+    if current_app.conf.task_always_eager:
+        current_app.loader.import_default_modules()  # every app's tasks module, registered by autodiscovery
+        current_app.tasks[task_name].delay(*args)
+    else:
+        current_app.send_task(task_name, args=args)
 
 
 def enqueue_on_commit(task_name: str, *args) -> None:

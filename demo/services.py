@@ -76,7 +76,7 @@ def _seed_demo_accounts(*, origins: list[str]) -> DemoTenant:
     password = new_token(9)
     owner.set_password(password)
     owner.save(update_fields=["password"])
-    Membership.objects.get_or_create(tenant=tenant, user=owner, defaults={"role": Role.OWNER})
+    Membership.objects.for_tenant(tenant).get_or_create(tenant=tenant, user=owner, defaults={"role": Role.OWNER})
     _keep_demo_on_trial(tenant)
     bot = Bot.objects.for_tenant(tenant).filter(name=DEMO_BOT_NAME).first()
     if bot is None:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bots.models import Bot
@@ -38,6 +39,7 @@ from knowledge.models import Ticket, TicketSource
 from ml.person_request import only_asks_for_a_person
 from ml.redaction import redact
 from tenants.models import Membership, Tenant
+from tenants.scoping import sweep
 
 MAX_INTENT_CHARS = 100
 MAX_EMAIL_CHARS = 254
@@ -433,24 +435,15 @@ def agent_disconnected(*, tenant: Tenant, agent, socket_id: str) -> None:
 def release_lapsed_claims(*, now=None) -> list[int]:
     """Conversations whose agent has been gone longer than the grace period go back to the queue."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.HANDOFF_CLAIM_GRACE_SECONDS)
-    released = []
-    # A sweep across tenants (the beat task's); each row is then re-read through its own tenant.
-    lapsed = Conversation.objects.filter(
-        status=ConversationStatus.AGENT, agent_disconnected_at__lt=cutoff).values_list("pk", "tenant_id")
-    for conversation_id, tenant_id in lapsed:
-        with transaction.atomic():
-            conversation = lock_conversation(tenant_id=tenant_id, conversation_id=conversation_id)
-            lapsed_still = (conversation is not None and conversation.status == ConversationStatus.AGENT
-                            and conversation.agent_disconnected_at is not None
-                            and conversation.agent_disconnected_at < cutoff)
-            if not lapsed_still:
-                continue
-            change_status(conversation, ConversationStatus.WAITING)
-            conversation.claimed_by = None
-            conversation.agent_disconnected_at = None
-            _notice(conversation, "Our agent was disconnected; you are back in the queue for the next person.")
-            _save(conversation, "status", "claimed_by", "agent_disconnected_at")
-            _announce_status(conversation)
-            announce_queue_change(tenant_id=tenant_id, conversation_id=conversation.pk)
-            released.append(conversation.pk)
-    return released
+    def release(lapsed: Conversation) -> int:
+        conversation = lock_conversation(tenant_id=lapsed.tenant_id, conversation_id=lapsed.pk)
+        change_status(conversation, ConversationStatus.WAITING)
+        conversation.claimed_by = None
+        conversation.agent_disconnected_at = None
+        _notice(conversation, "Our agent was disconnected; you are back in the queue for the next person.")
+        _save(conversation, "status", "claimed_by", "agent_disconnected_at")
+        _announce_status(conversation)
+        announce_queue_change(tenant_id=conversation.tenant_id, conversation_id=conversation.pk)
+        return conversation.pk
+
+    return sweep(Conversation, Q(status=ConversationStatus.AGENT, agent_disconnected_at__lt=cutoff), release)

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -29,6 +30,7 @@ from knowledge.importing.validation import RowInvalid, TicketDraft, clean_row
 from knowledge.models import Import, ImportStatus, Ticket, TicketSource
 from ml.redaction import KINDS
 from tenants.models import ApiKey, Tenant
+from tenants.scoping import sweep, tenant_of
 
 logger = logging.getLogger(__name__)
 
@@ -250,12 +252,13 @@ def _stale_before():
 
 def _claim(import_id: int) -> Import | None:
     with transaction.atomic():
-        ticket_import = Import.objects.select_for_update().filter(pk=import_id).first()
+        ticket_import = Import.objects.for_tenant(tenant_of(Import, import_id)).select_for_update().filter(
+            pk=import_id).first()
         if ticket_import is None or ticket_import.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
             return None
         if ticket_import.status == ImportStatus.RUNNING and ticket_import.heartbeat_at > _stale_before():
             raise ImportInProgress(f"Import {import_id} is being read by another worker.")
-        Ticket.objects.filter(source_import=ticket_import).delete()
+        _tickets_of(ticket_import).delete()
         if ticket_import.attempts >= settings.IMPORT_MAX_ATTEMPTS:
             _finish_failed(ticket_import, "interrupted",
                            f"The import was interrupted {ticket_import.attempts} times (the worker stopped while "
@@ -292,7 +295,12 @@ def _apply_counts(ticket_import: Import, counts: _Counts) -> None:
 
 
 def _owned(ticket_import: Import):
-    return Import.objects.filter(pk=ticket_import.pk, status=ImportStatus.RUNNING, attempts=ticket_import.attempts)
+    return Import.objects.for_tenant(ticket_import.tenant_id).filter(
+        pk=ticket_import.pk, status=ImportStatus.RUNNING, attempts=ticket_import.attempts)
+
+
+def _tickets_of(ticket_import: Import):
+    return Ticket.objects.for_tenant(ticket_import.tenant_id).filter(source_import=ticket_import)
 
 
 _TICKET_FIELDS = ("tenant", "bot", "source_import", "row_number", "source", "message", "resolution", "intent",
@@ -326,7 +334,8 @@ def _insert_ignoring_duplicates(rows: list[tuple]) -> None:
 def _write_batch(ticket_import: Import, batch: list[TicketDraft], counts: _Counts, bytes_read: int) -> None:
     known: set[str] = set()
     if counts.bot_had_tickets:
-        known = set(Ticket.objects.filter(bot_id=ticket_import.bot_id, content_hash__in={d.content_hash for d in batch})
+        known = set(Ticket.objects.for_tenant(ticket_import.tenant_id)
+                    .filter(bot_id=ticket_import.bot_id, content_hash__in={d.content_hash for d in batch})
                     .values_list("content_hash", flat=True))
     fresh = []
     now = timezone.now()
@@ -398,7 +407,8 @@ def run_import(*, import_id: int) -> Import | None:
     ticket_import = _claim(import_id)
     if ticket_import is None:
         return None
-    counts = _Counts(bot_had_tickets=Ticket.objects.filter(bot_id=ticket_import.bot_id).exists())
+    counts = _Counts(bot_had_tickets=Ticket.objects.for_tenant(ticket_import.tenant_id).filter(
+        bot_id=ticket_import.bot_id).exists())
     try:
         _read_into_tickets(ticket_import, counts)
     except _LostClaim:
@@ -408,18 +418,18 @@ def run_import(*, import_id: int) -> Import | None:
         with transaction.atomic():
             if not _owned(ticket_import).select_for_update().exists():
                 return None
-            Ticket.objects.filter(source_import=ticket_import).delete()
+            _tickets_of(ticket_import).delete()
             _finish_failed(ticket_import, error.code, error.message, counts)
         logger.info("import %s rejected: %s", import_id, error.code)
         return ticket_import
     with transaction.atomic():
         if not _owned(ticket_import).select_for_update().exists():
             return None
-        imported = Ticket.objects.filter(source_import=ticket_import).count()
+        imported = _tickets_of(ticket_import).count()
         try:
             quotas.check_stock(tenant=ticket_import.tenant_id, quota=Quota.STORED_TICKETS, adding=imported)
         except quotas.QuotaExceeded as refused:
-            Ticket.objects.filter(source_import=ticket_import).delete()
+            _tickets_of(ticket_import).delete()
             _finish_failed(ticket_import, refused.code, f"{refused.message} Nothing was imported.", counts)
             return ticket_import
         metering.record_usage(tenant_id=ticket_import.tenant_id, meter=Meter.TICKETS_STORED, quantity=imported,
@@ -438,12 +448,12 @@ def run_import(*, import_id: int) -> Import | None:
 
 def recover_stale_imports() -> list[int]:
     """Queue again every running import whose worker stopped reporting; the next run starts it over."""
-    stale = list(Import.objects.filter(status=ImportStatus.RUNNING, heartbeat_at__lt=_stale_before())
-                 .values_list("pk", flat=True))
-    for import_id in stale:
-        logger.warning("import %s lost its worker; queueing it again", import_id)
-        enqueue("knowledge.tasks.run_import_task", import_id)
-    return stale
+    def queue_again(ticket_import: Import) -> int:
+        logger.warning("import %s lost its worker; queueing it again", ticket_import.pk)
+        enqueue("knowledge.tasks.run_import_task", ticket_import.pk)
+        return ticket_import.pk
+
+    return sweep(Import, Q(status=ImportStatus.RUNNING, heartbeat_at__lt=_stale_before()), queue_again)
 
 
 # Deleting --------------------------------------------------------------------------------------------------
@@ -457,7 +467,7 @@ def _remove_raw_path(raw_path: str) -> None:
 @transaction.atomic
 def delete_import(*, ticket_import: Import) -> None:
     """Delete the import, every ticket it brought and its raw file."""
-    Ticket.objects.filter(source_import=ticket_import).delete()
+    _tickets_of(ticket_import).delete()
     ticket_import.delete()
     transaction.on_commit(lambda path=ticket_import.raw_path: _remove_raw_path(path))
 

@@ -23,7 +23,8 @@ def membership_for_session(user, session) -> Membership | None:
     """The member's chosen tenant (kept in the session), or their oldest membership."""
     if user is None or not user.is_authenticated:
         return None
-    memberships = Membership.objects.select_related("tenant").filter(user=user).order_by("created_at")
+    # Across tenants: a user may belong to several; the session says which one is chosen.
+    memberships = Membership.objects.across_tenants().select_related("tenant").filter(user=user).order_by("created_at")
     chosen = session.get(SESSION_TENANT_KEY) if session is not None else None
     if chosen is not None:
         membership = memberships.filter(tenant_id=chosen).first()

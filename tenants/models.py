@@ -20,9 +20,41 @@ class Tenant(models.Model):
         return self.name
 
 
-class TenantScopedQuerySet(models.QuerySet):
-    def for_tenant(self, tenant: Tenant):
-        return self.filter(tenant=tenant)
+class UnscopedQuery(Exception):
+    """A query on tenant-owned rows that names no tenant: a bug, refused before it can read another tenant's rows."""
+
+
+class TenantScopedManager(models.Manager):
+    """`Model.objects` of every tenant-owned model: each query names its tenant, `for_tenant(tenant)`, or says
+    out loud that it crosses tenants, `across_tenants()` (authentication before the tenant is known, and the
+    sweeps in tenants/scoping.py). Anything else (`objects.filter(...)`, `objects.all()`…) raises UnscopedQuery."""
+
+    def get_queryset(self):
+        raise UnscopedQuery(f"{self.model.__name__}.objects needs for_tenant(tenant) or across_tenants()")
+
+    def _rows(self) -> models.QuerySet:
+        return super().get_queryset()
+
+    def for_tenant(self, tenant: "Tenant | int") -> models.QuerySet:
+        return self._rows().filter(tenant=tenant)
+
+    def across_tenants(self) -> models.QuerySet:
+        """The escape hatch: every tenant's rows."""
+        return self._rows()
+
+    def none(self) -> models.QuerySet:
+        return self._rows().none()
+
+    def create(self, **fields):
+        """A new row names its tenant, so creating one is scoped by definition."""
+        if "tenant" not in fields and "tenant_id" not in fields:
+            raise UnscopedQuery(f"a new {self.model.__name__} needs its tenant")
+        return self._rows().create(**fields)
+
+    def bulk_create(self, rows, **options):
+        if any(row.tenant_id is None for row in rows):
+            raise UnscopedQuery(f"every new {self.model.__name__} needs its tenant")
+        return self._rows().bulk_create(rows, **options)
 
 
 class TenantOwnedModel(models.Model):
@@ -30,7 +62,11 @@ class TenantOwnedModel(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
 
-    objects = TenantScopedQuerySet.as_manager()
+    # Django's own default manager (declared first, so it is the default): what Django itself uses for related
+    # managers (`bot.conversations`, reached from a row already scoped), cascades, the admin and model forms.
+    # Application code never names it; tests/test_tenant_scoping.py checks that.
+    unscoped = models.Manager()
+    objects = TenantScopedManager()
 
     class Meta:
         abstract = True

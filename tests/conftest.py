@@ -1,5 +1,5 @@
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test.signals import setting_changed
 from rest_framework.test import APIClient
 
@@ -99,5 +99,6 @@ def shop_bot(tenant):
 
 @pytest.fixture
 def fresh_cache():
-    """Rate limits, agent presence and counters kept in the cache start empty."""
+    """Rate limits, agent presence, counters and the question groups kept in the caches start empty."""
     cache.clear()
+    caches["shared"].clear()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from billing.models import Quota
@@ -25,6 +25,7 @@ from core.errors import Conflict, DomainError, NotFound
 from core.task_queue import enqueue_on_commit
 from knowledge.selectors import tickets_for_bot
 from tenants.models import Tenant
+from tenants.scoping import sweep, tenant_of
 from training.models import UNFINISHED_TRAINING, ModelVersion, TrainingRun, TrainingStatus
 from webhooks import services as webhooks
 from webhooks.models import WebhookEventType
@@ -115,8 +116,10 @@ def cancel_training_run(*, tenant: Tenant, run_id: int) -> TrainingRun:
 
 def _claim(run_id: int) -> TrainingRun | None:
     """Move a queued run to running; anything else means the work is done or owned elsewhere."""
+    tenant_id = tenant_of(TrainingRun, run_id)
     with transaction.atomic():
-        runs = TrainingRun.objects.select_for_update(of=("self",)).select_related("bot", "bot__active_version")
+        runs = TrainingRun.objects.for_tenant(tenant_id).select_for_update(of=("self",)).select_related(
+            "bot", "bot__active_version")
         run = runs.get(pk=run_id)
         if run.status == TrainingStatus.RUNNING and lease_expired(run):
             _fail(run, "The worker running this training was lost (killed or crashed); start a new run.")
@@ -148,7 +151,7 @@ def _fail_unless_finished(run: TrainingRun, message: str) -> TrainingRun:
     """The worker's failure: recorded (and announced) only if the run is still running, so a run the lease
     reaper failed meanwhile is not failed, nor announced, twice."""
     with transaction.atomic():
-        current = TrainingRun.objects.select_for_update().get(pk=run.pk)
+        current = TrainingRun.objects.for_tenant(run.tenant_id).select_for_update().get(pk=run.pk)
         if current.status != TrainingStatus.RUNNING:
             return current
         _fail(run, message)
@@ -209,7 +212,7 @@ class _RunRecorder:
             _append_log(run, update.stage, update.message)
         run.stage, run.epoch, run.epochs = update.stage, update.epoch, update.epochs
         run.percent, run.eta_seconds, run.heartbeat_at = update.percent, update.eta_seconds, timezone.now()
-        TrainingRun.objects.filter(pk=run.pk).update(
+        TrainingRun.objects.for_tenant(run.tenant_id).filter(pk=run.pk).update(
             stage=run.stage, epoch=run.epoch, epochs=run.epochs, percent=run.percent,
             eta_seconds=run.eta_seconds, heartbeat_at=run.heartbeat_at, log=run.log,
         )
@@ -219,8 +222,9 @@ class _RunRecorder:
         if now - self._last_cancel_check < CANCEL_CHECK_EVERY_SECONDS:
             return False
         self._last_cancel_check = now
-        TrainingRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
-        return TrainingRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists()
+        runs = TrainingRun.objects.for_tenant(self.run.tenant_id).filter(pk=self.run.pk)
+        runs.update(heartbeat_at=timezone.now())
+        return runs.filter(cancel_requested=True).exists()
 
 
 def _training_examples(run: TrainingRun) -> list[TrainingExample]:
@@ -294,7 +298,7 @@ def execute_training_run(*, run_id: int) -> TrainingRun | None:
 def _record_version(run: TrainingRun, outcome: TrainingOutcome) -> TrainingRun:
     """Record the written version and finish the run as succeeded (announced once, after commit); a run the
     lease reaper failed meanwhile stays failed and its directory goes."""
-    current = TrainingRun.objects.select_for_update().get(pk=run.pk)
+    current = TrainingRun.objects.for_tenant(run.tenant_id).select_for_update().get(pk=run.pk)
     if current.status != TrainingStatus.RUNNING:
         shutil.rmtree(outcome.version_dir, ignore_errors=True)
         return current
@@ -307,7 +311,7 @@ def _record_version(run: TrainingRun, outcome: TrainingOutcome) -> TrainingRun:
     )
     run.status, run.finished_at, run.percent, run.eta_seconds = TrainingStatus.SUCCEEDED, timezone.now(), 100.0, 0
     run.trained_ticket_ids = outcome.trained_ticket_ids
-    bot = Bot.objects.select_for_update().get(pk=run.bot_id)
+    bot = Bot.objects.for_tenant(run.tenant_id).select_for_update().get(pk=run.bot_id)
     if bot.active_version_id is None or outcome.beats_reference:
         _switch_active_version(bot, version)
         _append_log(run, "done", f"Version {version.number} written and activated.")
@@ -381,17 +385,16 @@ def prune_old_versions(*, bot: Bot) -> list[ModelVersion]:
 def fail_abandoned_training_runs() -> int:
     """Runs whose worker died (no heartbeat within the lease) end as failed; their leftovers go."""
     cutoff = timezone.now() - timedelta(seconds=settings.TRAINING_LEASE_SECONDS)
-    failed = 0
-    for run_id in TrainingRun.objects.filter(status=TrainingStatus.RUNNING, heartbeat_at__lt=cutoff).values_list(
-        "pk", flat=True
-    ):
-        with transaction.atomic():
-            run = TrainingRun.objects.select_for_update().get(pk=run_id)
-            if run.status != TrainingStatus.RUNNING or not lease_expired(run):
-                continue
-            _fail(run, "The worker running this training was lost (killed or crashed); start a new run.")
+
+    def fail_if_lost(run: TrainingRun) -> TrainingRun | None:
+        if not lease_expired(run):
+            return None
+        _fail(run, "The worker running this training was lost (killed or crashed); start a new run.")
+        return run
+
+    failed = sweep(TrainingRun, Q(status=TrainingStatus.RUNNING, heartbeat_at__lt=cutoff), fail_if_lost)
+    for run in failed:
         for leftover in version_directory(run).parent.glob(f".{version_directory(run).name}.tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
-        failed += 1
-    return failed
+    return len(failed)
 

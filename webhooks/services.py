@@ -21,13 +21,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.errors import Conflict, DomainError, NotFound
 from core.secrets import new_token
 from core.task_queue import enqueue, enqueue_on_commit
 from tenants.models import Tenant
+from tenants.scoping import sweep, tenant_of
 from webhooks.models import (
     SUBSCRIBABLE_WEBHOOK_EVENTS,
     WebhookDelivery,
@@ -283,12 +284,13 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     """Take the attempt that is due, or None (delivered, attempted elsewhere now, or not due yet)."""
     now = timezone.now()
     lease_end = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN
-    claimed = WebhookDelivery.objects.filter(
+    deliveries = WebhookDelivery.objects.for_tenant(tenant_of(WebhookDelivery, delivery_id))
+    claimed = deliveries.filter(
         pk=delivery_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__active=True,
     ).update(attempts=F("attempts") + 1, next_attempt_at=lease_end, last_attempt_at=now)
     if not claimed:
         return None
-    return WebhookDelivery.objects.select_related("endpoint", "tenant").get(pk=delivery_id)
+    return deliveries.select_related("endpoint", "tenant").get(pk=delivery_id)
 
 
 def _record(delivery: WebhookDelivery, outcome: AttemptOutcome) -> None:
@@ -305,7 +307,8 @@ def _record(delivery: WebhookDelivery, outcome: AttemptOutcome) -> None:
         wait = settings.WEBHOOK_RETRY_SCHEDULE_SECONDS[delivery.attempts - 1]
         fields.update(next_attempt_at=delivery.last_attempt_at + timedelta(seconds=wait))
     # An update, not save(): the endpoint (and with it this row) may have been deleted meanwhile.
-    WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDeliveryStatus.PENDING).update(**fields)
+    WebhookDelivery.objects.for_tenant(delivery.tenant_id).filter(
+        pk=delivery.pk, status=WebhookDeliveryStatus.PENDING).update(**fields)
 
 
 def deliver(*, delivery_id: int) -> WebhookDelivery | None:
@@ -322,16 +325,14 @@ def deliver(*, delivery_id: int) -> WebhookDelivery | None:
         SIGNATURE_HEADER: signature(delivery.endpoint.secret, int(time.time()), body),
     }
     _record(delivery, _post(delivery.endpoint.url, body, headers))
-    return WebhookDelivery.objects.filter(pk=delivery.pk).first()
+    return WebhookDelivery.objects.for_tenant(delivery.tenant_id).filter(pk=delivery.pk).first()
 
 
 def requeue_due_deliveries() -> list[int]:
     """Queue every pending delivery whose attempt is due (a retry's time came, or a worker died mid-attempt)."""
-    due = list(
-        WebhookDelivery.objects.filter(
-            status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now(), endpoint__active=True,
-        ).order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    for delivery_id in due:
-        enqueue("webhooks.tasks.deliver_webhook_task", delivery_id)
-    return due
+    def queue(delivery: WebhookDelivery) -> int:
+        enqueue("webhooks.tasks.deliver_webhook_task", delivery.pk)
+        return delivery.pk
+
+    due = Q(status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=timezone.now(), endpoint__active=True)
+    return sweep(WebhookDelivery, due, queue, order_by=["next_attempt_at"], limit=SWEEP_BATCH)

@@ -1,9 +1,8 @@
 from django.contrib.auth import login
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts import services as accounts
 from accounts.api.serializers import (
@@ -17,15 +16,14 @@ from accounts.api.serializers import (
     SignUpSerializer,
     TenantSerializer,
 )
-from tenants.api.base import TenantScopedViewSet
+from tenants.api.base import PublicAPIView, TenantAPIView, TenantScopedViewSet
 from tenants.models import MANAGER_ROLES, ApiKey, Invitation, Membership, Role
 from tenants.services import api_keys
 
 OWNER_ONLY = frozenset({Role.OWNER})
 
 
-class SignUpView(APIView):
-    permission_classes = [permissions.AllowAny]
+class SignUpView(PublicAPIView):
     authentication_classes = []
 
     @extend_schema(request=SignUpSerializer, responses={201: TenantSerializer}, tags=["tenants"])
@@ -40,17 +38,17 @@ class SignUpView(APIView):
         )
 
 
-class TenantMeView(APIView):
+class TenantMeView(TenantAPIView):
     required_roles = {"patch": OWNER_ONLY}
 
     @extend_schema(responses=TenantSerializer, tags=["tenants"])
     def get(self, request):
-        return Response(TenantSerializer(request.tenant_context.tenant, context={"request": request}).data)
+        return Response(TenantSerializer(self.tenant, context={"request": request}).data)
 
     @extend_schema(request=TenantSerializer, responses=TenantSerializer, tags=["tenants"])
     def patch(self, request):
         serializer = TenantSerializer(
-            request.tenant_context.tenant, data=request.data, partial=True, context={"request": request}
+            self.tenant, data=request.data, partial=True, context={"request": request}
         )
         serializer.is_valid(raise_exception=True)
         serializer.save()
@@ -106,8 +104,7 @@ class InvitationViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AcceptInvitationView(APIView):
-    permission_classes = [permissions.AllowAny]
+class AcceptInvitationView(PublicAPIView):
 
     @extend_schema(request=AcceptInvitationSerializer, responses={201: MembershipSerializer}, tags=["members"])
     def post(self, request):

@@ -5,9 +5,8 @@ from datetime import date
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions
+from rest_framework import mixins
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing.api.serializers import (
     AutomatedResolutionSerializer,
@@ -33,7 +32,7 @@ from billing.selectors import (
     usage_by_day,
 )
 from billing.services import subscriptions
-from tenants.api.base import TenantScopedViewSet
+from tenants.api.base import PublicAPIView, TenantAPIView, TenantScopedViewSet
 from tenants.models import MANAGER_ROLES, Role
 
 RANGE_PARAMETERS = [
@@ -57,25 +56,23 @@ def _day_range(request, serializer_class=UsageRangeSerializer) -> tuple[date, da
     return utc_day(start), utc_day(end), data
 
 
-class PlanListView(APIView):
+class PlanListView(PublicAPIView):
     """The plans a tenant can choose, with their quotas."""
-
-    permission_classes = [permissions.AllowAny]
 
     @extend_schema(responses=PlanSerializer(many=True), tags=["plans"])
     def get(self, request):
         return Response(PlanSerializer(public_plans(), many=True).data)
 
 
-class SubscriptionView(APIView):
+class SubscriptionView(TenantAPIView):
     default_roles = MANAGER_ROLES
 
     @extend_schema(responses=StandingSerializer, tags=["plans"])
     def get(self, request):
-        return Response(StandingSerializer(plan_standing(tenant=request.tenant_context.tenant)).data)
+        return Response(StandingSerializer(plan_standing(tenant=self.tenant)).data)
 
 
-class ChangePlanView(APIView):
+class ChangePlanView(TenantAPIView):
     """Upgrade or downgrade at once; a downgrade below current usage is refused, saying what to remove."""
 
     default_roles = MANAGER_ROLES
@@ -84,19 +81,19 @@ class ChangePlanView(APIView):
     def post(self, request):
         data = ChangePlanSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tenant = request.tenant_context.tenant
+        tenant = self.tenant
         subscriptions.change_plan(tenant=tenant, plan_code=data.validated_data["plan"], actor=_actor(request))
         return Response(StandingSerializer(plan_standing(tenant=tenant)).data)
 
 
-class CancelSubscriptionView(APIView):
+class CancelSubscriptionView(TenantAPIView):
     """Cancel: the bots answer until the current period ends, then hand every conversation to people."""
 
     default_roles = frozenset({Role.OWNER})
 
     @extend_schema(request=None, responses=StandingSerializer, tags=["plans"])
     def post(self, request):
-        tenant = request.tenant_context.tenant
+        tenant = self.tenant
         subscriptions.cancel_subscription(tenant=tenant, actor=_actor(request))
         return Response(StandingSerializer(plan_standing(tenant=tenant)).data)
 
@@ -113,7 +110,7 @@ class SubscriptionChangeViewSet(mixins.ListModelMixin, TenantScopedViewSet):
         return subscription_changes(self.tenant)
 
 
-class UsageView(APIView):
+class UsageView(TenantAPIView):
     """Each meter's count per UTC day and in total over a range (default: the current billing period)."""
 
     default_roles = MANAGER_ROLES
@@ -121,12 +118,12 @@ class UsageView(APIView):
     @extend_schema(parameters=RANGE_PARAMETERS, responses=UsageSerializer, tags=["usage"])
     def get(self, request):
         start, end, _ = _day_range(request)
-        days = usage_by_day(tenant=request.tenant_context.tenant, start=start, end=end)
+        days = usage_by_day(tenant=self.tenant, start=start, end=end)
         totals = {meter: sum(day.counts[meter] for day in days) for meter in (days[0].counts if days else {})}
         return Response(UsageSerializer({"start": start, "end": end, "totals": totals, "days": days}).data)
 
 
-class InvoiceView(APIView):
+class InvoiceView(TenantAPIView):
     """The range's invoice line items (default: the current period) as JSON, or as CSV with `export=csv`."""
 
     default_roles = MANAGER_ROLES
@@ -135,7 +132,7 @@ class InvoiceView(APIView):
                    responses={200: InvoiceSerializer, (200, "text/csv"): str}, tags=["usage"])
     def get(self, request):
         start, end, query = _day_range(request, InvoiceQuerySerializer)
-        line_items = invoice(tenant=request.tenant_context.tenant, start=start, end=end)
+        line_items = invoice(tenant=self.tenant, start=start, end=end)
         if query["export"] == "csv":
             response = HttpResponse(invoice_as_csv(line_items), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="usage-{start:%Y%m%d}-{end:%Y%m%d}.csv"'

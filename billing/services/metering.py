@@ -21,12 +21,14 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Meter, UsageCounter, UsageEvent, UsageFlush
 from billing.plans import utc_day
 from billing.usage_buffer import BUFFERED_METERS, buffered, counter_key, parse_counter_key, redis_client, redis_key
 from tenants.models import Tenant
+from tenants.scoping import delete_across_tenants
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +166,6 @@ def _apply_batch(client, batch_id: str) -> list[tuple[int, str, date, int]] | No
 def purge_metering_records(*, now: datetime | None = None) -> int:
     """Forget event keys older than their retry window and flush ids a month old."""
     now = now or timezone.now()
-    events, _ = UsageEvent.objects.filter(at__lt=now - timedelta(hours=settings.METERING_EVENT_KEY_TTL_HOURS)).delete()
+    events = delete_across_tenants(UsageEvent, Q(at__lt=now - timedelta(hours=settings.METERING_EVENT_KEY_TTL_HOURS)))
     flushes, _ = UsageFlush.objects.filter(applied_at__lt=now - timedelta(days=30)).delete()
     return events + flushes

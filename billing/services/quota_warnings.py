@@ -60,7 +60,7 @@ def sweep(*, tenant: Tenant, now: datetime | None = None) -> list[QuotaWarning]:
 def _record(tenant_id: int, quota: Quota, threshold: int, usage: int, limit: int,
             period_start: datetime) -> QuotaWarning | None:
     """The new warning, or None when this one was already given."""
-    warning, created = QuotaWarning.objects.get_or_create(
+    warning, created = QuotaWarning.objects.for_tenant(tenant_id).get_or_create(
         tenant_id=tenant_id, quota=quota, threshold=threshold, period_start=period_start, limit=limit,
         defaults={"usage": usage},
     )

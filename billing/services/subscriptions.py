@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import Plan, Subscription, SubscriptionChange, SubscriptionChangeKind, SubscriptionStatus
@@ -30,6 +31,7 @@ from billing.plans import (
 from billing.selectors import period_usage, stock_usage
 from core.errors import Conflict, DomainError
 from tenants.models import ApiKey, Tenant
+from tenants.scoping import sweep
 
 Status = SubscriptionStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -236,35 +238,25 @@ class AdvanceResult:
 def advance_subscriptions(*, now: datetime | None = None) -> AdvanceResult:
     """The periodic task: trials past their end become past due; active subscriptions start their new period."""
     now = now or timezone.now()
-    trials_ended, renewed = [], []
-    # A sweep across tenants (the beat task's); each row is then re-read, locked, through its own tenant.
-    ended = Subscription.objects.filter(status=Status.TRIALING, trial_ends_at__lte=now).values_list("pk", "tenant_id")
-    for subscription_id, tenant_id in ended:
-        with transaction.atomic():
-            subscription = Subscription.objects.for_tenant(tenant_id).select_for_update().filter(
-                pk=subscription_id, status=Status.TRIALING, trial_ends_at__lte=now).first()
-            if subscription is None:
-                continue
-            _move(subscription, Status.PAST_DUE)
-            subscription.grace_ends_at = subscription.trial_ends_at + timedelta(days=settings.BILLING_TRIAL_GRACE_DAYS)
+    def end_trial(subscription: Subscription) -> int:
+        _move(subscription, Status.PAST_DUE)
+        subscription.grace_ends_at = subscription.trial_ends_at + timedelta(days=settings.BILLING_TRIAL_GRACE_DAYS)
+        subscription.save()
+        _audit(subscription, SubscriptionChangeKind.STATUS_CHANGED, from_plan=subscription.plan,
+               from_status=Status.TRIALING, actor=SYSTEM, at=now,
+               note=f"The trial ended. The bots answer until {subscription.grace_ends_at:%Y-%m-%d %H:%M} UTC, "
+                    "then hand every conversation to people until a plan is chosen; nothing is deleted.")
+        return subscription.pk
+
+    def renew(subscription: Subscription) -> int:
+        while subscription.period_end <= now:
+            subscription.period_start = subscription.period_end
+            subscription.period_end = add_months(subscription.period_start, 1)
             subscription.save()
-            _audit(subscription, SubscriptionChangeKind.STATUS_CHANGED, from_plan=subscription.plan,
-                   from_status=Status.TRIALING, actor=SYSTEM, at=now,
-                   note=f"The trial ended. The bots answer until {subscription.grace_ends_at:%Y-%m-%d %H:%M} UTC, "
-                        "then hand every conversation to people until a plan is chosen; nothing is deleted.")
-            trials_ended.append(subscription.pk)
-    due = Subscription.objects.filter(status=Status.ACTIVE, period_end__lte=now).values_list("pk", "tenant_id")
-    for subscription_id, tenant_id in due:
-        with transaction.atomic():
-            subscription = Subscription.objects.for_tenant(tenant_id).select_for_update().filter(
-                pk=subscription_id, status=Status.ACTIVE, period_end__lte=now).first()
-            if subscription is None:
-                continue
-            while subscription.period_end <= now:
-                subscription.period_start = subscription.period_end
-                subscription.period_end = add_months(subscription.period_start, 1)
-                subscription.save()
-                _audit(subscription, SubscriptionChangeKind.RENEWED, from_plan=subscription.plan,
-                       from_status=Status.ACTIVE, actor=SYSTEM, at=now)
-            renewed.append(subscription.pk)
+            _audit(subscription, SubscriptionChangeKind.RENEWED, from_plan=subscription.plan,
+                   from_status=Status.ACTIVE, actor=SYSTEM, at=now)
+        return subscription.pk
+
+    trials_ended = sweep(Subscription, Q(status=Status.TRIALING, trial_ends_at__lte=now), end_trial)
+    renewed = sweep(Subscription, Q(status=Status.ACTIVE, period_end__lte=now), renew)
     return AdvanceResult(trials_ended, renewed)

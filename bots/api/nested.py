@@ -8,12 +8,15 @@ from bots.models import Bot
 from tenants.api.base import TenantScopedViewSet
 
 
+def bot_of_tenant(tenant, pk) -> Bot:
+    """The tenant's bot `pk`, or 404 (another tenant's bot is a 404, as a missing one)."""
+    return get_object_or_404(Bot.objects.for_tenant(tenant).select_related("active_version", "tenant"), pk=pk)
+
+
 class BotChildViewSet(TenantScopedViewSet):
     @cached_property
     def bot(self) -> Bot:
-        return get_object_or_404(Bot.objects.for_tenant(self.tenant), pk=self.kwargs["bot_pk"])
+        return bot_of_tenant(self.tenant, self.kwargs["bot_pk"])
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return self.model.objects.none()
-        return self.scope_queryset(self.model.objects.for_tenant(self.tenant).filter(bot=self.bot))
+    def rows_of_parent(self, queryset):
+        return queryset.filter(bot=self.bot)

@@ -1,14 +1,14 @@
 """POST /api/v1/bots/{id}/answer/: the bot's answer for a tenant's own systems (same policy, same record)."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from billing.services import quotas
+from bots.api.nested import bot_of_tenant
 from bots.models import Bot
 from conversations.services import answering
+from tenants.api.base import TenantAPIView
 
 
 class AnswerInputSerializer(serializers.Serializer):
@@ -41,23 +41,22 @@ class AnswerOutputSerializer(serializers.Serializer):
     decision = DecisionSerializer(allow_null=True)
 
 
-class BotAnswerView(APIView):
+class BotAnswerView(TenantAPIView):
     model = Bot
 
     @extend_schema(tags=["answers"], request=AnswerInputSerializer, responses=AnswerOutputSerializer)
     def post(self, request, pk):
-        bot = get_object_or_404(Bot.objects.for_tenant(request.tenant_context.tenant).select_related(
-            "active_version", "tenant"), pk=pk)
+        bot = bot_of_tenant(self.tenant, pk)
         data = AnswerInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         question, reply = answering.answer_api_question(
-            tenant=request.tenant_context.tenant, bot=bot, text=data.validated_data["text"],
+            tenant=self.tenant, bot=bot, text=data.validated_data["text"],
             conversation_id=data.validated_data.get("conversation_id"),
             visitor_id=data.validated_data["visitor_id"], chosen_intent=data.validated_data["intent"] or None,
         )
         decision = reply.decision if reply is not None else None
         if decision is not None and decision["rule"] in quotas.REFUSAL_RULES:
-            raise quotas.answer_refused_error(tenant=request.tenant_context.tenant, rule=decision["rule"], handoff={
+            raise quotas.answer_refused_error(tenant=self.tenant, rule=decision["rule"], handoff={
                 "conversation_id": question.conversation_id, "question_seq": question.seq, "handoff_seq": reply.seq})
         return Response(AnswerOutputSerializer({
             "conversation_id": question.conversation_id, "question_seq": question.seq, "answered": reply is not None,

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from billing.models import AutomatedResolution, Meter, ResolutionReason
@@ -20,6 +20,7 @@ from billing.services import metering
 from conversations.models import Conversation, Feedback, Message, MessageKind, MessageSender
 from core.errors import DomainError
 from tenants.models import Tenant
+from tenants.scoping import sweep
 
 MAX_WINDOW_HOURS = 24 * 14
 
@@ -36,11 +37,11 @@ class ResolutionSweep:
 
 def _candidates(now: datetime):
     """Conversations the bot answered, never handed off, not counted yet, with what decides whether they count."""
-    messages = Message.objects.filter(conversation=OuterRef("pk"))
+    messages = Message.objects.across_tenants().filter(tenant=OuterRef("tenant"), conversation=OuterRef("pk"))
     exchange = messages.filter(sender__in=(MessageSender.VISITOR, MessageSender.BOT)).order_by("-seq")
     bot_answers = messages.filter(sender=MessageSender.BOT, kind=MessageKind.ANSWER)
     return (
-        Conversation.objects
+        Conversation.objects.across_tenants()
         .filter(handed_off_at__isnull=True, automated_resolution__isnull=True,
                 updated_at__gte=now - timedelta(days=settings.BILLING_RESOLUTION_LOOKBACK_DAYS))
         .filter(Exists(bot_answers))
@@ -101,25 +102,21 @@ def _count(candidate: dict, reason: ResolutionReason, evidence: dict, *, now: da
 def reverse_handed_off_resolutions(*, now: datetime | None = None) -> list[AutomatedResolution]:
     """The customer came back and was handed to a person: the resolution did not hold; uncount it."""
     now = now or timezone.now()
-    reversed_resolutions = []
-    returned = AutomatedResolution.objects.filter(
-        reversed_at__isnull=True, conversation__handed_off_at__gt=F("counted_at")).values_list("pk", "tenant_id")
-    for resolution_id, tenant_id in returned:
-        with transaction.atomic():
-            resolution = AutomatedResolution.objects.for_tenant(tenant_id).select_for_update(of=("self",)).filter(
-                pk=resolution_id, reversed_at__isnull=True).select_related("conversation").first()
-            if resolution is None:
-                continue
-            conversation = resolution.conversation
-            resolution.reversed_at = now
-            resolution.reversal_reason = (f"The customer came back and was handed to a person "
-                                          f"({conversation.handoff_reason or 'handoff'}) at "
-                                          f"{conversation.handed_off_at:%Y-%m-%d %H:%M} UTC.")
-            resolution.save(update_fields=["reversed_at", "reversal_reason"])
-            # Uncounted in the period it was counted in: it never was a resolution.
-            metering.record_usage(tenant_id=tenant_id, meter=Meter.RESOLUTIONS, quantity=-1, at=resolution.counted_at)
-            reversed_resolutions.append(resolution)
-    return reversed_resolutions
+
+    def reverse(resolution: AutomatedResolution) -> AutomatedResolution:
+        conversation = resolution.conversation
+        resolution.reversed_at = now
+        resolution.reversal_reason = (f"The customer came back and was handed to a person "
+                                      f"({conversation.handoff_reason or 'handoff'}) at "
+                                      f"{conversation.handed_off_at:%Y-%m-%d %H:%M} UTC.")
+        resolution.save(update_fields=["reversed_at", "reversal_reason"])
+        # Uncounted in the period it was counted in: it never was a resolution.
+        metering.record_usage(tenant_id=resolution.tenant_id, meter=Meter.RESOLUTIONS, quantity=-1,
+                              at=resolution.counted_at)
+        return resolution
+
+    returned = Q(reversed_at__isnull=True, conversation__handed_off_at__gt=F("counted_at"))
+    return sweep(AutomatedResolution, returned, reverse, select_related=["conversation"])
 
 
 @transaction.atomic

@@ -54,7 +54,8 @@ def revoke_api_key(*, tenant: Tenant, api_key_id: int) -> ApiKey:
 def authenticate_api_key(plain_key: str) -> ApiKey:
     """Resolve a presented key to its row, saying why it is refused when it is."""
     prefix = plain_key.split(".", 1)[0]
-    api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+    # Across tenants: the key is what names its tenant.
+    api_key = ApiKey.objects.across_tenants().select_related("tenant").filter(prefix=prefix).first()
     if api_key is None or not secret_matches(plain_key, api_key.key_hash):
         raise ApiKeyRejected("The API key is not valid.")
     now = timezone.now()
@@ -63,6 +64,6 @@ def authenticate_api_key(plain_key: str) -> ApiKey:
     if api_key.expires_at is not None and api_key.expires_at <= now:
         raise ApiKeyRejected(f"This API key expired at {api_key.expires_at.isoformat()}.", code="api_key_expired")
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        ApiKey.objects.for_tenant(api_key.tenant_id).filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key

@@ -45,7 +45,7 @@ def test_invitation_token_is_returned_once_and_stored_only_as_hash(tenant):
     owner = MembershipFactory(tenant=tenant).user
     issued = accounts.invite_member(tenant=tenant, invited_by=owner, email="new@example.com", role=Role.AGENT)
 
-    stored = Invitation.objects.get()
+    stored = Invitation.unscoped.get()
     assert issued.token not in stored.token_hash
     assert len(stored.token_hash) == 64
     assert stored.expires_at > timezone.now()
@@ -97,5 +97,5 @@ def test_purge_removes_only_long_expired_unaccepted_invitations(tenant):
     fresh = InvitationFactory(tenant=tenant, expires_at=now + timedelta(days=1))
 
     assert accounts.purge_stale_invitations(older_than=now - timedelta(days=30)) == 1
-    assert list(Invitation.objects.all()) == [fresh]
-    assert not Invitation.objects.filter(pk=stale.pk).exists()
+    assert list(Invitation.unscoped.all()) == [fresh]
+    assert not Invitation.unscoped.filter(pk=stale.pk).exists()

@@ -31,7 +31,7 @@ def _ago(**delta):
 def _conversation(bot, *, started=None, **fields) -> Conversation:
     conversation = ConversationFactory(bot=bot, **fields)
     if started is not None:
-        Conversation.objects.filter(pk=conversation.pk).update(created_at=started)
+        Conversation.unscoped.filter(pk=conversation.pk).update(created_at=started)
         conversation.refresh_from_db()
     return conversation
 
@@ -39,7 +39,7 @@ def _conversation(bot, *, started=None, **fields) -> Conversation:
 def _message(conversation, *, at=None, **fields) -> Message:
     message = MessageFactory(conversation=conversation, **fields)
     if at is not None:
-        Message.objects.filter(pk=message.pk).update(created_at=at)
+        Message.unscoped.filter(pk=message.pk).update(created_at=at)
         message.refresh_from_db()
     return message
 
@@ -68,7 +68,7 @@ def test_an_automated_resolution_is_what_the_billing_sweep_counted_and_did_not_r
         return conversation
 
     confirmed = answered()
-    Message.objects.filter(conversation=confirmed, sender=MessageSender.BOT).update(feedback="up")
+    Message.unscoped.filter(conversation=confirmed, sender=MessageSender.BOT).update(feedback="up")
     rated_well = answered(csat=5)
     rated_badly = answered(csat=2)
     gone_quiet = answered()
@@ -77,7 +77,7 @@ def test_an_automated_resolution_is_what_the_billing_sweep_counted_and_did_not_r
     theirs = _conversation(BotFactory(tenant=bot.tenant))
     _exchange(theirs, "hello", rule="canned_answer", at=_ago(days=2))
     count_automated_resolutions()
-    Conversation.objects.filter(pk=came_back.pk).update(handed_off_at=timezone.now())
+    Conversation.unscoped.filter(pk=came_back.pk).update(handed_off_at=timezone.now())
     reverse_handed_off_resolutions()
 
     found = set(automated_resolutions(tenant=bot.tenant, bot=bot))

@@ -136,14 +136,10 @@ def test_the_task_for_a_bot_without_a_version_any_more_leaves_nothing(bot):
         "no_version")
 
 
-def test_where_each_process_has_its_own_cache_the_task_and_the_page_share_a_file_cache(settings):
+def test_on_the_embedded_default_the_task_and_the_page_share_a_file_cache_in_the_var_dir(settings):
     from django.core.cache.backends.filebased import FileBasedCache
 
-    from config.celery import app
-
-    app.conf.task_always_eager = False  # a worker process runs the task (the fixture sets it again for each test)
-    try:
-        shared = groups_cache()
-    finally:
-        app.conf.task_always_eager = True
+    if settings.REDIS_URL:
+        pytest.skip("with REDIS_URL the processes share Redis")
+    shared = groups_cache()
     assert isinstance(shared, FileBasedCache) and shared._dir.startswith(str(settings.VAR_DIR))

@@ -23,7 +23,7 @@ CLOSED_ALL_WEEK = {"timezone": "UTC", "days": {day: [["00:00", "00:00"]] for day
 
 
 def answers_counted(tenant) -> int:
-    return sum(UsageCounter.objects.filter(tenant=tenant, meter=Meter.ANSWERS).values_list("count", flat=True))
+    return sum(UsageCounter.unscoped.filter(tenant=tenant, meter=Meter.ANSWERS).values_list("count", flat=True))
 
 
 def ask_api(client, bot, text, **extra):
@@ -51,9 +51,9 @@ def test_over_the_answer_quota_the_rest_api_answers_429_and_a_person_has_the_sto
     assert error["code"] == "quota_exceeded" and "handed to a person" in error["message"]
     assert (error["details"]["limit"], error["details"]["usage"]) == (5, 5)
     assert error["details"]["resets_at"] == subscription.period_end.isoformat() and int(response["Retry-After"]) > 0
-    conversation = Conversation.objects.get(pk=error["details"]["conversation_id"])
+    conversation = Conversation.unscoped.get(pk=error["details"]["conversation_id"])
     assert conversation.status == ConversationStatus.WAITING and conversation.handoff_reason == "quota_exceeded"
-    question, handoff = Message.objects.filter(conversation=conversation).order_by("seq")
+    question, handoff = Message.unscoped.filter(conversation=conversation).order_by("seq")
     assert question.sender == MessageSender.VISITOR and question.text == "where is my package?"
     assert handoff.seq == error["details"]["handoff_seq"] and handoff.decision["rule"] == "quota_exceeded"
     assert handoff.text == "Our assistant can't answer right now. A person from our team will take over."
@@ -66,7 +66,7 @@ def test_an_answer_quota_of_zero_hands_off_the_first_question(key_client, tenant
     subscribe(tenant, "noanswers")
     response = ask_api(key_client, shop_bot, "I forgot my password")
     assert response.status_code == 429 and response.json()["error"]["details"]["usage"] == 0
-    assert Message.objects.filter(sender=MessageSender.VISITOR).count() == 1 and answers_counted(tenant) == 0
+    assert Message.unscoped.filter(sender=MessageSender.VISITOR).count() == 1 and answers_counted(tenant) == 0
 
 
 @pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_answers_reaching_80_and_100_percent_warn_once_each(key_client, tenant, 
     subscribe(tenant, "fiveanswers")
     for n in range(6):
         ask_api(key_client, shop_bot, f"where is my package number {n}?")
-    assert sorted(QuotaWarning.objects.filter(tenant=tenant).values_list("threshold", "usage")) == [(80, 4), (100, 5)]
+    assert sorted(QuotaWarning.unscoped.filter(tenant=tenant).values_list("threshold", "usage")) == [(80, 4), (100, 5)]
 
 
 @pytest.mark.django_db
@@ -93,18 +93,18 @@ def test_an_expired_trial_answers_through_the_grace_period_then_hands_everything
     settings.BILLING_TRIAL_GRACE_DAYS = 3
     subscribe(tenant, now=timezone.now() - timedelta(days=16))  # ended two days ago: within the grace
     subscriptions.advance_subscriptions()
-    assert Subscription.objects.get(tenant=tenant).status == SubscriptionStatus.PAST_DUE
+    assert Subscription.unscoped.get(tenant=tenant).status == SubscriptionStatus.PAST_DUE
     assert ask_api(key_client, shop_bot, "where is my package?").json()["action"] == "answer"
 
-    Subscription.objects.filter(tenant=tenant).update(grace_ends_at=timezone.now() - timedelta(minutes=1))
-    kept = (Bot.objects.count(), Ticket.objects.count(), ModelVersion.objects.count())
+    Subscription.unscoped.filter(tenant=tenant).update(grace_ends_at=timezone.now() - timedelta(minutes=1))
+    kept = (Bot.unscoped.count(), Ticket.unscoped.count(), ModelVersion.unscoped.count())
     response = ask_api(key_client, shop_bot, "I forgot my password")
     assert response.status_code == 402
     error = response.json()["error"]
     assert error["code"] == "trial_ended" and "choose a plan" in error["message"]
-    conversation = Conversation.objects.get(pk=error["details"]["conversation_id"])
+    conversation = Conversation.unscoped.get(pk=error["details"]["conversation_id"])
     assert conversation.status == ConversationStatus.WAITING and conversation.handoff_reason == "trial_ended"
-    assert (Bot.objects.count(), Ticket.objects.count(), ModelVersion.objects.count()) == kept
+    assert (Bot.unscoped.count(), Ticket.unscoped.count(), ModelVersion.unscoped.count()) == kept
     assert answers_counted(tenant) == 1
 
     subscriptions.change_plan(tenant=tenant, plan_code="starter")
@@ -116,7 +116,7 @@ def test_a_cancelled_subscription_answers_until_its_period_ends(key_client, tena
     subscribe(tenant, "starter")
     subscriptions.cancel_subscription(tenant=tenant)
     assert ask_api(key_client, shop_bot, "where is my package?").json()["action"] == "answer"
-    Subscription.objects.filter(tenant=tenant).update(period_end=timezone.now() - timedelta(seconds=1))
+    Subscription.unscoped.filter(tenant=tenant).update(period_end=timezone.now() - timedelta(seconds=1))
     error = ask_api(key_client, shop_bot, "where is my package?").json()["error"]
     assert error["code"] == "subscription_inactive"
 
@@ -142,10 +142,10 @@ async def test_over_quota_the_widget_visitor_is_handed_to_a_person_without_askin
     assert handoff["reason"] == "quota_exceeded"
     assert handoff["text"] == "Our assistant can't answer right now. A person from our team will take over."
     stored = await database_sync_to_async(lambda: list(
-        Message.objects.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
+        Message.unscoped.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
         .values_list("sender", "text")))()
     assert stored[0] == ("visitor", "where is my package?") and stored[1][0] == "bot"
-    status = await database_sync_to_async(lambda: Conversation.objects.get(pk=welcome["conversation_id"]).status)()
+    status = await database_sync_to_async(lambda: Conversation.unscoped.get(pk=welcome["conversation_id"]).status)()
     assert status == ConversationStatus.WAITING
     assert inferences == []
 
@@ -153,7 +153,7 @@ async def test_over_quota_the_widget_visitor_is_handed_to_a_person_without_askin
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("fresh_cache")
 async def test_over_quota_with_no_one_online_the_visitor_gets_the_offline_form_message(tenant, shop_bot):
-    await database_sync_to_async(Bot.objects.filter(pk=shop_bot.pk).update)(
+    await database_sync_to_async(Bot.unscoped.filter(pk=shop_bot.pk).update)(
         settings={**SHOP_SETTINGS, "business_hours": CLOSED_ALL_WEEK})
     await database_sync_to_async(plan_with)("noanswers", answers=0)
     await database_sync_to_async(subscribe)(tenant, "noanswers")

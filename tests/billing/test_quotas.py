@@ -32,7 +32,7 @@ CSV = "message,resolution,intent\n" + "".join(f"Question number {n}?,Answer {n},
 
 
 def usage(tenant, meter):
-    return sum(UsageCounter.objects.filter(tenant=tenant, meter=meter).values_list("count", flat=True))
+    return sum(UsageCounter.unscoped.filter(tenant=tenant, meter=meter).values_list("count", flat=True))
 
 
 def key_client_for(tenant, **headers) -> APIClient:
@@ -66,7 +66,7 @@ def test_api_key_calls_are_counted_and_refused_over_the_quota_with_limit_usage_a
     refused = client.post("/api/v1/bots/", {"name": "Over"}, format="json")
     error = assert_quota_error(refused, quota="api_calls", limit=3, usage=3)
     assert "Api3" in error["message"] and f"{subscription.period_end:%Y-%m-%d}" in error["message"]
-    assert not Bot.objects.filter(name="Over").exists()
+    assert not Bot.unscoped.filter(name="Over").exists()
     assert usage(tenant, Meter.API_CALLS) == 3
 
 
@@ -91,7 +91,7 @@ def test_the_api_calls_quota_reaching_80_and_100_percent_warns_once_each(tenant)
     client = key_client_for(tenant)
     for _ in range(7):
         client.get("/api/v1/bots/")
-    warnings = list(QuotaWarning.objects.filter(tenant=tenant).values_list("quota", "threshold", "usage", "limit"))
+    warnings = list(QuotaWarning.unscoped.filter(tenant=tenant).values_list("quota", "threshold", "usage", "limit"))
     assert sorted(warnings) == [("api_calls", 80, 4, 5), ("api_calls", 100, 5, 5)]
 
 
@@ -106,7 +106,7 @@ def test_a_bot_over_the_bots_quota_is_refused_and_not_created(owner_client, tena
     error = assert_quota_error(response, quota="bots", limit=1, usage=1, resets=False)
     assert error["message"] == ("Your plan (Onebot) includes 1 bot and you have 1: "
                                 "remove 1 bot or upgrade to add another.")
-    assert Bot.objects.filter(tenant=tenant).count() == 1
+    assert Bot.unscoped.filter(tenant=tenant).count() == 1
 
 
 def test_a_quota_of_zero_refuses_the_first_one(owner_client, tenant):
@@ -114,7 +114,7 @@ def test_a_quota_of_zero_refuses_the_first_one(owner_client, tenant):
     subscribe(tenant, "nobots")
     assert_quota_error(owner_client.post("/api/v1/bots/", {"name": "First"}, format="json"), quota="bots", limit=0,
                        usage=0, resets=False)
-    assert not Bot.objects.exists() and not QuotaWarning.objects.exists()
+    assert not Bot.unscoped.exists() and not QuotaWarning.unscoped.exists()
 
 
 def test_an_invitation_over_the_seats_quota_is_refused(owner_client, tenant):
@@ -124,20 +124,20 @@ def test_an_invitation_over_the_seats_quota_is_refused(owner_client, tenant):
     response = owner_client.post("/api/v1/invitations/", {"email": "third@acme.example", "role": "agent"},
                                  format="json")
     assert_quota_error(response, quota="seats", limit=2, usage=2, resets=False)
-    assert Invitation.objects.filter(tenant=tenant).count() == 1
+    assert Invitation.unscoped.filter(tenant=tenant).count() == 1
 
 
 def test_an_invitation_cannot_be_accepted_once_the_plan_has_fewer_seats(tenant):
     subscribe(tenant, "growth")
     issued = accounts.invite_member(tenant=tenant, invited_by=None, email="late@acme.example", role="agent")
     MembershipFactory.create_batch(2, tenant=tenant)
-    Subscription.objects.filter(tenant=tenant).update(plan=plan_with("twoseats", seats=2))  # shrunk by staff
-    members = Membership.objects.filter(tenant=tenant).count()
+    Subscription.unscoped.filter(tenant=tenant).update(plan=plan_with("twoseats", seats=2))  # shrunk by staff
+    members = Membership.unscoped.filter(tenant=tenant).count()
     with pytest.raises(quotas.QuotaExceeded) as refused:
         accounts.accept_invitation(token=issued.token, email="late@acme.example", password="s3cret-enough-pw")
     assert "has no free seat" in refused.value.message
-    assert Membership.objects.filter(tenant=tenant).count() == members
-    assert Invitation.objects.get(pk=issued.invitation.pk).accepted_at is None
+    assert Membership.unscoped.filter(tenant=tenant).count() == members
+    assert Invitation.unscoped.get(pk=issued.invitation.pk).accepted_at is None
 
 
 # Training runs -------------------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_a_training_run_over_the_quota_is_refused_before_it_starts(owner_client,
     metering.record_usage(tenant_id=tenant.pk, meter=Meter.TRAINING_RUNS, quantity=2)
     response = owner_client.post(f"/api/v1/bots/{bot.pk}/training-runs/", format="json")
     assert_quota_error(response, quota="training_runs", limit=2, usage=2)
-    assert not TrainingRun.objects.exists() and usage(tenant, Meter.TRAINING_RUNS) == 2
+    assert not TrainingRun.unscoped.exists() and usage(tenant, Meter.TRAINING_RUNS) == 2
 
 
 def test_a_training_run_refused_for_another_reason_is_not_counted(tenant, bot, django_capture_on_commit_callbacks):
@@ -174,7 +174,7 @@ def test_an_upload_larger_than_the_plan_allows_is_refused_and_nothing_is_stored(
     error = response.json()["error"]
     assert error["code"] == "upload_too_large" and error["details"]["limit"] == 100
     assert "your plan (Smallfiles) accepts uploads up to 100 bytes" in error["message"]
-    assert not Import.objects.exists()
+    assert not Import.unscoped.exists()
     assert not (settings.UPLOADS_ROOT / str(tenant.pk)).exists() or not any((settings.UPLOADS_ROOT / str(
         tenant.pk)).iterdir())
 
@@ -189,7 +189,7 @@ def test_an_import_that_would_go_over_the_stored_tickets_quota_fails_whole(tenan
     assert done.status == ImportStatus.FAILED and done.error_code == "quota_exceeded"
     assert done.error_message == ("Your plan (Fewtickets) includes 12 stored tickets and you have 5: remove 3 stored "
                                   "tickets or upgrade to add these. Nothing was imported.")
-    assert Ticket.objects.filter(tenant=tenant).count() == 5
+    assert Ticket.unscoped.filter(tenant=tenant).count() == 5
     assert usage(tenant, Meter.TICKETS_STORED) == 0
 
 
@@ -209,7 +209,7 @@ def test_an_upload_when_the_stored_tickets_are_full_is_refused_up_front(owner_cl
     response = owner_client.post(f"/api/v1/bots/{bot.pk}/imports/",
                                  {"file": SimpleUploadedFile("t.csv", CSV.encode())}, format="multipart")
     assert_quota_error(response, quota="stored_tickets", limit=5, usage=5, resets=False)
-    assert not Import.objects.exists()
+    assert not Import.unscoped.exists()
 
 
 # Without a subscription, or with billing off ---------------------------------------------------------------

@@ -17,9 +17,9 @@ MAY_10 = datetime(2026, 5, 10, 15, 30, tzinfo=UTC)
 
 
 def snapshot(tenant):
-    subscription = Subscription.objects.get(tenant=tenant)
+    subscription = Subscription.unscoped.get(tenant=tenant)
     return (subscription.plan_id, subscription.status, subscription.period_start, subscription.period_end,
-            SubscriptionChange.objects.filter(tenant=tenant).count())
+            SubscriptionChange.unscoped.filter(tenant=tenant).count())
 
 
 def test_the_four_plans_are_seeded_with_quotas_and_the_trial_lasts_14_days():
@@ -36,7 +36,7 @@ def test_sign_up_starts_the_trial_and_records_who_started_it():
     response = Client().post("/api/v1/signup/", {"tenant_name": "Initech", "email": "bill@initech.example",
                                                  "password": "s3cret-enough-pw"}, content_type="application/json")
     assert response.status_code == 201
-    subscription = Subscription.objects.select_related("plan").get(tenant_id=response.json()["id"])
+    subscription = Subscription.unscoped.select_related("plan").get(tenant_id=response.json()["id"])
     assert subscription.plan.code == "trial" and subscription.status == SubscriptionStatus.TRIALING
     assert timedelta(days=13, hours=23) < subscription.trial_ends_at - subscription.created_at <= timedelta(days=14)
     change = subscription.changes.get()
@@ -46,9 +46,9 @@ def test_sign_up_starts_the_trial_and_records_who_started_it():
 
 def test_the_demo_tenant_starts_on_the_trial_and_a_later_seed_renews_an_ended_one(settings):
     demo = seed_demo_tenant(origins=["http://localhost:8000"])
-    subscription = Subscription.objects.get(tenant=demo.tenant)
+    subscription = Subscription.unscoped.get(tenant=demo.tenant)
     assert subscription.plan.code == "trial" and subscription.status == SubscriptionStatus.TRIALING
-    Subscription.objects.filter(pk=subscription.pk).update(trial_ends_at=MAY_10, status=SubscriptionStatus.PAST_DUE)
+    Subscription.unscoped.filter(pk=subscription.pk).update(trial_ends_at=MAY_10, status=SubscriptionStatus.PAST_DUE)
     seed_demo_tenant(origins=["http://localhost:8000"])
     subscription.refresh_from_db()
     assert subscription.status == SubscriptionStatus.TRIALING
@@ -63,7 +63,7 @@ def test_an_upgrade_through_the_api_takes_effect_at_once_with_an_audit_row(owner
     body = response.json()
     assert body["plan"]["code"] == "growth" and body["status"] == "active" and body["bots_answer"]
     assert {q["quota"]: q["limit"] for q in body["quotas"]}["bots"] == Plan.objects.get(code="growth").bots
-    change = SubscriptionChange.objects.filter(tenant=tenant).order_by("-id").first()
+    change = SubscriptionChange.unscoped.filter(tenant=tenant).order_by("-id").first()
     assert (change.kind, change.from_plan.code, change.to_plan.code, change.from_status, change.to_status) == (
         "plan_changed", "trial", "growth", "trialing", "active")
     assert change.changed_by == owner_client.membership.user
@@ -74,7 +74,7 @@ def test_an_upgrade_through_the_api_takes_effect_at_once_with_an_audit_row(owner
 
 def test_a_plan_change_while_active_keeps_the_period(tenant):
     subscribe(tenant, "starter", now=MAY_10)
-    before = Subscription.objects.get(tenant=tenant)
+    before = Subscription.unscoped.get(tenant=tenant)
     after = subscriptions.change_plan(tenant=tenant, plan_code="growth", now=MAY_10 + timedelta(days=3))
     assert (after.period_start, after.period_end) == (before.period_start, before.period_end)
     assert after.period_start == datetime(2026, 5, 10, tzinfo=UTC) and after.period_end == datetime(2026, 6, 10,
@@ -170,7 +170,7 @@ def test_a_trial_that_ends_becomes_past_due_with_a_grace_period_and_active_perio
 def test_a_tenant_without_a_subscription_can_choose_a_plan(owner_client, tenant):
     response = owner_client.post("/api/v1/subscription/plan/", {"plan": "starter"}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "active"
-    assert SubscriptionChange.objects.get(tenant=tenant).kind == "started"
+    assert SubscriptionChange.unscoped.get(tenant=tenant).kind == "started"
 
 
 def test_the_tenants_resolution_window_is_a_setting_the_owner_changes(owner_client, tenant):

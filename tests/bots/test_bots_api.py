@@ -52,7 +52,7 @@ def test_an_origin_with_a_path_is_rejected(owner_client):
     )
     assert response.status_code == 400
     assert "allowed_origins" in response.json()["error"]["details"]
-    assert not Bot.objects.exists()
+    assert not Bot.unscoped.exists()
 
 
 def test_wrong_typed_fields_are_rejected(owner_client):
@@ -71,7 +71,7 @@ def test_agents_can_read_bots_but_not_change_them(agent_client, bot):
     assert agent_client.get(f"/api/v1/bots/{bot.id}/").status_code == 200
     response = agent_client.delete(f"/api/v1/bots/{bot.id}/")
     assert response.status_code == 403
-    assert Bot.objects.filter(pk=bot.pk).exists()
+    assert Bot.unscoped.filter(pk=bot.pk).exists()
 
 
 def test_another_tenants_bot_is_not_found(owner_client, other_bot):

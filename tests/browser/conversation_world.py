@@ -27,13 +27,13 @@ MISSING_TOPICS = [
 def _move_back(conversation: Conversation, *, days: int, hours: int) -> None:
     """`days` whole days back, then up to `hours` earlier that day: never onto the day before (or out of the
     period) when the suite runs soon after midnight."""
-    started = timezone.localtime(Conversation.objects.get(pk=conversation.pk).created_at)
+    started = timezone.localtime(Conversation.unscoped.get(pk=conversation.pk).created_at)
     since_midnight = started - started.replace(hour=0, minute=0, second=0, microsecond=0)
     shift = timedelta(days=days) + min(timedelta(hours=hours), since_midnight)
-    Conversation.objects.filter(pk=conversation.pk).update(
+    Conversation.unscoped.filter(pk=conversation.pk).update(
         created_at=F("created_at") - shift, handed_off_at=F("handed_off_at") - shift,
         closed_at=F("closed_at") - shift, claimed_at=F("claimed_at") - shift)
-    Message.objects.filter(conversation=conversation).update(created_at=F("created_at") - shift)
+    Message.unscoped.filter(conversation=conversation).update(created_at=F("created_at") - shift)
 
 
 def _agent_answers(conversation: Conversation, agent, *, after_minutes: int, note: str | None = None) -> None:
@@ -45,11 +45,11 @@ def _agent_answers(conversation: Conversation, agent, *, after_minutes: int, not
                                        text="Thanks for waiting, I'm on it. Let me check that for you.")
     handoff.close_conversation(tenant=tenant, conversation_id=conversation.pk, agent=agent,
                                resolution="Answered by the team.")
-    replied_at = Conversation.objects.get(pk=conversation.pk).handed_off_at + timedelta(minutes=after_minutes)
-    Message.objects.filter(pk=reply.pk).update(created_at=replied_at)
-    Message.objects.filter(conversation=conversation, seq__gt=reply.seq).update(
+    replied_at = Conversation.unscoped.get(pk=conversation.pk).handed_off_at + timedelta(minutes=after_minutes)
+    Message.unscoped.filter(pk=reply.pk).update(created_at=replied_at)
+    Message.unscoped.filter(conversation=conversation, seq__gt=reply.seq).update(
         created_at=replied_at + timedelta(minutes=3))
-    Conversation.objects.filter(pk=conversation.pk).update(closed_at=replied_at + timedelta(minutes=3))
+    Conversation.unscoped.filter(pk=conversation.pk).update(closed_at=replied_at + timedelta(minutes=3))
 
 
 def a_month_of_conversations(bot: Bot, agent) -> list[Conversation]:
@@ -61,7 +61,7 @@ def a_month_of_conversations(bot: Bot, agent) -> list[Conversation]:
         question = MISSING_TOPICS[index // 4 % len(MISSING_TOPICS)] if asks_the_unknown else \
             ANSWERABLE[index % len(ANSWERABLE)]
         asked, reply = answering.answer_api_question(tenant=bot.tenant, bot=bot, text=question)
-        conversation = Conversation.objects.get(pk=asked.conversation_id)
+        conversation = Conversation.unscoped.get(pk=asked.conversation_id)
         if reply is not None and reply.sender == MessageSender.BOT and reply.kind == "clarify":
             # The visitor does not pick a suggestion: the second failure hands off.
             answering.answer_api_question(tenant=bot.tenant, bot=bot, text=question + " please",

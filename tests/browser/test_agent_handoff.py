@@ -53,7 +53,7 @@ def test_visitor_asks_for_a_person_agent_claims_answers_and_returns_it_to_the_bo
     expect(visitor.locator("#replydesk-widget form.offline")).to_be_hidden()
     screenshot(visitor, "widget-queue-place")
 
-    conversation = Conversation.objects.get(bot=demo_bot)
+    conversation = Conversation.unscoped.get(bot=demo_bot)
     arrival = agent_page.locator(f"#queue-waiting [data-conversation-id='{conversation.pk}']")
     expect(arrival).to_contain_text("Visitor asked for a person", timeout=15_000)  # no reload: it arrived on the socket
     expect(agent_page).to_have_title("(1) Agent view · ReplyDesk")
@@ -102,7 +102,7 @@ def test_a_message_left_while_no_agent_was_online_waits_in_the_agents_queue(
     expect(widget.locator(".queue")).to_have_text("We'll reply to jo@example.com.", timeout=15_000)
 
     agent_page = open_agent_view()
-    conversation = Conversation.objects.get(bot=demo_bot)
+    conversation = Conversation.unscoped.get(bot=demo_bot)
     row = agent_page.locator(f"#queue-waiting [data-conversation-id='{conversation.pk}']")
     expect(row).to_contain_text("Left a message while no one was available · reply to jo@example.com")
     expect(row.locator(".last")).to_have_text("<i>Parcel</i> 1234 never came.")

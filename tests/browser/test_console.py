@@ -45,7 +45,7 @@ def test_onboarding_from_sign_up_to_a_live_widget_on_the_demo_tickets(console_se
     page.get_by_label("Bot name").fill("Shop assistant")
     page.get_by_role("button", name="Create bot").click()
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
-    bot = Bot.objects.get(name="Shop assistant")
+    bot = Bot.unscoped.get(name="Shop assistant")
 
     page.get_by_label("Ticket file").set_input_files(str(DEMO_TICKETS))
     preview = page.locator("#upload-preview")
@@ -76,7 +76,7 @@ def test_onboarding_from_sign_up_to_a_live_widget_on_the_demo_tickets(console_se
     expect(run_card.locator("[data-field=log] li").nth(1)).to_be_visible(timeout=60_000)
     screenshot(page, "console-training-live")
     expect(page.locator("#versions tr[data-version='1']")).to_be_visible(timeout=300_000)
-    run = TrainingRun.objects.get(bot=bot)
+    run = TrainingRun.unscoped.get(bot=bot)
     assert run.status == TrainingStatus.SUCCEEDED, run.error
     expect(page.locator("#versions tr[data-version='1']")).to_contain_text("Active")
     screenshot(page, "console-training-done")

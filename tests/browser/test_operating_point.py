@@ -39,7 +39,7 @@ def measured_bot(tenant):
     bot = BotFactory(tenant=tenant, name="Shop bot")
     create_shop_tickets(bot)
     version = real_version(bot, 1)
-    ModelVersion.objects.filter(pk=version.pk).update(metrics={**version.metrics, "operating_curve": CURVE})
+    ModelVersion.unscoped.filter(pk=version.pk).update(metrics={**version.metrics, "operating_curve": CURVE})
     bot.active_version = version
     bot.save(update_fields=["active_version"])
     return bot
@@ -104,7 +104,7 @@ def test_handing_off_more_is_said_saved_shown_on_the_version_and_answered_by_at_
     decided = key_client.post(url, {"text": "where is my shipment"}, format="json").json()
     assert decided["decision"]["rule"] in POLICY_RULES, decided
     assert decided["decision"]["version_id"] == measured_bot.active_version_id
-    Bot.objects.filter(pk=measured_bot.pk).update(
+    Bot.unscoped.filter(pk=measured_bot.pk).update(
         settings={**measured_bot.settings, "unknown_handoff": DEFAULT_UNKNOWN_HANDOFF})
     known = key_client.post(url, {"text": "I forgot my password"}, format="json").json()
     assert known["action"] == "answer" and known["decision"]["rule"] == RULE_TICKET, known

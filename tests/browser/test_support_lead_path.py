@@ -62,7 +62,7 @@ def test_from_sign_up_to_a_first_answer_the_console_points_to_each_next_step(
     page.get_by_role("button", name="Create bot").click()
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
     expect(page.locator("#next-step")).to_have_count(0)  # nothing imported: the upload is the next step
-    bot = Bot.objects.get(name=DEMO_BOT_NAME)
+    bot = Bot.unscoped.get(name=DEMO_BOT_NAME)
 
     page.get_by_label("Ticket file").set_input_files(str(_shop_tickets_csv(tmp_path / "shop_tickets.csv")))
     expect(page.locator("#upload-preview [data-preview-ok]")).to_be_visible(timeout=30_000)
@@ -85,7 +85,7 @@ def test_from_sign_up_to_a_first_answer_the_console_points_to_each_next_step(
     expect(page).to_have_url(re.compile(rf"/console/bots/{bot.pk}/training/$"))
     page.get_by_role("button", name="Start training").click()
     expect(page.locator("#versions tr[data-version='1']")).to_contain_text("Active", timeout=300_000)
-    run = TrainingRun.objects.get(bot=bot)
+    run = TrainingRun.unscoped.get(bot=bot)
     assert run.status == TrainingStatus.SUCCEEDED, run.error
 
     _nav(page).get_by_role("link", name="Dashboard", exact=True).click()
@@ -109,7 +109,7 @@ def test_from_sign_up_to_a_first_answer_the_console_points_to_each_next_step(
     answer = widget.locator(".log .msg.bot").nth(1)
     expect(answer).to_contain_text(REFUND, timeout=60_000)
     expect(widget.locator(".log .msg.notice")).to_have_count(0)  # not handed to a person
-    reply = Message.objects.get(conversation__bot=bot, sender=MessageSender.BOT)
+    reply = Message.unscoped.get(conversation__bot=bot, sender=MessageSender.BOT)
     assert reply.decision["action"] == ANSWER and reply.text == REFUND, reply.decision
     screenshot(shop, "lead-path-first-answer")
 

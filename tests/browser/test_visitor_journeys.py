@@ -75,19 +75,19 @@ def ask_and_expect(widget, question: str, reply: str, **options) -> None:
 
 def the_conversation(bot: Bot) -> Conversation:
     """The bot's one conversation (a journey that made a second one fails here)."""
-    return Conversation.objects.get(bot=bot)
+    return Conversation.unscoped.get(bot=bot)
 
 
 def stored(conversation: Conversation) -> list[tuple[int, str, str]]:
-    return list(Message.objects.filter(conversation=conversation).order_by("seq")
+    return list(Message.unscoped.filter(conversation=conversation).order_by("seq")
                 .values_list("seq", "sender", "kind"))
 
 
 def bot_replies(conversation: Conversation) -> dict[int, list[int]]:
     """Each visitor message's seq -> the seqs of the bot messages that replied to it."""
-    replies = {seq: [] for seq in Message.objects.filter(conversation=conversation, sender=MessageSender.VISITOR)
+    replies = {seq: [] for seq in Message.unscoped.filter(conversation=conversation, sender=MessageSender.VISITOR)
                .values_list("seq", flat=True)}
-    for seq, replied_to in Message.objects.filter(conversation=conversation, sender=MessageSender.BOT,
+    for seq, replied_to in Message.unscoped.filter(conversation=conversation, sender=MessageSender.BOT,
                                                   in_reply_to__isnull=False).values_list("seq", "in_reply_to__seq"):
         replies[replied_to].append(seq)
     return replies
@@ -101,7 +101,7 @@ def expect_transcript(widget, conversation: Conversation, expected: list[tuple[i
     expect(bubbles).to_have_count(len(expected), timeout=15_000)
     assert [int(seq) for seq in bubbles.evaluate_all("nodes => nodes.map(node => node.dataset.seq)")] == \
         [seq for seq, _sender, _kind in expected]
-    texts = list(Message.objects.filter(conversation=conversation).order_by("seq").values_list("text", flat=True))
+    texts = list(Message.unscoped.filter(conversation=conversation).order_by("seq").values_list("text", flat=True))
     assert [text.strip() for text in bubbles.locator(".text").all_inner_texts()] == texts
     expect(widget.locator(".log .msg:not([data-seq])")).to_have_count(1)
     expect(widget.locator(".log .msg:not([data-seq]) .text")).to_have_text(conversation.bot.greeting)
@@ -174,7 +174,7 @@ def test_the_web_process_killed_and_restarted_under_the_open_widget_which_resume
     port = live_servers.free_port()
     monkeypatch.setattr(live_servers, "free_port", lambda: port)  # the restarted process binds the same port
     base = f"http://127.0.0.1:{port}"
-    Bot.objects.filter(pk=widget_bot.pk).update(allowed_origins=[*widget_bot.allowed_origins, base])
+    Bot.unscoped.filter(pk=widget_bot.pk).update(allowed_origins=[*widget_bot.allowed_origins, base])
     log_path = tmp_path / "daphne.log"
     with live_servers.daphne_process(shared_server_env, log_path) as (first_url, first):
         assert first_url == base

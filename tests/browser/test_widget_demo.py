@@ -18,7 +18,7 @@ def demo_bot(asgi_server, settings):
     """The demo tenant as `make run` seeds it: demo tickets imported and a (tiny) first training run activated."""
     settings.TRAINING_CONFIG_OVERRIDES = {"epochs": 1, "batch_size": 32, "max_length": 32}
     demo = seed_demo_tenant(origins=[asgi_server])
-    bot = Bot.objects.select_related("active_version").get(pk=demo.bot.pk)
+    bot = Bot.unscoped.select_related("active_version").get(pk=demo.bot.pk)
     assert bot.active_version is not None, "seeding the demo should train and activate its first version"
     return bot
 
@@ -52,7 +52,7 @@ def test_visitor_asks_gets_the_answer_asks_for_a_person_and_keeps_the_conversati
     expect(widget.get_by_label("Your email")).to_be_focused()
     screenshot(page, "widget-offline-form")
 
-    conversation = Conversation.objects.get(bot=demo_bot)
+    conversation = Conversation.unscoped.get(bot=demo_bot)
     widget.get_by_label("Your email").fill("jo@example")
     widget.get_by_label("Message for our team").fill("My parcel never came, order 1234.")
     widget.get_by_role("button", name="Send to our team").click()
@@ -79,9 +79,9 @@ def test_visitor_asks_gets_the_answer_asks_for_a_person_and_keeps_the_conversati
     assert log.locator("img, b").count() == 0 and page.title() != "pwned"
 
     conversation.refresh_from_db()
-    expected = list(Message.objects.filter(conversation=conversation).order_by("seq").values_list("text", flat=True))
+    expected = list(Message.unscoped.filter(conversation=conversation).order_by("seq").values_list("text", flat=True))
     assert conversation.status == ConversationStatus.WAITING and conversation.visitor_email == "jo@example.com"
-    assert Message.objects.filter(conversation=conversation, sender=MessageSender.VISITOR).count() == 3
+    assert Message.unscoped.filter(conversation=conversation, sender=MessageSender.VISITOR).count() == 3
 
     page.reload()
     log = page.locator("#replydesk-widget .log")
@@ -90,7 +90,7 @@ def test_visitor_asks_gets_the_answer_asks_for_a_person_and_keeps_the_conversati
     assert shown == expected
     expect(page.locator("#replydesk-widget .queue")).to_have_text("We'll reply to jo@example.com.")
     expect(page.locator("#replydesk-widget form.offline")).to_be_hidden()
-    assert Conversation.objects.filter(bot=demo_bot).count() == 1
+    assert Conversation.unscoped.filter(bot=demo_bot).count() == 1
     screenshot(page, "widget-after-reload")
 
 

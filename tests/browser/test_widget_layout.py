@@ -107,7 +107,7 @@ def test_every_panel_state_keeps_header_transcript_and_composer_in_view(
     screenshot(page, f"widget-layout-{device}-offline-then-rating")
     context.close()
 
-    Bot.objects.filter(pk=widget_bot.pk).update(allowed_origins=["https://elsewhere.example"])
+    Bot.unscoped.filter(pk=widget_bot.pk).update(allowed_origins=["https://elsewhere.example"])
     context = browser.new_context(**VIEWPORTS[device])
     page = context.new_page()
     widget = open_widget(page)

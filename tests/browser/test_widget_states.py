@@ -37,13 +37,13 @@ def test_refused_page_disables_the_composer_tells_the_visitor_and_warns_the_site
     refusal, asgi_server, widget_bot, browser, open_widget, screenshot
 ):
     if refusal == "origin_not_allowed":
-        Bot.objects.filter(pk=widget_bot.pk).update(allowed_origins=["https://elsewhere.example"])
+        Bot.unscoped.filter(pk=widget_bot.pk).update(allowed_origins=["https://elsewhere.example"])
         owner_text, before_open = "may not use this bot", None
     else:  # the page carries a key that no bot has any more
         owner_text = "No bot has this public key"
 
         def before_open():
-            Bot.objects.filter(pk=widget_bot.pk).update(public_key="pk_no_such_bot")
+            Bot.unscoped.filter(pk=widget_bot.pk).update(public_key="pk_no_such_bot")
     page = browser.new_page(viewport=LAPTOP)
     page.add_init_script(COUNT_SOCKETS)
     page.clock.install()
@@ -61,7 +61,7 @@ def test_refused_page_disables_the_composer_tells_the_visitor_and_warns_the_site
 
     page.clock.fast_forward(120_000)  # every reconnect delay the widget could have set has passed
     assert page.evaluate("window.__socketsOpened") == 1
-    assert not Conversation.objects.exists()
+    assert not Conversation.unscoped.exists()
 
 
 def test_agent_returning_the_chat_to_the_bot_and_closing_it_reach_the_widget(
@@ -79,7 +79,7 @@ def test_agent_returning_the_chat_to_the_bot_and_closing_it_reach_the_widget(
         expect(queue).to_have_text(re.compile(r"^You are next in the queue\. Expected wait: [a-z0-9 ]+\.$"),
                                    timeout=15_000)
         expect(person).to_be_hidden()
-        conversation = Conversation.objects.get(bot=widget_bot)
+        conversation = Conversation.unscoped.get(bot=widget_bot)
         agent.locator(f"#queue-waiting [data-conversation-id='{conversation.pk}']").click()
         agent.locator("#claim").click()
         expect(log.locator(".msg.notice").last).to_have_text("Alice joined the conversation.", timeout=15_000)
@@ -161,7 +161,7 @@ def test_waiting_with_no_one_online_the_bot_keeps_answering_and_leaving_an_email
     widget = page.locator("#replydesk-widget")
     expect(widget.locator(".queue")).to_have_text("We'll reply to jo@example.com.", timeout=15_000)
     expect(widget.locator("form.offline")).to_be_hidden()
-    conversation = Conversation.objects.get(bot=widget_bot)
+    conversation = Conversation.unscoped.get(bot=widget_bot)
     assert conversation.visitor_email == "jo@example.com" and conversation.status == "waiting"
 
 
@@ -178,7 +178,7 @@ def test_end_chat_asks_for_a_rating_while_waiting_then_starts_a_fresh_conversati
     widget.get_by_role("button", name="4 out of 5").click()
     expect(csat).to_contain_text("Thank you for your feedback!", timeout=15_000)
     expect(widget.locator(".queue")).to_be_hidden(timeout=15_000)
-    first = Conversation.objects.get(bot=widget_bot)
+    first = Conversation.unscoped.get(bot=widget_bot)
     assert first.csat == 4 and first.status == "closed"
     token = page.evaluate("Object.entries(localStorage).find(([key]) => key.startsWith('replydesk:'))[1]")
 
@@ -187,7 +187,7 @@ def test_end_chat_asks_for_a_rating_while_waiting_then_starts_a_fresh_conversati
     expect(log.locator(".msg.bot .text")).to_have_text(widget_bot.greeting)
     expect(csat).to_be_hidden()
     expect(widget.get_by_role("button", name="Talk to a person")).to_be_visible()
-    second = Conversation.objects.exclude(pk=first.pk).get(bot=widget_bot)  # its welcome came after it was stored
+    second = Conversation.unscoped.exclude(pk=first.pk).get(bot=widget_bot)  # its welcome came after it was stored
     stored = page.evaluate("Object.entries(localStorage).find(([key]) => key.startsWith('replydesk:'))[1]")
     assert json.loads(stored)["token"] != json.loads(token)["token"]
     assert json.loads(stored)["conversation"] == second.pk

@@ -31,7 +31,7 @@ def test_the_preview_shows_the_guessed_mapping_the_rows_redacted_and_the_row_err
     assert '<option value="agent_response" selected>' in page
     assert "Where is my parcel?" in page and "jo@example.com" not in page
     assert "Row 3:" in page
-    assert Import.objects.count() == 0
+    assert Import.unscoped.count() == 0
 
 
 def test_changing_the_mapping_in_the_preview_applies_it(owner, bot):
@@ -49,7 +49,7 @@ def test_a_mapping_to_a_missing_column_is_refused_next_to_its_field(owner, bot):
     assert response.status_code == 400
     assert "The file has no column &#x27;label&#x27;." in page
     assert '<option value="label" selected>' not in page or 'id="id_map_intent"' in page
-    assert Import.objects.count() == 0
+    assert Import.unscoped.count() == 0
 
 
 def test_uploading_imports_the_tickets_and_lists_the_import_with_counts_and_row_errors(
@@ -58,7 +58,7 @@ def test_uploading_imports_the_tickets_and_lists_the_import_with_counts_and_row_
     with django_capture_on_commit_callbacks(execute=True):
         response = owner.submit(f"/console/bots/{bot.pk}/data/upload/", {"file": _csv()})
     assert response.status_code == 302 and response["Location"] == f"/console/bots/{bot.pk}/data/"
-    ticket_import = Import.objects.get(bot=bot)
+    ticket_import = Import.unscoped.get(bot=bot)
     assert ticket_import.status == ImportStatus.SUCCEEDED and ticket_import.rows_imported == 5
     page = owner.get(response["Location"]).content.decode()
     assert "tickets.csv" in page and "is uploaded" in page
@@ -77,7 +77,7 @@ def test_an_unreadable_file_is_refused_inline_and_nothing_is_stored(owner, bot, 
     page = response.content.decode()
     assert response.status_code == 400
     assert 'class="field has-error"' in page and message in page.lower()
-    assert Import.objects.count() == 0
+    assert Import.unscoped.count() == 0
     assert not any(settings.UPLOADS_ROOT.rglob("*.csv")) if settings.UPLOADS_ROOT.exists() else True
 
 
@@ -92,7 +92,7 @@ def test_the_same_file_twice_is_refused_with_the_reason(owner, bot):
     response = owner.submit(f"/console/bots/{bot.pk}/data/upload/", {"file": _csv()})
     assert response.status_code == 400
     assert "already uploaded to this bot" in response.content.decode()
-    assert Import.objects.count() == 1
+    assert Import.unscoped.count() == 1
 
 
 def test_deleting_an_import_removes_its_tickets(owner, bot):
@@ -100,7 +100,7 @@ def test_deleting_an_import_removes_its_tickets(owner, bot):
     TicketFactory(bot=bot, source_import=ticket_import)
     response = owner.submit(f"/console/bots/{bot.pk}/data/imports/{ticket_import.pk}/delete/")
     assert response.status_code == 302
-    assert not Import.objects.filter(pk=ticket_import.pk).exists() and not Ticket.objects.filter(bot=bot).exists()
+    assert not Import.unscoped.filter(pk=ticket_import.pk).exists() and not Ticket.unscoped.filter(bot=bot).exists()
 
 
 def test_tickets_can_be_searched_filtered_by_intent_and_deleted(owner, bot):
@@ -113,7 +113,7 @@ def test_tickets_can_be_searched_filtered_by_intent_and_deleted(owner, bot):
     assert '<option value="refund">refund</option>' in page
     response = owner.submit(f"/console/bots/{bot.pk}/tickets/{refund.pk}/delete/", {"return_query": "intent=refund"})
     assert response.status_code == 302 and response["Location"] == f"/console/bots/{bot.pk}/tickets/?intent=refund"
-    assert not Ticket.objects.filter(pk=refund.pk).exists()
+    assert not Ticket.unscoped.filter(pk=refund.pk).exists()
 
 
 def test_an_unknown_intent_filter_is_refused_inline(owner, bot):

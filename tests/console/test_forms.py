@@ -94,7 +94,7 @@ def test_more_bad_settings_are_refused_inline_and_save_nothing(owner, bot, chang
              "theme_position": "right", "allowed_origins": "", "unknown_handoff": "0.8", "placeholders": "",
              "handoff_message": "A person will help.", "offline_message": "We are away.", "hours_timezone": "UTC",
              "canned_0": "Refunds take 5 days."}
-    before = Bot.objects.get(pk=bot.pk)
+    before = Bot.unscoped.get(pk=bot.pk)
     response = owner.submit(f"/console/bots/{bot.pk}/settings/", {**valid, **change})
     page = response.content.decode()
     assert response.status_code == 400 and "Nothing was saved" in page
@@ -102,7 +102,7 @@ def test_more_bad_settings_are_refused_inline_and_save_nothing(owner, bot, chang
         assert message in page
     else:
         assert message in _next_to(page, field)
-    after = Bot.objects.get(pk=bot.pk)
+    after = Bot.unscoped.get(pk=bot.pk)
     assert (after.settings, after.greeting, after.name) == (before.settings, before.greeting, before.name)
 
 
@@ -110,4 +110,4 @@ def test_an_expired_invitation_link_says_so_and_creates_no_account(tenant):
     InvitationFactory(tenant=tenant, token="old-token", expires_at=timezone.now() - timedelta(days=1))
     page = ConsoleClient().submit("/console/invitations/old-token/", {"password": "a-long-enough-pass-42"})
     assert "expired" in page.content.decode()
-    assert not Invitation.objects.filter(accepted_at__isnull=False).exists()
+    assert not Invitation.unscoped.filter(accepted_at__isnull=False).exists()

@@ -84,7 +84,7 @@ def test_a_value_typed_for_a_listed_placeholder_is_saved_with_the_others_and_lea
         "placeholders": "Return window = 30 days\nwebsite URL = old.example.com",
     })
     assert response.status_code == 302
-    saved = Bot.objects.get(pk=templated_bot.pk).settings["placeholders"]
+    saved = Bot.unscoped.get(pk=templated_bot.pk).settings["placeholders"]
     assert saved == {"Website URL": "shop.example.com", "Return window": "30 days"}
     page = settings_page(owner, templated_bot)
     assert 'value="shop.example.com"' in row(page, "{{Website URL}}")
@@ -134,7 +134,7 @@ def test_saving_the_page_does_not_adopt_an_untouched_draft(owner, drafted_bot):
     response = owner.submit(f"/console/bots/{drafted_bot.pk}/settings/", {
         **FORM, "canned_0": REFUND_DRAFT, "canned_draft_0": REFUND_DRAFT, "canned_1": "Orders ship in two days."})
     assert response.status_code == 302
-    assert Bot.objects.get(pk=drafted_bot.pk).settings["canned_answers"] == {"shipping": "Orders ship in two days."}
+    assert Bot.unscoped.get(pk=drafted_bot.pk).settings["canned_answers"] == {"shipping": "Orders ship in two days."}
     assert ">Draft<" in canned_box(settings_page(owner, drafted_bot), "refund")
 
 
@@ -147,6 +147,6 @@ def test_a_draft_used_or_edited_is_saved_as_the_canned_answer(owner, drafted_bot
     if use_draft:
         data["canned_use_draft_0"] = use_draft
     assert owner.submit(f"/console/bots/{drafted_bot.pk}/settings/", data).status_code == 302
-    assert Bot.objects.get(pk=drafted_bot.pk).settings["canned_answers"] == {
+    assert Bot.unscoped.get(pk=drafted_bot.pk).settings["canned_answers"] == {
         "refund": saved, "shipping": "Orders ship in two days."}
     assert ">Draft<" not in canned_box(settings_page(owner, drafted_bot), "refund")

@@ -39,7 +39,7 @@ def test_the_form_shows_the_current_settings(owner, ticketed_bot):
 def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, ticketed_bot):
     response = owner.submit(f"/console/bots/{ticketed_bot.pk}/settings/", VALID)
     assert response.status_code == 302
-    bot = Bot.objects.get(pk=ticketed_bot.pk)
+    bot = Bot.unscoped.get(pk=ticketed_bot.pk)
     assert bot.name == "Shop bot" and bot.greeting == "Hello! Ask us anything."
     assert bot.allowed_origins == ["https://shop.example.com", "http://localhost:8000"]
     assert bot.settings["theme"] == {"title": "Shop help", "colour": "#0f766e", "position": "left", "avatar_url": ""}
@@ -69,7 +69,7 @@ def test_saving_valid_settings_stores_them_through_the_settings_schema(owner, ti
 ])
 def test_bad_settings_are_refused_inline_keep_what_was_typed_and_save_nothing(
         owner, ticketed_bot, change, field, message):
-    before = Bot.objects.get(pk=ticketed_bot.pk)
+    before = Bot.unscoped.get(pk=ticketed_bot.pk)
     response = owner.submit(f"/console/bots/{ticketed_bot.pk}/settings/", {**VALID, **change})
     page = response.content.decode()
     assert response.status_code == 400
@@ -80,7 +80,7 @@ def test_bad_settings_are_refused_inline_keep_what_was_typed_and_save_nothing(
     for name, typed in change.items():
         if name.startswith("hours_"):
             assert f'name="{name}" value="{typed}"' in page
-    after = Bot.objects.get(pk=ticketed_bot.pk)
+    after = Bot.unscoped.get(pk=ticketed_bot.pk)
     assert (after.settings, after.allowed_origins, after.greeting) == (before.settings, before.allowed_origins,
                                                                        before.greeting)
 

@@ -70,7 +70,7 @@ def test_an_owner_changes_roles_and_removes_members_but_never_the_last_owner(own
     me.refresh_from_db()
     assert me.role == Role.OWNER
     owner.submit(f"/console/team/members/{other.pk}/remove/")
-    assert not Membership.objects.filter(pk=other.pk).exists()
+    assert not Membership.unscoped.filter(pk=other.pk).exists()
 
 
 def test_revoking_an_invitation(owner, tenant):

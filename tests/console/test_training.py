@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_starting_training_without_tickets_says_what_to_do_first(owner, bot):
     response = owner.submit(f"/console/bots/{bot.pk}/training/start/", follow=True)
     assert "import tickets before training" in response.content.decode()
-    assert not TrainingRun.objects.filter(bot=bot).exists()
+    assert not TrainingRun.unscoped.filter(bot=bot).exists()
 
 
 def test_a_run_started_from_the_console_trains_and_its_version_is_listed(
@@ -23,7 +23,7 @@ def test_a_run_started_from_the_console_trains_and_its_version_is_listed(
     with django_capture_on_commit_callbacks(execute=True):
         response = owner.submit(f"/console/bots/{bot.pk}/training/start/")
     assert response.status_code == 302
-    run = TrainingRun.objects.get(bot=bot)
+    run = TrainingRun.unscoped.get(bot=bot)
     assert run.status == TrainingStatus.SUCCEEDED, run.error
     page = owner.get(f"/console/bots/{bot.pk}/training/").content.decode()
     assert "Run 1" in page and "Succeeded" in page and "written and activated" in page

@@ -21,7 +21,7 @@ def _succeed(run, *, activate=True):
     better."""
     version = ModelVersionFactory(bot=run.bot, run=run, number=run.number)
     started = timezone.now() - timedelta(seconds=42)
-    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingStatus.SUCCEEDED, percent=100.0, eta_seconds=0,
+    TrainingRun.unscoped.filter(pk=run.pk).update(status=TrainingStatus.SUCCEEDED, percent=100.0, eta_seconds=0,
                                                  started_at=started, finished_at=started + timedelta(seconds=42))
     if activate:
         run.bot.active_version = version
@@ -99,7 +99,7 @@ def test_another_bots_or_tenants_run_is_not_found_and_agents_may_not_follow_runs
 def test_the_lead_who_started_a_run_is_told_once_on_the_next_console_page_when_it_succeeds(owner, bot):
     TicketFactory(bot=bot)
     owner.submit(f"/console/bots/{bot.pk}/training/start/")  # queued; the worker is not run here
-    run = TrainingRun.objects.get(bot=bot)
+    run = TrainingRun.unscoped.get(bot=bot)
     page = owner.get(f"/console/bots/{bot.pk}/training/").content.decode()
     assert "Queued: waiting for a worker" in page and "is queued." not in page
 
@@ -118,7 +118,7 @@ def test_a_lead_who_left_the_training_page_is_told_of_a_failure_when_they_come_b
     TicketFactory(bot=bot, message="   ", content_hash="blank")  # a ticket the pipeline cannot train on
     with django_capture_on_commit_callbacks(execute=True):
         owner.submit(f"/console/bots/{bot.pk}/training/start/")
-    run = TrainingRun.objects.get(bot=bot)
+    run = TrainingRun.unscoped.get(bot=bot)
     assert run.status == TrainingStatus.FAILED
 
     page = owner.get(f"/console/bots/{bot.pk}/training/").content.decode()

@@ -19,9 +19,9 @@ def test_api_key_gets_the_canned_answer_with_its_decision_and_both_messages_are_
     assert body["text"] == "Your order ships within 2 working days from Leeds."
     assert body["decision"]["rule"] == "canned_answer" and body["decision"]["intent"] == "shipping"
     assert body["decision"]["version_id"] == shop_bot.active_version_id
-    conversation = Conversation.objects.get(pk=body["conversation_id"])
+    conversation = Conversation.unscoped.get(pk=body["conversation_id"])
     assert conversation.channel == ConversationChannel.API
-    reply = Message.objects.get(conversation=conversation, seq=2)
+    reply = Message.unscoped.get(conversation=conversation, seq=2)
     assert reply.sender == MessageSender.BOT and reply.decision == body["decision"] | {"action": "answer"}
 
 
@@ -52,7 +52,7 @@ def test_bad_input_is_refused_and_stores_nothing(key_client, shop_bot):
                                   ({"text": "hi", "conversation_id": 999999}, 404, "conversation_not_found")]:
         response = key_client.post(url(shop_bot.pk), payload, format="json")
         assert (response.status_code, response.json()["error"]["code"]) == (status, code), payload
-    assert not Message.objects.exists() and not Conversation.objects.exists()
+    assert not Message.unscoped.exists() and not Conversation.unscoped.exists()
 
 
 def test_another_tenants_bot_and_conversation_are_not_found(key_client, other_bot, shop_bot, other_tenant):
@@ -61,9 +61,9 @@ def test_another_tenants_bot_and_conversation_are_not_found(key_client, other_bo
     theirs = Conversation.objects.create(tenant=other_tenant, bot=other_bot, visitor_id="v",
                                          channel=ConversationChannel.API)
     response = key_client.post(url(shop_bot.pk), {"text": "hi", "conversation_id": theirs.pk}, format="json")
-    assert response.status_code == 404 and not Message.objects.exists()
+    assert response.status_code == 404 and not Message.unscoped.exists()
 
 
 def test_without_credentials_the_answer_endpoint_refuses(client, shop_bot):
     response = client.post(url(shop_bot.pk), {"text": "hi"}, content_type="application/json")
-    assert response.status_code == 401 and not Message.objects.exists()
+    assert response.status_code == 401 and not Message.unscoped.exists()

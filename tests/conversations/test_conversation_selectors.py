@@ -22,12 +22,12 @@ def test_the_locked_conversation_reads_back_every_field_and_its_bots_stamp(tenan
 
 
 def test_current_bot_keeps_the_callers_copy_until_the_stored_bot_changes(tenant):
-    bot = Bot.objects.get(pk=BotFactory(tenant=tenant).pk)
+    bot = Bot.unscoped.get(pk=BotFactory(tenant=tenant).pk)
     conversation = ConversationFactory(bot=bot)
     _, stamp = locked_conversation(tenant_id=tenant.pk, conversation_id=conversation.pk)
     assert current_bot(bot, stamp) is bot
 
-    update_bot(bot=Bot.objects.get(pk=bot.pk), settings={"placeholders": {"Warehouse": "York"}})
+    update_bot(bot=Bot.unscoped.get(pk=bot.pk), settings={"placeholders": {"Warehouse": "York"}})
     _, stamp = locked_conversation(tenant_id=tenant.pk, conversation_id=conversation.pk)
     fresh = current_bot(bot, stamp)
     assert fresh is not bot and fresh.settings["placeholders"] == {"Warehouse": "York"}

@@ -26,12 +26,12 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 def transcript(conversation_id):
     """(seq, sender, kind, the visitor message a reply answers) of every stored message, in order."""
-    rows = Message.objects.filter(conversation_id=conversation_id).order_by("seq").select_related("in_reply_to")
+    rows = Message.unscoped.filter(conversation_id=conversation_id).order_by("seq").select_related("in_reply_to")
     return [(m.seq, m.sender, m.kind, m.in_reply_to.seq if m.in_reply_to else None) for m in rows]
 
 
 def owed(conversation_id):
-    return list(Message.objects.filter(conversation_id=conversation_id, answer_due=True).values_list("seq", flat=True))
+    return list(Message.unscoped.filter(conversation_id=conversation_id, answer_due=True).values_list("seq", flat=True))
 
 
 def replies_per_visitor_message(conversation_id):
@@ -87,7 +87,7 @@ async def test_a_message_stored_by_a_process_that_died_before_answering_is_answe
     await socket.disconnect()
 
     def stored_then_the_process_died():
-        conversation = Conversation.objects.get(pk=welcome["conversation_id"])
+        conversation = Conversation.unscoped.get(pk=welcome["conversation_id"])
         conversations.receive_visitor_message(conversation=conversation, text="I want my money back",
                                               client_msg_id="c1")
 
@@ -141,7 +141,7 @@ def test_the_sweep_answers_messages_owed_longer_than_the_grace_period_once(shop_
     later = timezone.now() + timedelta(seconds=16)
     assert answering.answer_overdue_messages(now=later) == 1
     assert answering.answer_overdue_messages(now=later) == 0
-    reply = Message.objects.get(conversation=conversation, sender=MessageSender.BOT)
+    reply = Message.unscoped.get(conversation=conversation, sender=MessageSender.BOT)
     assert reply.in_reply_to.seq == 1 and reply.decision["rule"] == "canned_answer" and owed(conversation.pk) == []
 
 
@@ -186,7 +186,7 @@ async def test_waiting_with_no_one_online_the_bot_answers_what_it_knows_and_says
     assert notice["sender"] == "bot" and notice["rule"] == RULE_WAITING and "ann@example.com" in notice["text"]
     await socket.disconnect()
 
-    status = await database_sync_to_async(lambda: Conversation.objects.get(pk=welcome["conversation_id"]).status)()
+    status = await database_sync_to_async(lambda: Conversation.unscoped.get(pk=welcome["conversation_id"]).status)()
     assert status == ConversationStatus.WAITING
     rows = await database_sync_to_async(transcript)(welcome["conversation_id"])
     assert [(sender, kind) for _, sender, kind, _ in rows] == [
@@ -230,7 +230,7 @@ async def test_an_agent_who_closes_the_chat_prompts_the_rating_and_the_next_ques
     answer = (await ask(socket, "I forgot my password", "c2"))[-1]
     assert answer["intent"] == "password_reset"
     await socket.disconnect()
-    status = await database_sync_to_async(lambda: Conversation.objects.get(pk=conversation_id).status)()
+    status = await database_sync_to_async(lambda: Conversation.unscoped.get(pk=conversation_id).status)()
     assert status == ConversationStatus.BOT
 
 
@@ -255,7 +255,7 @@ def test_a_resolved_handoff_teaches_the_customers_problem_not_their_request_for_
         received = conversations.receive_visitor_message(conversation=conversation, text=text)
         inference, _ = answering.wait_for_inference(received.conversation.bot, text)
         answering.reply_to_visitor_message(received=received, inference=inference)
-    assert Conversation.objects.get(pk=conversation.pk).status == ConversationStatus.WAITING
+    assert Conversation.unscoped.get(pk=conversation.pk).status == ConversationStatus.WAITING
     handoff.claim_conversation(tenant=shop_bot.tenant, conversation_id=conversation.pk, agent=agent)
     handoff.close_conversation(tenant=shop_bot.tenant, conversation_id=conversation.pk, agent=agent,
                                resolution="Sent a replacement vase by express.")

@@ -70,16 +70,16 @@ def test_rows_written_before_the_move_are_read_by_the_new_apps_models_after_migr
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
 
-    bot = Bot.objects.get(pk=ids["bot"])
-    assert bot.active_version == ModelVersion.objects.get(pk=ids["version"])
-    assert ModelVersion.objects.get(pk=ids["version"]).run == TrainingRun.objects.get(pk=ids["run"])
-    ticket = Ticket.objects.get(pk=ids["ticket"])
-    assert ticket.source_import == Import.objects.get(pk=ids["import"]) and ticket.bot == bot
-    conversation = Conversation.objects.get(pk=ids["conversation"])
+    bot = Bot.unscoped.get(pk=ids["bot"])
+    assert bot.active_version == ModelVersion.unscoped.get(pk=ids["version"])
+    assert ModelVersion.unscoped.get(pk=ids["version"]).run == TrainingRun.unscoped.get(pk=ids["run"])
+    ticket = Ticket.unscoped.get(pk=ids["ticket"])
+    assert ticket.source_import == Import.unscoped.get(pk=ids["import"]) and ticket.bot == bot
+    conversation = Conversation.unscoped.get(pk=ids["conversation"])
     assert [(m.seq, m.sender, m.text) for m in conversation.messages.order_by("seq")] == [
         (1, "visitor", "Where is my parcel?"), (2, "bot", "It ships in two days.")]
-    assert Message.objects.get(conversation=conversation, seq=2).in_reply_to.seq == 1
-    assert AutomatedResolution.objects.get(conversation=conversation).bot == bot
-    assert Subscription.objects.get(pk=ids["subscription"]).plan == Plan.objects.get(code="starter")
-    endpoint = WebhookEndpoint.objects.get(pk=ids["endpoint"])
-    assert list(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("payload", flat=True)) == [{"run": 1}]
+    assert Message.unscoped.get(conversation=conversation, seq=2).in_reply_to.seq == 1
+    assert AutomatedResolution.unscoped.get(conversation=conversation).bot == bot
+    assert Subscription.unscoped.get(pk=ids["subscription"]).plan == Plan.objects.get(code="starter")
+    endpoint = WebhookEndpoint.unscoped.get(pk=ids["endpoint"])
+    assert list(WebhookDelivery.unscoped.filter(endpoint=endpoint).values_list("payload", flat=True)) == [{"run": 1}]

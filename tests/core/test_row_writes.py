@@ -19,7 +19,7 @@ def test_an_inserted_row_gets_its_key_defaults_and_creation_time_and_reads_back_
                                  quick_replies=[{"intent": "refund", "label": "Refund"}]))
 
     assert message.pk is not None and not message._state.adding
-    stored = Message.objects.get(pk=message.pk)
+    stored = Message.unscoped.get(pk=message.pk)
     assert stored.text == "Hello <b>there</b>" and stored.conversation_id == conversation.pk
     assert stored.decision == {"rule": "canned_answer", "ticket_ids": [3, 4]}
     assert stored.quick_replies == [{"intent": "refund", "label": "Refund"}]
@@ -34,15 +34,15 @@ def test_an_update_writes_only_the_named_fields_and_refreshes_updated_at(tenant)
     conversation.handoff_reason = "not written"
     update_row(conversation, ["last_seq", "status", "updated_at"])
 
-    stored = Conversation.objects.get(pk=conversation.pk)
+    stored = Conversation.unscoped.get(pk=conversation.pk)
     assert (stored.last_seq, stored.status, stored.handoff_reason) == (7, ConversationStatus.WAITING, "")
     assert stored.updated_at > stale_updated_at
 
 
 def test_an_update_never_reaches_a_row_of_another_tenant(tenant, other_tenant):
     theirs = ConversationFactory(bot__tenant=other_tenant)
-    forged = Conversation.objects.get(pk=theirs.pk)
+    forged = Conversation.unscoped.get(pk=theirs.pk)
     forged.tenant_id, forged.last_seq = tenant.pk, 99
     update_row(forged, ["last_seq"])
 
-    assert Conversation.objects.get(pk=theirs.pk).last_seq == theirs.last_seq
+    assert Conversation.unscoped.get(pk=theirs.pk).last_seq == theirs.last_seq

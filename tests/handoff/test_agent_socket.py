@@ -148,7 +148,7 @@ async def test_return_to_bot_and_close_over_the_socket(tenant, widget_bot):
     assert (await next_of(agent, "ack"))["for"] == "claim"  # back with the bot, it can be taken again
     await agent.send_json_to({"type": "close", "conversation_id": conversation_id, "resolution": "Refunded."})
     assert (await next_of(agent, "ack"))["for"] == "close"
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    conversation = await database_sync_to_async(Conversation.unscoped.get)(pk=conversation_id)
     assert conversation.status == ConversationStatus.CLOSED and conversation.resolution == "Refunded."
     for socket in (agent, visitor):
         await socket.disconnect()
@@ -161,10 +161,10 @@ async def test_dropped_agent_socket_starts_the_grace_period(tenant, widget_bot):
     await agent.send_json_to({"type": "claim", "conversation_id": welcome["conversation_id"]})
     await next_of(agent, "ack")
     await agent.disconnect()
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=welcome["conversation_id"])
+    conversation = await database_sync_to_async(Conversation.unscoped.get)(pk=welcome["conversation_id"])
     assert conversation.status == ConversationStatus.AGENT and conversation.agent_disconnected_at is not None
     back, _ = await agent_socket(alice)
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=welcome["conversation_id"])
+    conversation = await database_sync_to_async(Conversation.unscoped.get)(pk=welcome["conversation_id"])
     assert conversation.agent_disconnected_at is None
     for socket in (back, visitor):
         await socket.disconnect()
@@ -187,7 +187,7 @@ async def test_agent_of_tenant_b_cannot_subscribe_to_or_act_on_tenant_a_conversa
     await theirs.send_json_to({"type": "typing", "conversation_id": conversation_id, "active": True})
     assert (await next_of(theirs, "error"))["code"] == "not_subscribed"
     assert await visitor.receive_nothing(timeout=0.2)
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    conversation = await database_sync_to_async(Conversation.unscoped.get)(pk=conversation_id)
     assert conversation.status == ConversationStatus.WAITING and conversation.claimed_by_id is None
     for socket in (theirs, visitor):
         await socket.disconnect()
@@ -200,7 +200,7 @@ async def test_oversized_and_malformed_frames_are_refused_and_store_nothing(tena
     conversation_id = welcome["conversation_id"]
     await agent.send_json_to({"type": "claim", "conversation_id": conversation_id})
     await next_of(agent, "ack")
-    count = await database_sync_to_async(Message.objects.filter(conversation_id=conversation_id).count)()
+    count = await database_sync_to_async(Message.unscoped.filter(conversation_id=conversation_id).count)()
     await agent.send_json_to({"type": "message", "conversation_id": conversation_id, "text": "x" * 1_000_000})
     assert (await next_of(agent, "error"))["code"] == "frame_too_large"
     await agent.send_json_to({"type": "message", "conversation_id": conversation_id, "text": "x" * 5000})
@@ -210,9 +210,9 @@ async def test_oversized_and_malformed_frames_are_refused_and_store_nothing(tena
                       ('{"type": "correct_intent", "conversation_id": 1}', "invalid_frame")):
         await agent.send_to(text_data=raw)
         assert (await next_of(agent, "error"))["code"] == code, raw
-    after = await database_sync_to_async(Message.objects.filter(conversation_id=conversation_id).count)()
+    after = await database_sync_to_async(Message.unscoped.filter(conversation_id=conversation_id).count)()
     assert after == count
-    assert not await database_sync_to_async(Message.objects.filter(kind=MessageKind.TEXT, sender="agent").exists)()
+    assert not await database_sync_to_async(Message.unscoped.filter(kind=MessageKind.TEXT, sender="agent").exists)()
     for socket in (agent, visitor):
         await socket.disconnect()
 

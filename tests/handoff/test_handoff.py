@@ -58,10 +58,10 @@ def claimed(bot, agent, **kwargs):
 
 
 def snapshot(conversation):
-    conversation = Conversation.objects.get(pk=conversation.pk)
-    messages = list(Message.objects.filter(conversation=conversation).values_list("seq", "sender", "kind", "text"))
+    conversation = Conversation.unscoped.get(pk=conversation.pk)
+    messages = list(Message.unscoped.filter(conversation=conversation).values_list("seq", "sender", "kind", "text"))
     return (conversation.status, conversation.claimed_by_id, conversation.last_seq, conversation.resolution, messages,
-            Ticket.objects.count())
+            Ticket.unscoped.count())
 
 
 def listen(group):
@@ -101,7 +101,7 @@ def test_claiming_a_closed_conversation_is_refused(bot, agent):
     with pytest.raises(handoff.HandoffRejected) as refused:
         handoff.claim_conversation(tenant=bot.tenant, conversation_id=conversation.pk, agent=agent)
     assert refused.value.code == "conversation_closed"
-    assert Conversation.objects.get(pk=conversation.pk).claimed_by is None
+    assert Conversation.unscoped.get(pk=conversation.pk).claimed_by is None
 
 
 def test_agent_of_other_tenant_cannot_claim_conversation(bot, other_tenant):
@@ -109,7 +109,7 @@ def test_agent_of_other_tenant_cannot_claim_conversation(bot, other_tenant):
     stranger = MembershipFactory(tenant=other_tenant, role=Role.OWNER).user
     with pytest.raises(NotFound):
         handoff.claim_conversation(tenant=other_tenant, conversation_id=conversation.pk, agent=stranger)
-    assert Conversation.objects.get(pk=conversation.pk).status == ConversationStatus.WAITING
+    assert Conversation.unscoped.get(pk=conversation.pk).status == ConversationStatus.WAITING
 
 
 @pytest.mark.django_db(transaction=True)
@@ -136,8 +136,8 @@ def test_two_agents_claiming_at_once_exactly_one_wins(bot, agent, colleague):
         results = list(pool.map(claim, [agent, colleague]))
     assert sorted(results) == ["told", "won"]
     winner = agent if results[0] == "won" else colleague
-    assert Conversation.objects.get(pk=conversation.pk).claimed_by == winner
-    assert Message.objects.filter(conversation=conversation, kind=MessageKind.NOTICE).count() == 1
+    assert Conversation.unscoped.get(pk=conversation.pk).claimed_by == winner
+    assert Message.unscoped.filter(conversation=conversation, kind=MessageKind.NOTICE).count() == 1
 
 
 # --- messages and notes ------------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def test_transfer_hands_the_conversation_to_a_colleague(bot, agent, colleague):
     result = handoff.transfer_conversation(tenant=bot.tenant, conversation_id=conversation.pk, agent=agent,
                                            to_user_id=colleague.pk)
     assert result.claimed_by == colleague and result.status == ConversationStatus.AGENT
-    assert Message.objects.filter(conversation=conversation).last().text == "Bob joined the conversation."
+    assert Message.unscoped.filter(conversation=conversation).last().text == "Bob joined the conversation."
 
 
 def test_transfer_to_someone_outside_the_team_is_not_found(bot, agent, other_tenant):
@@ -225,7 +225,7 @@ def test_close_as_resolved_keeps_the_resolution_and_makes_a_ticket(bot, agent):
                                         resolution="Resent the parcel with express shipping.")
     assert result.status == ConversationStatus.CLOSED
     assert result.resolution == "Resent the parcel with express shipping."
-    ticket = Ticket.objects.get(source=TicketSource.AGENT, external_id=f"conversation:{conversation.pk}:resolution")
+    ticket = Ticket.unscoped.get(source=TicketSource.AGENT, external_id=f"conversation:{conversation.pk}:resolution")
     assert ticket.message.startswith("My parcel never arrived") and "jo@example.com" not in ticket.message
     assert ticket.resolution == "Resent the parcel with express shipping." and ticket.bot == bot
 
@@ -243,18 +243,18 @@ def test_close_without_a_resolution_is_refused(bot, agent):
 
 def test_correcting_an_intent_labels_the_message_and_becomes_an_agent_ticket(bot, agent):
     conversation = claimed(bot, agent)
-    question = Message.objects.get(conversation=conversation, seq=1)
+    question = Message.unscoped.get(conversation=conversation, seq=1)
     handoff.correct_intent(tenant=bot.tenant, conversation_id=conversation.pk, agent=agent, seq=1,
                            intent="Order Status")
     question.refresh_from_db()
     assert question.corrected_intent == "order_status"
-    ticket = Ticket.objects.get(external_id=f"conversation:{conversation.pk}:intent:1")
+    ticket = Ticket.unscoped.get(external_id=f"conversation:{conversation.pk}:intent:1")
     assert (ticket.source, ticket.intent, ticket.message) == (TicketSource.AGENT, "order_status", question.text)
     handoff.correct_intent(tenant=bot.tenant, conversation_id=conversation.pk, agent=agent, seq=1,
                            intent="lost_parcel", new_intent=True)
     ticket.refresh_from_db()
     assert ticket.intent == "lost_parcel"
-    assert Ticket.objects.filter(external_id=f"conversation:{conversation.pk}:intent:1").count() == 1
+    assert Ticket.unscoped.filter(external_id=f"conversation:{conversation.pk}:intent:1").count() == 1
 
 
 @pytest.mark.parametrize(("seq", "intent", "new", "code"), [
@@ -350,4 +350,4 @@ def test_a_claim_lapses_after_the_grace_period_without_the_agent(bot, agent, set
     assert handoff.release_lapsed_claims(now=timezone.now() + timedelta(seconds=90)) == [conversation.pk]
     conversation.refresh_from_db()
     assert conversation.status == ConversationStatus.WAITING and conversation.claimed_by is None
-    assert "back in the queue" in Message.objects.filter(conversation=conversation).last().text
+    assert "back in the queue" in Message.unscoped.filter(conversation=conversation).last().text

@@ -108,9 +108,9 @@ def start_worker(worker_env, tmp_path):
     workers: list[WorkerProcess] = []
 
     def start() -> WorkerProcess:
-        worker = WorkerProcess(worker_env, tmp_path / f"worker-{len(workers)}.log").start()
-        workers.append(worker)
-        return worker
+        worker = WorkerProcess(worker_env, tmp_path / f"worker-{len(workers)}.log")
+        workers.append(worker)  # stopped at the end even if it never gets ready: no worker outlives its test
+        return worker.start()
 
     yield start
     for worker in workers:

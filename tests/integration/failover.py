@@ -186,7 +186,7 @@ def stored_reply_counts(conversation_ids: list[int]) -> dict[str, int]:
 
     from conversations.models import Message, MessageSender
 
-    visitor = Message.objects.filter(conversation_id__in=conversation_ids, sender=MessageSender.VISITOR).annotate(
+    visitor = Message.unscoped.filter(conversation_id__in=conversation_ids, sender=MessageSender.VISITOR).annotate(
         bot_replies=Count("replies", filter=Q(replies__sender=MessageSender.BOT)))
     return {
         "visitor_messages": visitor.count(),

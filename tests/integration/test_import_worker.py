@@ -27,7 +27,7 @@ def _upload(client, bot, path: Path, action: str = "", mapping: dict | None = No
 
 def _finished(import_id: int, worker, timeout: float = 120) -> Import:
     def done():
-        ticket_import = Import.objects.get(pk=import_id)
+        ticket_import = Import.unscoped.get(pk=import_id)
         return ticket_import if ticket_import.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED) else None
 
     return wait_for(done, timeout=timeout, message=f"import {import_id} to finish; worker log:\n{worker.log()}")
@@ -88,16 +88,16 @@ def test_a_worker_killed_mid_import_leaves_it_unfinished_and_invisible_until_ano
     first = start_worker()
 
     import_id = _upload(owner_client, bot, path).json()["id"]
-    wait_for(lambda: Import.objects.get(pk=import_id).rows_read >= 2000, timeout=120,
+    wait_for(lambda: Import.unscoped.get(pk=import_id).rows_read >= 2000, timeout=120,
              message=f"the import to be under way; worker log:\n{first.log()}")
     first.kill()
 
-    interrupted = Import.objects.get(pk=import_id)
+    interrupted = Import.unscoped.get(pk=import_id)
     assert interrupted.status == ImportStatus.RUNNING
-    assert 0 < Ticket.objects.filter(source_import=interrupted).count() < rows
+    assert 0 < Ticket.unscoped.filter(source_import=interrupted).count() < rows
     assert tickets_for_bot(tenant=tenant, bot=bot).count() == 0
 
-    wait_for(lambda: (timezone.now() - Import.objects.get(pk=import_id).heartbeat_at).total_seconds() > stale_after,
+    wait_for(lambda: (timezone.now() - Import.unscoped.get(pk=import_id).heartbeat_at).total_seconds() > stale_after,
              timeout=30, message="the dead worker's heartbeat to go stale")
     second = start_worker()
     ticket_import = _finished(import_id, second, timeout=300)
@@ -106,4 +106,4 @@ def test_a_worker_killed_mid_import_leaves_it_unfinished_and_invisible_until_ano
     assert (ticket_import.attempts, ticket_import.rows_read, ticket_import.rows_imported,
             ticket_import.rows_duplicate) == (2, rows, rows, 0)
     assert tickets_for_bot(tenant=tenant, bot=bot).count() == rows
-    assert Ticket.objects.filter(bot=bot).count() == rows
+    assert Ticket.unscoped.filter(bot=bot).count() == rows

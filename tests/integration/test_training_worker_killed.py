@@ -30,20 +30,20 @@ def test_a_worker_killed_mid_training_leaves_the_run_failed_no_version_and_the_a
     first_worker = start_worker()
 
     run = training.start_training_run(tenant=bot.tenant, bot=bot)
-    wait_for(lambda: TrainingRun.objects.filter(pk=run.pk, stage="training", epoch__gte=1).exists(), timeout=180,
+    wait_for(lambda: TrainingRun.unscoped.filter(pk=run.pk, stage="training", epoch__gte=1).exists(), timeout=180,
              message=f"training to reach its first epoch; worker log:\n{first_worker.log()}")
     first_worker.kill()
-    wait_for(lambda: training.lease_expired(TrainingRun.objects.get(pk=run.pk)), timeout=30,
+    wait_for(lambda: training.lease_expired(TrainingRun.unscoped.get(pk=run.pk)), timeout=30,
              message="the dead worker's lease to run out")
 
     start_worker()  # a new worker reaps the run its predecessor lost
-    run = wait_for(lambda: TrainingRun.objects.filter(pk=run.pk, status=TrainingStatus.FAILED).first(), timeout=60,
+    run = wait_for(lambda: TrainingRun.unscoped.filter(pk=run.pk, status=TrainingStatus.FAILED).first(), timeout=60,
                    message="the lost run to be marked failed")
 
     assert "worker" in run.error
     final_dir = training.version_directory(run)
     assert not final_dir.exists()
     assert not list(final_dir.parent.glob(f".{final_dir.name}.tmp-*"))
-    assert not ModelVersion.objects.filter(run=run).exists()
+    assert not ModelVersion.unscoped.filter(run=run).exists()
     bot.refresh_from_db()
     assert bot.active_version == active

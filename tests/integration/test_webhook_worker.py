@@ -38,11 +38,11 @@ def test_an_event_whose_worker_is_killed_mid_delivery_is_delivered_by_the_next_w
     assert webhooks.requeue_due_deliveries() == [], "the dead worker's lease still holds"
 
     # Time passes: the lease ends, and the sweep (Celery beat) hands the attempt to a live worker.
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.last_attempt_at)
+    WebhookDelivery.unscoped.filter(pk=delivery.pk).update(next_attempt_at=delivery.last_attempt_at)
     second_worker = start_worker()
     assert webhooks.requeue_due_deliveries() == [delivery.pk]
     delivery = wait_for(
-        lambda: WebhookDelivery.objects.filter(pk=delivery.pk, status=WebhookDeliveryStatus.SUCCEEDED).first(),
+        lambda: WebhookDelivery.unscoped.filter(pk=delivery.pk, status=WebhookDeliveryStatus.SUCCEEDED).first(),
         timeout=60, message=f"the retried attempt to succeed; worker log:\n{second_worker.log()}",
     )
     assert delivery.attempts == 2 and delivery.last_response_status == 200

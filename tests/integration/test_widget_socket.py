@@ -56,7 +56,7 @@ def test_answer_reconnect_and_resume_over_a_real_socket_lose_and_repeat_nothing(
     seqs = [f["seq"] for f in rest if "seq" in f and f["type"] != "ack"]
     assert len(seqs) == len(set(seqs)) and 4 in seqs
     assert refused["code"] == "origin_not_allowed" and close_code == 4403
-    stored = list(Message.objects.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
+    stored = list(Message.unscoped.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
                   .values_list("seq", "sender", "client_msg_id"))
     assert stored == [(1, "visitor", "a"), (2, "bot", ""), (3, "visitor", "b"), (4, "bot", "")]
 
@@ -66,7 +66,7 @@ def test_a_version_damaged_after_activation_is_not_served_the_visitor_is_told_an
     version = shop_bot.active_version
     damaged = tmp_path / "v0002"
     shutil.copytree(version.path, damaged)
-    ModelVersion.objects.filter(pk=version.pk).update(path=str(damaged))  # the active version now lives here
+    ModelVersion.unscoped.filter(pk=version.pk).update(path=str(damaged))  # the active version now lives here
     (damaged / ENCODER_ONNX_FILE).unlink()  # ... and loses a file after activation
     url = asgi_server.replace("http://", "ws://") + f"/ws/widget/{shop_bot.public_key}/"
 
@@ -80,6 +80,6 @@ def test_a_version_damaged_after_activation_is_not_served_the_visitor_is_told_an
     welcome, frames = asyncio.run(scenario())
     assert [f["type"] for f in frames] == ["ack", "typing", "handoff"]
     assert frames[-1]["reason"] == "model_unavailable" and frames[-1]["text"].startswith("I can't answer right now.")
-    stored = list(Message.objects.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
+    stored = list(Message.unscoped.filter(conversation_id=welcome["conversation_id"]).order_by("seq")
                   .values_list("seq", "sender", "decision__rule"))
     assert stored == [(1, "visitor", None), (2, "bot", "model_unavailable")]

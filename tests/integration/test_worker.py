@@ -18,7 +18,7 @@ def test_a_task_sent_through_the_broker_is_run_by_a_real_worker_process(celery_w
 
     purge_stale_invitations_task.delay()
 
-    wait_for(lambda: not Invitation.objects.filter(pk=stale.pk).exists(), timeout=60,
+    wait_for(lambda: not Invitation.unscoped.filter(pk=stale.pk).exists(), timeout=60,
              message=f"the worker to purge the stale invitation; worker log:\n{celery_worker.log()}")
-    assert Invitation.objects.filter(pk=fresh.pk).exists()
+    assert Invitation.unscoped.filter(pk=fresh.pk).exists()
     assert celery_worker.process.poll() is None

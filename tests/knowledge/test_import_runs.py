@@ -57,7 +57,7 @@ def test_partial_tickets_of_an_unfinished_import_are_not_the_bots_tickets(pendin
     _half_written(pending, tenant, bot, settings)
     TicketFactory(bot=bot)
 
-    assert Ticket.objects.filter(source_import=pending).count() == 7
+    assert Ticket.unscoped.filter(source_import=pending).count() == 7
     assert tickets_for_bot(tenant=tenant, bot=bot).count() == 1
 
 
@@ -82,7 +82,7 @@ def test_an_import_interrupted_too_often_fails_saying_so_and_keeps_no_ticket(pen
     pending.refresh_from_db()
     assert (pending.status, pending.error_code) == (ImportStatus.FAILED, "interrupted")
     assert "interrupted 3 times" in pending.error_message
-    assert not Ticket.objects.filter(source_import=pending).exists()
+    assert not Ticket.unscoped.filter(source_import=pending).exists()
 
 
 def test_a_run_that_lost_its_import_to_another_run_stops_without_writing(pending, tenant, bot, monkeypatch):
@@ -90,7 +90,7 @@ def test_a_run_that_lost_its_import_to_another_run_stops_without_writing(pending
 
     def taken_over_midway(ticket_import, *args):
         original(ticket_import, *args)
-        type(ticket_import).objects.filter(pk=ticket_import.pk).update(attempts=ticket_import.attempts + 1)
+        type(ticket_import).unscoped.filter(pk=ticket_import.pk).update(attempts=ticket_import.attempts + 1)
 
     monkeypatch.setattr(imports, "_write_batch", taken_over_midway)
 
@@ -98,7 +98,7 @@ def test_a_run_that_lost_its_import_to_another_run_stops_without_writing(pending
 
     pending.refresh_from_db()
     assert pending.status == ImportStatus.RUNNING
-    assert Ticket.objects.filter(source_import=pending).count() == 10
+    assert Ticket.unscoped.filter(source_import=pending).count() == 10
 
 
 def test_an_import_whose_raw_file_was_deleted_before_it_ran_fails_clearly(pending, tenant, bot):

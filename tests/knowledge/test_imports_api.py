@@ -38,8 +38,8 @@ def upload(owner_client, bot, django_capture_on_commit_callbacks):
 
 
 def _nothing_stored(settings, tenant):
-    assert not Import.objects.exists()
-    assert not Ticket.objects.exists()
+    assert not Import.unscoped.exists()
+    assert not Ticket.unscoped.exists()
     tenant_uploads = Path(settings.UPLOADS_ROOT) / str(tenant.id)
     assert not tenant_uploads.exists() or not any(tenant_uploads.iterdir())
 
@@ -48,7 +48,7 @@ def test_an_upload_is_stored_read_redacted_and_deduplicated(upload, owner_client
     response = upload(GOOD_CSV)
 
     assert response.status_code == 202
-    ticket_import = Import.objects.get(pk=response.json()["id"])
+    ticket_import = Import.unscoped.get(pk=response.json()["id"])
     assert ticket_import.status == ImportStatus.SUCCEEDED
     assert ticket_import.uploaded_by == owner_client.membership.user
     assert ticket_import.mapping == {"message": "Customer Message", "resolution": "Agent Reply", "intent": "intent",
@@ -105,10 +105,10 @@ def test_json_and_jsonl_files_are_imported(upload, tenant):
     jsonl = "\n".join(json.dumps({"message": f"line {i}", "intent": "x"}) for i in range(4))
     assert upload(jsonl, name="export.jsonl").status_code == 202
 
-    json_import, jsonl_import = Import.objects.order_by("id")
+    json_import, jsonl_import = Import.unscoped.order_by("id")
     assert (json_import.file_format, json_import.rows_imported, json_import.status) == ("json", 5, "succeeded")
     assert (jsonl_import.file_format, jsonl_import.rows_imported) == ("jsonl", 4)
-    assert set(Ticket.objects.filter(source_import=json_import).values_list("intent", flat=True)) == {"faq"}
+    assert set(Ticket.unscoped.filter(source_import=json_import).values_list("intent", flat=True)) == {"faq"}
 
 
 def test_uploading_the_same_file_twice_is_detected_by_its_hash(upload, bot):
@@ -120,7 +120,7 @@ def test_uploading_the_same_file_twice_is_detected_by_its_hash(upload, bot):
     error = response.json()["error"]
     assert error["code"] == "duplicate_upload"
     assert error["details"]["import_id"] == first["id"]
-    assert Import.objects.count() == 1
+    assert Import.unscoped.count() == 1
 
 
 def test_rows_already_imported_by_an_earlier_file_are_skipped_and_counted(upload, tenant):
@@ -128,7 +128,7 @@ def test_rows_already_imported_by_an_earlier_file_are_skipped_and_counted(upload
 
     response = upload("message,intent\nwhere is MY parcel?,order_status\nNew one,x\n")
 
-    second = Import.objects.get(pk=response.json()["id"])
+    second = Import.unscoped.get(pk=response.json()["id"])
     assert (second.rows_imported, second.rows_existing, second.rows_duplicate) == (1, 1, 0)
     assert Ticket.objects.for_tenant(tenant).count() == 3
 
@@ -178,18 +178,18 @@ def test_a_file_over_the_size_limit_is_refused_with_413(upload, tenant, settings
 def test_an_unterminated_quote_fails_the_import_whole_with_its_row(upload, tenant):
     response = upload('message,intent\nfine,a\n"never closed,b\nmore,c\n')
 
-    ticket_import = Import.objects.get(pk=response.json()["id"])
+    ticket_import = Import.unscoped.get(pk=response.json()["id"])
     assert ticket_import.status == ImportStatus.FAILED
     assert ticket_import.error_code == "unterminated_quote"
     assert ticket_import.error_message == "Row 3 opens a quoted field that is never closed."
-    assert not Ticket.objects.exists()
+    assert not Ticket.unscoped.exists()
 
 
 def test_a_megabyte_field_is_a_bad_row_and_the_other_rows_go_in(upload, tenant):
     rows = "".join(f"question {i},x\n" for i in range(10))
     response = upload("message,intent\n" + "y" * (1024 * 1024) + ",a\n" + rows)
 
-    ticket_import = Import.objects.get(pk=response.json()["id"])
+    ticket_import = Import.unscoped.get(pk=response.json()["id"])
     assert ticket_import.status == ImportStatus.SUCCEEDED
     assert ticket_import.rows_imported == 10
     assert ticket_import.row_errors[0]["row"] == 2
@@ -200,7 +200,7 @@ def test_jsonl_with_one_broken_line_reports_it_and_imports_the_rest(upload):
     lines = [json.dumps({"message": f"q{i}"}) for i in range(9)]
     lines.insert(4, '{"message": "broken')
 
-    ticket_import = Import.objects.get(pk=upload("\n".join(lines), name="t.jsonl").json()["id"])
+    ticket_import = Import.unscoped.get(pk=upload("\n".join(lines), name="t.jsonl").json()["id"])
 
     assert ticket_import.status == ImportStatus.SUCCEEDED
     assert ticket_import.rows_imported == 9
@@ -213,25 +213,25 @@ def test_more_bad_rows_than_the_threshold_fails_the_import_and_writes_no_ticket(
     settings.IMPORT_BATCH_SIZE = 2  # good rows were already written in batches before the verdict
     content = "message,intent\n" + "".join(f"fine {i},a\n" for i in range(7)) + ",empty\n" * 3
 
-    ticket_import = Import.objects.get(pk=upload(content).json()["id"])
+    ticket_import = Import.unscoped.get(pk=upload(content).json()["id"])
 
     assert ticket_import.status == ImportStatus.FAILED
     assert ticket_import.error_code == "too_many_bad_rows"
     assert ticket_import.error_message.startswith("3 of 10 rows (30%) are invalid; an import may have at most 20%.")
     assert ticket_import.rows_imported == 0
     assert [e["row"] for e in ticket_import.row_errors] == [9, 10, 11]
-    assert not Ticket.objects.exists()
+    assert not Ticket.unscoped.exists()
 
 
 def test_a_file_with_more_rows_than_the_limit_fails_and_writes_no_ticket(upload, settings):
     settings.IMPORT_MAX_ROWS = 5
     settings.IMPORT_BATCH_SIZE = 2
 
-    ticket_import = Import.objects.get(pk=upload("message\n" + "".join(f"q{i}\n" for i in range(6))).json()["id"])
+    ticket_import = Import.unscoped.get(pk=upload("message\n" + "".join(f"q{i}\n" for i in range(6))).json()["id"])
 
     assert (ticket_import.status, ticket_import.error_code) == (ImportStatus.FAILED, "too_many_rows")
     assert "more than 5 rows" in ticket_import.error_message
-    assert not Ticket.objects.exists()
+    assert not Ticket.unscoped.exists()
 
 
 def test_importing_into_another_tenants_bot_is_404_and_stores_nothing(owner_client, other_bot, other_tenant, settings):
@@ -253,12 +253,12 @@ def test_an_api_key_can_import_and_is_recorded(key_client, bot, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(key_client, bot, "message\nhello\n")
 
-    ticket_import = Import.objects.get(pk=response.json()["id"])
+    ticket_import = Import.unscoped.get(pk=response.json()["id"])
     assert ticket_import.uploaded_with_key is not None and ticket_import.uploaded_by is None
 
 
 def test_the_row_errors_download_as_csv(upload, owner_client, bot):
-    ticket_import = Import.objects.get(pk=upload("message,created_at\nhi,=HYPERLINK(1)\nok,2024-01-01\n"
+    ticket_import = Import.unscoped.get(pk=upload("message,created_at\nhi,=HYPERLINK(1)\nok,2024-01-01\n"
                                                  "a,b,c\n" + "".join(f"q{i},\n" for i in range(10))).json()["id"])
 
     response = owner_client.get(f"/api/v1/bots/{bot.id}/imports/{ticket_import.id}/errors/")
@@ -274,7 +274,7 @@ def test_the_row_errors_download_as_csv(upload, owner_client, bot):
 
 def test_deleting_the_raw_file_keeps_the_tickets_and_says_so(upload, owner_client, bot, settings,
                                                              django_capture_on_commit_callbacks):
-    ticket_import = Import.objects.get(pk=upload(GOOD_CSV).json()["id"])
+    ticket_import = Import.unscoped.get(pk=upload(GOOD_CSV).json()["id"])
     raw = Path(settings.UPLOADS_ROOT) / ticket_import.raw_path
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -283,13 +283,13 @@ def test_deleting_the_raw_file_keeps_the_tickets_and_says_so(upload, owner_clien
     assert response.status_code == 200
     assert response.json()["raw_available"] is False and response.json()["raw_deleted_at"]
     assert not raw.exists()
-    assert Ticket.objects.filter(source_import=ticket_import).count() == 3
+    assert Ticket.unscoped.filter(source_import=ticket_import).count() == 3
 
 
 def test_deleting_an_import_deletes_its_tickets_and_raw_file_only(upload, owner_client, bot, settings,
                                                                    django_capture_on_commit_callbacks):
-    kept = Import.objects.get(pk=upload("message\nkeep me\n").json()["id"])
-    doomed = Import.objects.get(pk=upload(GOOD_CSV).json()["id"])
+    kept = Import.unscoped.get(pk=upload("message\nkeep me\n").json()["id"])
+    doomed = Import.unscoped.get(pk=upload(GOOD_CSV).json()["id"])
     raw = Path(settings.UPLOADS_ROOT) / doomed.raw_path
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -297,8 +297,8 @@ def test_deleting_an_import_deletes_its_tickets_and_raw_file_only(upload, owner_
 
     assert response.status_code == 204
     assert not raw.exists() and not raw.parent.exists()
-    assert list(Ticket.objects.values_list("message", flat=True)) == ["keep me"]
-    assert list(Import.objects.all()) == [kept]
+    assert list(Ticket.unscoped.values_list("message", flat=True)) == ["keep me"]
+    assert list(Import.unscoped.all()) == [kept]
 
 
 def test_imports_are_listed_per_bot_newest_first(upload, owner_client, bot, tenant):

@@ -44,7 +44,7 @@ def test_an_admin_deletes_one_ticket(admin_client, bot):
     ticket, other = TicketFactory(bot=bot), TicketFactory(bot=bot)
 
     assert admin_client.delete(f"/api/v1/bots/{bot.id}/tickets/{ticket.id}/").status_code == 204
-    assert list(Ticket.objects.all()) == [other]
+    assert list(Ticket.unscoped.all()) == [other]
 
 
 def test_agents_see_conversations_not_tickets(agent_client, bot):
@@ -52,7 +52,7 @@ def test_agents_see_conversations_not_tickets(agent_client, bot):
 
     assert agent_client.get(f"/api/v1/bots/{bot.id}/tickets/").status_code == 403
     assert agent_client.delete(f"/api/v1/bots/{bot.id}/tickets/{ticket.id}/").status_code == 403
-    assert Ticket.objects.filter(pk=ticket.pk).exists()
+    assert Ticket.unscoped.filter(pk=ticket.pk).exists()
 
 
 def test_another_tenants_ticket_is_404_and_stays(owner_client, other_bot):
@@ -61,7 +61,7 @@ def test_another_tenants_ticket_is_404_and_stays(owner_client, other_bot):
     response = owner_client.delete(f"/api/v1/bots/{other_bot.id}/tickets/{theirs.id}/")
 
     assert response.status_code == 404
-    assert Ticket.objects.filter(pk=theirs.pk).exists()
+    assert Ticket.unscoped.filter(pk=theirs.pk).exists()
 
 
 def test_the_same_content_cannot_be_stored_twice_for_one_bot(bot):

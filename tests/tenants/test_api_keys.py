@@ -20,7 +20,7 @@ def _client(key: str) -> APIClient:
 def test_a_key_is_stored_hashed_with_a_visible_prefix(tenant):
     issued = create_api_key(tenant=tenant, created_by=None, name="CRM")
 
-    stored = ApiKey.objects.get()
+    stored = ApiKey.unscoped.get()
     assert issued.plain_key.startswith(stored.prefix + ".")
     assert issued.plain_key not in stored.key_hash
     assert stored.key_hash != issued.plain_key
@@ -34,7 +34,7 @@ def test_a_key_resolves_to_its_own_tenant_and_records_its_use(tenant, bot):
 
     assert response.status_code == 200
     assert [b["id"] for b in response.json()["results"]] == [bot.id]
-    assert asked_at <= ApiKey.objects.get().last_used_at <= timezone.now()
+    assert asked_at <= ApiKey.unscoped.get().last_used_at <= timezone.now()
 
 
 def test_x_api_key_header_works_too(tenant):
@@ -46,7 +46,7 @@ def test_x_api_key_header_works_too(tenant):
 def test_an_expired_key_gets_401_saying_it_expired(tenant):
     soon = timezone.now() + timedelta(seconds=1)
     issued = create_api_key(tenant=tenant, created_by=None, name="old", expires_at=soon)
-    ApiKey.objects.filter(pk=issued.api_key.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    ApiKey.unscoped.filter(pk=issued.api_key.pk).update(expires_at=timezone.now() - timedelta(days=1))
 
     response = _client(issued.plain_key).post("/api/v1/bots/", {"name": "Sneaky"}, format="json")
 
@@ -108,21 +108,21 @@ def test_another_tenants_key_cannot_be_revoked(owner_client, other_tenant):
     response = owner_client.post(f"/api/v1/api-keys/{other.api_key.pk}/revoke/")
 
     assert response.status_code == 404
-    assert ApiKey.objects.get(pk=other.api_key.pk).revoked_at is None
+    assert ApiKey.unscoped.get(pk=other.api_key.pk).revoked_at is None
 
 
 def test_agents_cannot_create_keys(agent_client):
     response = agent_client.post("/api/v1/api-keys/", {"name": "mine"}, format="json")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "permission_denied"
-    assert not ApiKey.objects.exists()
+    assert not ApiKey.unscoped.exists()
 
 
 def test_a_key_cannot_be_created_already_expired(owner_client):
     past = (timezone.now() - timedelta(days=1)).isoformat()
     response = owner_client.post("/api/v1/api-keys/", {"name": "x", "expires_at": past}, format="json")
     assert response.status_code == 400
-    assert not ApiKey.objects.exists()
+    assert not ApiKey.unscoped.exists()
 
 
 def test_bot_list_by_key_does_not_include_other_tenants_bots(tenant, other_tenant):

@@ -50,7 +50,7 @@ def _train(bot, django_capture_on_commit_callbacks) -> TrainingRun:
 def test_training_without_tickets_is_refused_and_creates_no_run(bot):
     with pytest.raises(training.TrainingRefused, match="no tickets"):
         training.start_training_run(tenant=bot.tenant, bot=bot)
-    assert not TrainingRun.objects.exists()
+    assert not TrainingRun.unscoped.exists()
 
 
 def test_tickets_of_an_import_still_running_are_not_trained_on(bot):
@@ -59,7 +59,7 @@ def test_tickets_of_an_import_still_running_are_not_trained_on(bot):
 
     with pytest.raises(training.TrainingRefused, match="no tickets"):
         training.start_training_run(tenant=bot.tenant, bot=bot)
-    assert not TrainingRun.objects.exists()
+    assert not TrainingRun.unscoped.exists()
 
 
 def test_a_second_run_while_one_is_unfinished_is_refused_naming_the_first(bot):
@@ -68,7 +68,7 @@ def test_a_second_run_while_one_is_unfinished_is_refused_naming_the_first(bot):
 
     with pytest.raises(training.TrainingAlreadyRunning, match=f"Run {first.number} is queued"):
         training.start_training_run(tenant=bot.tenant, bot=bot)
-    assert TrainingRun.objects.count() == 1
+    assert TrainingRun.unscoped.count() == 1
 
 
 def test_a_run_writes_a_verified_version_records_its_tickets_and_activates_the_first_version(
@@ -81,7 +81,7 @@ def test_a_run_writes_a_verified_version_records_its_tickets_and_activates_the_f
     assert run.status == TrainingStatus.SUCCEEDED, run.error
     assert run.percent == 100.0
     assert [entry["stage"] for entry in run.log][:2] == ["queued", "running"]
-    version = ModelVersion.objects.get(run=run)
+    version = ModelVersion.unscoped.get(run=run)
     assert version.mode == "classifier"
     confusion = version.metrics["confusion"]["matrix"]
     held_out, right = sum(map(sum, confusion)), sum(row[i] for i, row in enumerate(confusion))
@@ -145,7 +145,7 @@ def test_a_run_whose_worker_stopped_reporting_is_failed_and_its_leftovers_remove
     _tickets(bot)
     run = training.start_training_run(tenant=bot.tenant, bot=bot)
     stale = timezone.now() - timedelta(seconds=settings.TRAINING_LEASE_SECONDS + 5)
-    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingStatus.RUNNING, heartbeat_at=stale)
+    TrainingRun.unscoped.filter(pk=run.pk).update(status=TrainingStatus.RUNNING, heartbeat_at=stale)
     final_dir = training.version_directory(run)
     leftover = final_dir.parent / f".{final_dir.name}.tmp-deadbeef"
     leftover.mkdir(parents=True)
@@ -201,6 +201,6 @@ def test_a_written_version_that_does_not_verify_fails_the_run_and_the_active_ver
     assert run.status == TrainingStatus.FAILED
     assert "does not verify" in run.error and "keeps serving" in run.error
     assert not training.version_directory(run).exists()
-    assert not ModelVersion.objects.filter(run=run).exists()
+    assert not ModelVersion.unscoped.filter(run=run).exists()
     bot.refresh_from_db()
     assert bot.active_version == active

@@ -34,7 +34,7 @@ def test_a_bot_without_tickets_gets_a_clear_refusal(owner_client, bot):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "no_tickets"
     assert "import tickets" in response.json()["error"]["message"]
-    assert not TrainingRun.objects.exists()
+    assert not TrainingRun.unscoped.exists()
 
 
 def test_a_second_start_while_one_runs_is_a_409_that_names_the_run(owner_client, bot):
@@ -46,14 +46,14 @@ def test_a_second_start_while_one_runs_is_a_409_that_names_the_run(owner_client,
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "training_already_running"
     assert response.json()["error"]["details"] == {"run_id": running.pk}
-    assert TrainingRun.objects.count() == 1
+    assert TrainingRun.unscoped.count() == 1
 
 
 def test_agents_cannot_train_or_see_runs(agent_client, bot):
     TicketFactory(bot=bot, tenant=bot.tenant)
     assert agent_client.post(f"/api/v1/bots/{bot.id}/training-runs/").status_code == 403
     assert agent_client.get(f"/api/v1/bots/{bot.id}/versions/").status_code == 403
-    assert not TrainingRun.objects.exists()
+    assert not TrainingRun.unscoped.exists()
 
 
 def test_cancelling_a_queued_run_through_the_api(owner_client, bot):

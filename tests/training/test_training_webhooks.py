@@ -68,7 +68,7 @@ def test_a_run_that_writes_and_activates_a_version_sends_training_succeeded_once
     with django_capture_on_commit_callbacks(execute=True):  # the task delivered again: the run is done
         assert training.execute_training_run(run_id=run.pk) is None
     assert len(receiver.received) == 1
-    assert WebhookDelivery.objects.filter(event_type=SUCCEEDED).count() == 1
+    assert WebhookDelivery.unscoped.filter(event_type=SUCCEEDED).count() == 1
 
 
 def test_a_run_that_cannot_train_sends_training_failed_with_the_reason_after_it_commits(
@@ -84,7 +84,7 @@ def test_a_run_that_cannot_train_sends_training_failed_with_the_reason_after_it_
     run.refresh_from_db()
     assert run.status == TrainingStatus.FAILED
     assert run.error.startswith("Training failed: ValueError: tickets without message text")
-    [delivery] = WebhookDelivery.objects.filter(tenant=bot.tenant)
+    [delivery] = WebhookDelivery.unscoped.filter(tenant=bot.tenant)
     assert delivery.event_type == FAILED and delivery.status == WebhookDeliveryStatus.PENDING
     assert receiver.received == [], "nothing is sent before the run's failure commits"
     for callback in callbacks:
@@ -97,7 +97,7 @@ def test_a_run_that_cannot_train_sends_training_failed_with_the_reason_after_it_
         "message": f"Training run 1 failed: {run.error.removeprefix('Training failed: ')}", "error": run.error,
     }
     assert training.fail_abandoned_training_runs() == 0
-    assert WebhookDelivery.objects.filter(tenant=bot.tenant).count() == 1
+    assert WebhookDelivery.unscoped.filter(tenant=bot.tenant).count() == 1
 
 
 def test_a_succeeded_run_is_not_sent_to_an_endpoint_that_only_wants_failures(
@@ -107,7 +107,7 @@ def test_a_succeeded_run_is_not_sent_to_an_endpoint_that_only_wants_failures(
     _tickets(bot)
     with django_capture_on_commit_callbacks(execute=True):
         training.start_training_run(tenant=bot.tenant, bot=bot)
-    assert receiver.received == [] and not WebhookDelivery.objects.exists()
+    assert receiver.received == [] and not WebhookDelivery.unscoped.exists()
 
 
 def test_a_run_whose_worker_was_lost_is_announced_as_failed_by_the_reaper(bot, settings):
@@ -115,12 +115,12 @@ def test_a_run_whose_worker_was_lost_is_announced_as_failed_by_the_reaper(bot, s
     _tickets(bot)
     run = training.start_training_run(tenant=bot.tenant, bot=bot)
     stale = timezone.now() - timedelta(seconds=settings.TRAINING_LEASE_SECONDS + 5)
-    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingStatus.RUNNING, started_at=stale, heartbeat_at=stale)
+    TrainingRun.unscoped.filter(pk=run.pk).update(status=TrainingStatus.RUNNING, started_at=stale, heartbeat_at=stale)
 
     assert training.fail_abandoned_training_runs() == 1
     assert training.fail_abandoned_training_runs() == 0
 
-    [delivery] = WebhookDelivery.objects.filter(tenant=bot.tenant)
+    [delivery] = WebhookDelivery.unscoped.filter(tenant=bot.tenant)
     assert delivery.event_type == FAILED
     assert delivery.payload["error"].startswith("The worker running this training was lost")
 
@@ -133,7 +133,7 @@ def test_a_run_the_reaper_failed_while_its_worker_went_on_is_announced_once(bot,
 
     def worker_stalls_and_is_reaped(current):
         stale = timezone.now() - timedelta(seconds=settings.TRAINING_LEASE_SECONDS + 5)
-        TrainingRun.objects.filter(pk=current.pk).update(heartbeat_at=stale)
+        TrainingRun.unscoped.filter(pk=current.pk).update(heartbeat_at=stale)
         assert training.fail_abandoned_training_runs() == 1
         return read_tickets(current)
 
@@ -142,4 +142,4 @@ def test_a_run_the_reaper_failed_while_its_worker_went_on_is_announced_once(bot,
 
     run.refresh_from_db()
     assert run.status == TrainingStatus.FAILED and "worker" in run.error
-    assert [d.event_type for d in WebhookDelivery.objects.filter(tenant=bot.tenant)] == [FAILED]
+    assert [d.event_type for d in WebhookDelivery.unscoped.filter(tenant=bot.tenant)] == [FAILED]

@@ -23,14 +23,14 @@ def test_a_quota_at_80_and_100_percent_emits_one_event_each_to_the_endpoints_sub
     reached_only = WebhookEndpointFactory(tenant=tenant, events=[WebhookEventType.QUOTA_REACHED.value])
     for _ in range(5):
         quotas.consume(tenant=tenant, quota=Quota.API_CALLS)
-    deliveries = list(WebhookDelivery.objects.filter(tenant=tenant).order_by("id"))
+    deliveries = list(WebhookDelivery.unscoped.filter(tenant=tenant).order_by("id"))
     assert [(d.endpoint_id, d.event_type) for d in deliveries] == [
         (both.pk, "quota.warning"), (both.pk, "quota.reached"), (reached_only.pk, "quota.reached")]
     assert deliveries[0].payload == {
         "quota": "api_calls", "label": "API calls", "threshold_percent": 80, "usage": 4, "limit": 5,
         "period_start": subscription.period_start.isoformat(),
         "message": "API calls: 80% of the plan's 5 API calls used (4).",
-        "warning_id": QuotaWarning.objects.get(threshold=80).pk,
+        "warning_id": QuotaWarning.unscoped.get(threshold=80).pk,
     }
 
 
@@ -42,7 +42,7 @@ def test_the_same_warning_is_not_sent_twice_in_a_period(tenant):
     for _ in range(8):
         client.get("/api/v1/bots/")
     assert quota_warnings.sweep(tenant=tenant) == []
-    assert WebhookDelivery.objects.filter(tenant=tenant).count() == 2
+    assert WebhookDelivery.unscoped.filter(tenant=tenant).count() == 2
 
 
 def test_a_warning_whose_change_is_refused_is_neither_kept_nor_sent(tenant):
@@ -53,5 +53,5 @@ def test_a_warning_whose_change_is_refused_is_neither_kept_nor_sent(tenant):
     BotFactory.create_batch(2, tenant=tenant)
     with pytest.raises(Conflict):
         create_bot(tenant=tenant, name="Taken")  # the 4th of 5 bots would warn (80%), but the name is taken
-    assert Bot.objects.filter(tenant=tenant).count() == 3
-    assert not QuotaWarning.objects.exists() and not WebhookDelivery.objects.exists()
+    assert Bot.unscoped.filter(tenant=tenant).count() == 3
+    assert not QuotaWarning.unscoped.exists() and not WebhookDelivery.unscoped.exists()

@@ -31,11 +31,11 @@ def emit(tenant, event_type=WARNING, payload=None, *, commit, capture) -> list[W
     with capture(execute=commit):
         deliveries = webhooks.emit_event(tenant=tenant, event_type=event_type,
                                          payload=payload or {"quota": "api_calls", "used": 80, "limit": 100})
-    return [WebhookDelivery.objects.get(pk=delivery.pk) for delivery in deliveries]
+    return [WebhookDelivery.unscoped.get(pk=delivery.pk) for delivery in deliveries]
 
 
 def time_passes_until_the_next_attempt(delivery: WebhookDelivery) -> None:
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    WebhookDelivery.unscoped.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
 
 
 def test_an_event_reaches_each_subscribed_endpoint_signed_with_its_own_secret(
@@ -83,14 +83,14 @@ def test_a_delivery_is_sent_only_once_the_emitting_transaction_commits(
 def test_an_event_nobody_subscribed_to_records_nothing(tenant, django_capture_on_commit_callbacks):
     WebhookEndpointFactory(tenant=tenant, events=[REACHED])
     assert emit(tenant, WARNING, commit=True, capture=django_capture_on_commit_callbacks) == []
-    assert not WebhookDelivery.objects.exists()
+    assert not WebhookDelivery.unscoped.exists()
 
 
 def test_emitting_an_unknown_event_type_is_a_programming_error(tenant):
     WebhookEndpointFactory(tenant=tenant)
     with pytest.raises(ValueError, match="not a webhook event type"):
         webhooks.emit_event(tenant=tenant, event_type="quota.typo", payload={})
-    assert not WebhookDelivery.objects.exists()
+    assert not WebhookDelivery.unscoped.exists()
 
 
 def test_an_endpoint_answering_500_is_retried_with_backoff_then_failed_after_the_last_attempt(
@@ -142,7 +142,7 @@ def test_an_attempt_whose_worker_died_is_made_again_by_the_sweep_once_its_lease_
     [delivery] = emit(tenant, commit=False, capture=django_capture_on_commit_callbacks)
     # A worker claimed the attempt, then died before it recorded anything.
     lease_end = timezone.now() + timedelta(seconds=65)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=1, last_attempt_at=timezone.now(),
+    WebhookDelivery.unscoped.filter(pk=delivery.pk).update(attempts=1, last_attempt_at=timezone.now(),
                                                            next_attempt_at=lease_end)
     assert webhooks.requeue_due_deliveries() == [], "its lease still holds: another worker may be sending it"
     assert webhooks.deliver(delivery_id=delivery.pk) is None and receiver.received == []
@@ -204,7 +204,7 @@ def test_deleting_an_endpoint_drops_its_pending_deliveries(tenant, django_captur
     [delivery] = emit(tenant, commit=False, capture=django_capture_on_commit_callbacks)
     webhooks.delete_webhook_endpoint(tenant=tenant, endpoint_id=endpoint.pk)
     assert webhooks.deliver(delivery_id=delivery.pk) is None
-    assert not WebhookDelivery.objects.exists() and not WebhookEndpoint.objects.exists()
+    assert not WebhookDelivery.unscoped.exists() and not WebhookEndpoint.unscoped.exists()
 
 
 def test_a_test_event_goes_to_the_one_endpoint_whatever_it_subscribed_to(
@@ -222,7 +222,7 @@ def test_a_paused_endpoint_cannot_be_sent_a_test_event(tenant):
     endpoint = WebhookEndpointFactory(tenant=tenant, active=False)
     with pytest.raises(webhooks.DomainError, match="paused"):
         webhooks.send_test_event(tenant=tenant, endpoint_id=endpoint.pk)
-    assert not WebhookDelivery.objects.exists()
+    assert not WebhookDelivery.unscoped.exists()
 
 
 def test_the_secret_is_generated_by_the_server_and_differs_per_endpoint(tenant):
@@ -249,7 +249,7 @@ def test_a_bad_url_is_refused_with_a_reason_and_nothing_is_saved(tenant, url, me
     with pytest.raises(webhooks.WebhookRejected) as refused:
         webhooks.create_webhook_endpoint(tenant=tenant, created_by=None, url=url, events=[WARNING])
     assert message in refused.value.message
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.unscoped.exists()
 
 
 @pytest.mark.parametrize("events, message", [
@@ -262,7 +262,7 @@ def test_bad_event_types_are_refused_and_nothing_is_saved(tenant, events, messag
         webhooks.create_webhook_endpoint(tenant=tenant, created_by=None, url="https://hooks.example.com/",
                                          events=events)
     assert message in refused.value.message
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.unscoped.exists()
 
 
 def test_a_bad_change_to_an_endpoint_changes_nothing(tenant):
@@ -283,7 +283,7 @@ def test_another_tenants_endpoint_looks_missing_to_every_service(tenant, other_t
         with pytest.raises(webhooks.NotFound):
             call()
     theirs.refresh_from_db()
-    assert theirs.active and not WebhookDelivery.objects.exists()
+    assert theirs.active and not WebhookDelivery.unscoped.exists()
 
 
 def test_an_endpoint_can_subscribe_to_how_training_runs_end(tenant):

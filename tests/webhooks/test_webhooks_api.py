@@ -49,7 +49,7 @@ def test_a_bad_endpoint_is_refused_with_the_error_shape_and_nothing_is_saved(own
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid" and message in error["message"]
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.unscoped.exists()
 
 
 def test_an_admin_and_an_api_key_manage_webhooks_but_an_agent_cannot(admin_client, agent_client, tenant):
@@ -82,7 +82,7 @@ def test_pausing_changing_and_deleting_an_endpoint(owner_client, tenant):
 
     WebhookDeliveryFactory(endpoint=endpoint)
     assert owner_client.delete(f"/api/v1/webhooks/{endpoint.pk}/").status_code == 204
-    assert not WebhookEndpoint.objects.exists() and not WebhookDelivery.objects.exists()
+    assert not WebhookEndpoint.unscoped.exists() and not WebhookDelivery.unscoped.exists()
 
 
 def test_send_test_event_reaches_the_endpoint_and_shows_in_its_delivery_log(
@@ -106,7 +106,7 @@ def test_the_delivery_log_shows_failed_attempts_and_filters_by_status(
     receiver.answer_with(500)
     created = owner_client.post("/api/v1/webhooks/", {"url": receiver.url, "events": ["quota.warning"]},
                                 format="json").json()
-    endpoint = WebhookEndpoint.objects.get(pk=created["id"])
+    endpoint = WebhookEndpoint.unscoped.get(pk=created["id"])
     WebhookDeliveryFactory(endpoint=endpoint, status=WebhookDeliveryStatus.SUCCEEDED, next_attempt_at=None)
     with django_capture_on_commit_callbacks(execute=True):
         owner_client.post(f"/api/v1/webhooks/{endpoint.pk}/test/")
@@ -125,7 +125,7 @@ def test_a_paused_endpoint_refuses_a_test_event(owner_client, tenant):
     endpoint = WebhookEndpointFactory(tenant=tenant, active=False)
     response = owner_client.post(f"/api/v1/webhooks/{endpoint.pk}/test/")
     assert response.status_code == 409 and response.json()["error"]["code"] == "endpoint_paused"
-    assert not WebhookDelivery.objects.exists()
+    assert not WebhookDelivery.unscoped.exists()
 
 
 def test_another_tenants_endpoint_answers_404_everywhere_and_is_left_alone(owner_client, other_tenant):
@@ -141,5 +141,5 @@ def test_another_tenants_endpoint_answers_404_everywhere_and_is_left_alone(owner
     ):
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     theirs.refresh_from_db()
-    assert theirs.active and WebhookDelivery.objects.filter(endpoint=theirs).count() == 1
+    assert theirs.active and WebhookDelivery.unscoped.filter(endpoint=theirs).count() == 1
     assert owner_client.get("/api/v1/webhooks/").json()["results"] == []

@@ -28,7 +28,7 @@ def test_the_console_navigation_links_to_webhooks_for_managers_only(owner, tenan
     assert agent.get("/console/webhooks/").status_code == 403
     assert agent.submit("/console/webhooks/new/", {"url": "https://crm.example.com/", "events": ["quota.warning"]}
                         ).status_code == 403
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.unscoped.exists()
 
 
 def test_adding_an_endpoint_shows_its_secret_once(owner, tenant):
@@ -56,7 +56,7 @@ def test_a_bad_endpoint_is_refused_inline_and_nothing_is_saved(owner, tenant, da
     assert response.status_code == 400 and message in page
     assert 'class="field-error"' in page
     assert not data["url"] or f'value="{data["url"]}"' in page, "what was typed is kept"
-    assert not WebhookEndpoint.objects.exists()
+    assert not WebhookEndpoint.unscoped.exists()
 
 
 def test_a_test_event_is_delivered_and_its_outcome_shows_in_the_log(
@@ -97,13 +97,13 @@ def test_pausing_resuming_and_deleting_an_endpoint(owner, tenant):
     assert endpoint.active
     removed = owner.submit(f"/console/webhooks/{endpoint.pk}/delete/", follow=True)
     assert "was removed" in removed.content.decode()
-    assert not WebhookEndpoint.objects.exists() and not WebhookDelivery.objects.exists()
+    assert not WebhookEndpoint.unscoped.exists() and not WebhookDelivery.unscoped.exists()
 
 
 def test_a_paused_endpoint_refuses_a_test_event_with_a_message(owner, tenant):
     endpoint = WebhookEndpointFactory(tenant=tenant, active=False)
     page = owner.submit(f"/console/webhooks/{endpoint.pk}/test/", follow=True).content.decode()
-    assert "This endpoint is paused" in page and not WebhookDelivery.objects.exists()
+    assert "This endpoint is paused" in page and not WebhookDelivery.unscoped.exists()
 
 
 def test_another_tenants_endpoint_is_a_404_on_every_page_and_button(owner, other_tenant):
@@ -112,5 +112,5 @@ def test_another_tenants_endpoint_is_a_404_on_every_page_and_button(owner, other
     for action in ("test", "active", "delete"):
         assert owner.submit(f"/console/webhooks/{theirs.pk}/{action}/", {"active": "0"}).status_code == 404
     theirs.refresh_from_db()
-    assert theirs.active and not WebhookDelivery.objects.exists()
+    assert theirs.active and not WebhookDelivery.unscoped.exists()
     assert theirs.url not in owner.get("/console/webhooks/").content.decode()

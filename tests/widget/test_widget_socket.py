@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 def stored(conversation_id):
-    return list(Message.objects.filter(conversation_id=conversation_id).order_by("seq")
+    return list(Message.unscoped.filter(conversation_id=conversation_id).order_by("seq")
                 .values_list("seq", "sender", "text"))
 
 
@@ -42,7 +42,7 @@ async def test_question_is_stored_acked_and_answered_with_the_canned_answer_and_
     assert answer["text"] == "Your order ships within 2 working days from Leeds."
     await socket.disconnect()
 
-    reply = await database_sync_to_async(Message.objects.select_related("in_reply_to").get)(
+    reply = await database_sync_to_async(Message.unscoped.select_related("in_reply_to").get)(
         conversation_id=welcome["conversation_id"], seq=2)
     assert reply.sender == MessageSender.BOT and reply.in_reply_to.seq == 1
     assert reply.decision["rule"] == "canned_answer" and reply.decision["intent"] == "shipping"
@@ -68,7 +68,7 @@ async def test_a_settings_change_and_a_new_version_made_elsewhere_answer_the_nex
     assert (await ask(socket, "where is my package?", "c1"))[-1]["text"].endswith("from Leeds.")
 
     def change_the_bot_as_another_process_would():
-        bot = Bot.objects.get(pk=shop_bot.pk)
+        bot = Bot.unscoped.get(pk=shop_bot.pk)
         update_bot(bot=bot, settings={"placeholders": {"Warehouse": "York"}})
         shutil.copytree(trained_version_dir(), tmp_path / "v0002")
         version = ModelVersion.objects.create(tenant=bot.tenant, bot=bot, number=2, path=str(tmp_path / "v0002"),
@@ -78,7 +78,7 @@ async def test_a_settings_change_and_a_new_version_made_elsewhere_answer_the_nex
     version = await database_sync_to_async(change_the_bot_as_another_process_would)()
     answer = (await ask(socket, "where is my package?", "c2"))[-1]
     assert answer["text"] == "Your order ships within 2 working days from York."
-    reply = await database_sync_to_async(Message.objects.get)(conversation__bot=shop_bot, seq=answer["seq"])
+    reply = await database_sync_to_async(Message.unscoped.get)(conversation__bot=shop_bot, seq=answer["seq"])
     assert reply.decision["version_id"] == version.pk
     await socket.disconnect()
 
@@ -100,7 +100,7 @@ async def test_reconnect_resumes_the_same_conversation_and_replays_only_what_was
     assert [(f["seq"], f["sender"], f.get("replay")) for f in replayed] == [(3, "visitor", True), (4, "bot", True)]
     assert await again.receive_nothing(timeout=0.2)  # nothing twice
     await again.disconnect()
-    assert await database_sync_to_async(Conversation.objects.count)() == 1
+    assert await database_sync_to_async(Conversation.unscoped.count)() == 1
 
 
 async def test_a_resent_message_is_stored_once_and_acked_with_its_first_sequence_number(shop_bot):
@@ -149,7 +149,7 @@ async def test_a_site_not_in_allowed_origins_gets_close_code_4403_and_nothing_is
     error = await socket.receive_json_from()
     assert error["type"] == "error" and error["code"] == "origin_not_allowed"
     assert (await socket.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4403}
-    assert await database_sync_to_async(Conversation.objects.count)() == 0
+    assert await database_sync_to_async(Conversation.unscoped.count)() == 0
 
 
 async def test_invalid_json_unknown_frames_and_early_messages_get_error_frames_and_the_socket_stays_usable(shop_bot):
@@ -257,7 +257,7 @@ async def test_asking_for_a_person_hands_off_once_and_a_later_message_is_told_a_
     assert notice["text"] == "Your message is with our team; a person will be with you shortly."
     assert await socket.receive_nothing(timeout=0.3)  # no second handoff, no new place in the queue
     await socket.disconnect()
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=welcome["conversation_id"])
+    conversation = await database_sync_to_async(Conversation.unscoped.get)(pk=welcome["conversation_id"])
     assert conversation.status == ConversationStatus.WAITING and conversation.handoff_reason == "explicit_request"
 
 
@@ -292,7 +292,7 @@ async def test_thumbs_down_hands_off_and_thumbs_up_is_recorded(shop_bot):
     frames = await frames_until(socket, "ack")
     assert frames[0]["type"] == "handoff" and frames[0]["reason"] == "negative_feedback"
     await socket.disconnect()
-    message = await database_sync_to_async(Message.objects.get)(conversation_id=welcome["conversation_id"], seq=2)
+    message = await database_sync_to_async(Message.unscoped.get)(conversation_id=welcome["conversation_id"], seq=2)
     assert message.feedback == "down"
 
 
@@ -302,7 +302,7 @@ async def test_csat_rating_closes_the_conversation_and_bad_ratings_are_refused(s
     assert (await send_raw(socket, {"type": "csat", "rating": 9}))["code"] == "invalid_rating"
     assert await send_raw(socket, {"type": "csat", "rating": 4}) == {"type": "ack", "for": "csat", "rating": 4}
     await socket.disconnect()
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=welcome["conversation_id"])
+    conversation = await database_sync_to_async(Conversation.unscoped.get)(pk=welcome["conversation_id"])
     assert conversation.csat == 4 and conversation.status == ConversationStatus.CLOSED
 
 
@@ -330,7 +330,7 @@ async def test_an_agent_message_from_the_group_reaches_the_visitor_once(shop_bot
     welcome = await start(socket)
 
     def agent_says():
-        conversation = Conversation.objects.get(pk=welcome["conversation_id"])
+        conversation = Conversation.unscoped.get(pk=welcome["conversation_id"])
         with conversations.transaction.atomic():
             locked = conversations.lock_conversation(tenant_id=conversation.tenant_id, conversation_id=conversation.pk)
             message = conversations.append_message(locked, sender=MessageSender.AGENT, text="Hi, Sam here.")
@@ -386,15 +386,15 @@ async def test_a_damaged_active_version_hands_off_as_model_unavailable_and_both_
             (2, "bot", "I can't answer right now. Our team is offline right now. "
                        "Leave your email and message and we will get back to you."),
         ]
-        reply = await database_sync_to_async(Message.objects.get)(conversation_id=conversation_id, seq=2)
+        reply = await database_sync_to_async(Message.unscoped.get)(conversation_id=conversation_id, seq=2)
         assert reply.decision["rule"] == "model_unavailable" and reply.decision["action"] == "handoff"
-        conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+        conversation = await database_sync_to_async(Conversation.unscoped.get)(pk=conversation_id)
         assert conversation.status == ConversationStatus.WAITING
         assert conversation.handoff_reason == "model_unavailable"
 
 
 async def acked_seq(conversation_id) -> int:
-    conversation = await database_sync_to_async(Conversation.objects.get)(pk=conversation_id)
+    conversation = await database_sync_to_async(Conversation.unscoped.get)(pk=conversation_id)
     return conversation.visitor_acked_seq
 
 

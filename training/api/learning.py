@@ -1,12 +1,12 @@
 """GET /api/v1/bots/{id}/pending-examples/: what agents taught the bot since its last successful training run."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from bots.api.nested import bot_of_tenant
 from bots.models import Bot
+from tenants.api.base import TenantAPIView
 from tenants.models import MANAGER_ROLES
 from training.selectors import pending_learning_examples
 
@@ -20,15 +20,14 @@ class PendingExamplesSerializer(serializers.Serializer):
                                                 help_text="Start of the last successful run; null: never trained.")
 
 
-class PendingExamplesView(APIView):
+class PendingExamplesView(TenantAPIView):
     model = Bot
     default_roles = MANAGER_ROLES  # as the training API
 
     @extend_schema(tags=["training"], responses=PendingExamplesSerializer)
     def get(self, request, bot_pk):
-        tenant = request.tenant_context.tenant
-        bot = get_object_or_404(Bot.objects.for_tenant(tenant), pk=bot_pk)
-        pending = pending_learning_examples(tenant=tenant, bot=bot)
+        bot = bot_of_tenant(self.tenant, bot_pk)
+        pending = pending_learning_examples(tenant=self.tenant, bot=bot)
         return Response(PendingExamplesSerializer({
             "bot_id": bot.pk, "corrections": pending.corrections, "resolutions": pending.resolutions,
             "total": pending.total, "last_trained_at": pending.last_trained_at,
