@@ -9,12 +9,6 @@ from bots.models import Bot
 from demo.services import DEMO_TICKETS
 from knowledge.models import ImportStatus
 from tenants.models import Role
-from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
-    broker_url,
-    console_server,
-    start_worker,
-    worker_env,
-)
 from tests.factories import PASSWORD, BotFactory, MembershipFactory, TenantFactory
 from training.models import TrainingRun, TrainingStatus
 
@@ -31,7 +25,7 @@ def _accept_confirmations(page):
     page.on("dialog", lambda dialog: dialog.accept())
 
 
-def test_onboarding_from_sign_up_to_a_live_widget_on_the_demo_tickets(console_server, browser, screenshot):  # noqa: F811
+def test_onboarding_from_sign_up_to_a_live_widget_on_the_demo_tickets(console_server, browser, screenshot):
     page = browser.new_page(viewport=LAPTOP)
     _accept_confirmations(page)
     page.goto(f"{console_server}/console/signup/")
@@ -128,7 +122,7 @@ def test_onboarding_from_sign_up_to_a_live_widget_on_the_demo_tickets(console_se
     screenshot(tablet, "console-version-tablet")
 
 
-def test_an_agent_sees_only_conversations_and_gets_403_and_other_tenants_ids_404(console_server, browser,  # noqa: F811
+def test_an_agent_sees_only_conversations_and_gets_403_and_other_tenants_ids_404(console_server, browser,
                                                                                 screenshot):
     tenant = TenantFactory(name="Acme")
     bot = BotFactory(tenant=tenant, name="Acme bot")

@@ -13,12 +13,6 @@ from conversations.models import Message, MessageSender
 from demo.services import DEMO_BOT_NAME
 from knowledge.models import ImportStatus
 from ml.answer_policy import ANSWER
-from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
-    broker_url,
-    console_server,
-    start_worker,
-    worker_env,
-)
 from tests.trained_bot import SHOP_TICKETS
 from training.models import TrainingRun, TrainingStatus
 
@@ -43,7 +37,7 @@ def _nav(page):
 
 
 def test_from_sign_up_to_a_first_answer_the_console_points_to_each_next_step(
-        console_server, browser, screenshot, tmp_path):  # noqa: F811
+        console_server, browser, screenshot, tmp_path):
     lead = browser.new_context(viewport=LAPTOP)
     page = lead.new_page()
     page.on("dialog", lambda dialog: dialog.accept())

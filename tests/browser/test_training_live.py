@@ -6,13 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tenants.models import Role
-from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
-    broker_url,
-    console_server,
-    sign_in,
-    start_worker,
-    worker_env,
-)
+from tests.browser.console_fixtures import sign_in
 from tests.factories import BotFactory, MembershipFactory, TenantFactory
 from tests.trained_bot import create_shop_tickets
 from training.models import TrainingRun, TrainingStatus
@@ -20,7 +14,7 @@ from training.models import TrainingRun, TrainingStatus
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_lead_watches_a_run_go_from_queued_to_running_to_an_active_version(console_server, browser, screenshot):  # noqa: F811
+def test_the_lead_watches_a_run_go_from_queued_to_running_to_an_active_version(console_server, browser, screenshot):
     tenant = TenantFactory(name="Acme", slug="acme")
     owner = MembershipFactory(tenant=tenant, role=Role.OWNER)
     bot = BotFactory(tenant=tenant, name="Shop")

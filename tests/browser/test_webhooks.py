@@ -4,13 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tenants.models import Role
-from tests.browser.console_fixtures import (  # noqa: F401 (pytest fixtures)
-    broker_url,
-    console_server,
-    sign_in,
-    start_worker,
-    worker_env,
-)
+from tests.browser.console_fixtures import sign_in
 from tests.factories import MembershipFactory, TenantFactory
 from tests.webhooks.webhook_receiver import receiving
 from webhooks.models import WebhookEndpoint
@@ -25,13 +19,13 @@ def receiver(settings):
 
 
 @pytest.fixture
-def local_webhooks(worker_env):  # noqa: F811
+def local_webhooks(worker_env):
     """The console and its worker may call the test's receiver on loopback (set before they start)."""
     worker_env["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = "1"
 
 
 def test_an_owner_adds_an_endpoint_sends_a_test_and_sees_it_delivered(
-        local_webhooks, console_server, browser, receiver, screenshot):  # noqa: F811
+        local_webhooks, console_server, browser, receiver, screenshot):
     owner = MembershipFactory(tenant=TenantFactory(name="Acme"), role=Role.OWNER)
     page = sign_in(browser, console_server, owner)
     page.on("dialog", lambda dialog: dialog.accept())

@@ -29,6 +29,13 @@ async def visitor_asking_for_a_person(bot):
     return visitor, welcome
 
 
+async def alice_and_a_visitor_asking_for_a_person(tenant, bot):
+    """Alice, an agent, on her socket; a visitor of `bot` who asked for a person, and the visitor's welcome."""
+    agent, _ = await agent_socket(await database_sync_to_async(member)(tenant))
+    visitor, welcome = await visitor_asking_for_a_person(bot)
+    return agent, visitor, welcome
+
+
 # --- who may connect ------------------------------------------------------------------------------------------
 
 
@@ -73,9 +80,7 @@ async def test_a_newcomer_appears_in_the_queue_live_with_reason_and_last_message
 
 
 async def test_claim_then_talk_live_with_typing_both_ways_and_notes_kept_from_the_visitor(tenant, widget_bot):
-    alice = await database_sync_to_async(member)(tenant)
-    agent, _ = await agent_socket(alice)
-    visitor, welcome = await visitor_asking_for_a_person(widget_bot)
+    agent, visitor, welcome = await alice_and_a_visitor_asking_for_a_person(tenant, widget_bot)
     conversation_id = welcome["conversation_id"]
     await agent.send_json_to({"type": "subscribe", "conversation_id": conversation_id})
     opened = await next_of(agent, "conversation_update")
@@ -134,9 +139,7 @@ async def test_second_agent_claiming_is_told_who_has_it(tenant, widget_bot):
 
 
 async def test_return_to_bot_and_close_over_the_socket(tenant, widget_bot):
-    alice = await database_sync_to_async(member)(tenant)
-    agent, _ = await agent_socket(alice)
-    visitor, welcome = await visitor_asking_for_a_person(widget_bot)
+    agent, visitor, welcome = await alice_and_a_visitor_asking_for_a_person(tenant, widget_bot)
     conversation_id = welcome["conversation_id"]
     await agent.send_json_to({"type": "claim", "conversation_id": conversation_id})
     await next_of(agent, "ack")
@@ -194,9 +197,7 @@ async def test_agent_of_tenant_b_cannot_subscribe_to_or_act_on_tenant_a_conversa
 
 
 async def test_oversized_and_malformed_frames_are_refused_and_store_nothing(tenant, widget_bot):
-    alice = await database_sync_to_async(member)(tenant)
-    agent, _ = await agent_socket(alice)
-    visitor, welcome = await visitor_asking_for_a_person(widget_bot)
+    agent, visitor, welcome = await alice_and_a_visitor_asking_for_a_person(tenant, widget_bot)
     conversation_id = welcome["conversation_id"]
     await agent.send_json_to({"type": "claim", "conversation_id": conversation_id})
     await next_of(agent, "ack")
@@ -218,9 +219,7 @@ async def test_oversized_and_malformed_frames_are_refused_and_store_nothing(tena
 
 
 async def test_correcting_an_intent_over_the_socket(tenant, widget_bot):
-    alice = await database_sync_to_async(member)(tenant)
-    agent, _ = await agent_socket(alice)
-    visitor, welcome = await visitor_asking_for_a_person(widget_bot)
+    agent, visitor, welcome = await alice_and_a_visitor_asking_for_a_person(tenant, widget_bot)
     await visitor.send_json_to({"type": "message", "text": "my parcel is lost", "client_msg_id": "c1"})
     ack = await next_of(visitor, "ack")
     await agent.send_json_to({"type": "subscribe", "conversation_id": welcome["conversation_id"]})

@@ -25,14 +25,20 @@ async def frames_until(ws, frame_type):
             return frames
 
 
+async def hello_then_ask(ws, text: str, client_msg_id: str) -> dict:
+    """Start a conversation on the socket and send its first message; the welcome frame."""
+    await ws.send(json.dumps({"type": "hello"}))
+    welcome = json.loads(await ws.recv())
+    await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": client_msg_id}))
+    return welcome
+
+
 def test_answer_reconnect_and_resume_over_a_real_socket_lose_and_repeat_nothing(asgi_server, shop_bot):  # noqa: F811
     url = asgi_server.replace("http://", "ws://") + f"/ws/widget/{shop_bot.public_key}/"
 
     async def scenario():
         async with websockets.connect(url, origin=ORIGIN) as ws:
-            await ws.send(json.dumps({"type": "hello"}))
-            welcome = json.loads(await ws.recv())
-            await ws.send(json.dumps({"type": "message", "text": "where is my package?", "client_msg_id": "a"}))
+            welcome = await hello_then_ask(ws, "where is my package?", "a")
             first = await frames_until(ws, "answer")
             # the connection drops right after sending the next message, before its answer is read
             await ws.send(json.dumps({"type": "message", "text": "I want my money back", "client_msg_id": "b"}))
@@ -72,9 +78,7 @@ def test_a_version_damaged_after_activation_is_not_served_the_visitor_is_told_an
 
     async def scenario():
         async with websockets.connect(url, origin=ORIGIN) as ws:
-            await ws.send(json.dumps({"type": "hello"}))
-            welcome = json.loads(await ws.recv())
-            await ws.send(json.dumps({"type": "message", "text": "where is my package?", "client_msg_id": "a"}))
+            welcome = await hello_then_ask(ws, "where is my package?", "a")
             return welcome, await frames_until(ws, "handoff")
 
     welcome, frames = asyncio.run(scenario())
