@@ -4,15 +4,23 @@ A task is sent to the broker by name; where tasks run in the calling process (te
 through the task object Celery registered under that name, as `.delay()` would.
 """
 
+from functools import cache
+
 from celery import current_app
 from django.db import transaction
+
+
+@cache
+def _eager_tasks():
+    """Every app's task, registered by autodiscovery (imported once: eager mode runs the task objects)."""
+    current_app.loader.import_default_modules()
+    return current_app.tasks
 
 
 def enqueue(task_name: str, *args) -> None:
     """Queue the task now (for sweeps that run outside a transaction, or whose rows are committed)."""
     if current_app.conf.task_always_eager:
-        current_app.loader.import_default_modules()  # every app's tasks module, registered by autodiscovery
-        current_app.tasks[task_name].delay(*args)
+        _eager_tasks()[task_name].delay(*args)
     else:
         current_app.send_task(task_name, args=args)
 

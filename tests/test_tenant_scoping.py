@@ -13,6 +13,7 @@ from django.apps import apps
 from conversations.models import Conversation
 from tenants.models import TenantOwnedModel, UnscopedQuery
 from tests import factories
+from tests.test_tenant_isolation import _api_routes
 
 ROOT = Path(__file__).resolve().parents[1]
 APPLICATION_CODE = [path for path in ROOT.glob("*/**/*.py")
@@ -80,26 +81,10 @@ def test_a_query_for_one_tenant_sees_only_that_tenants_rows():
     assert list(mine.bot.conversations.all()) == [mine]  # reached from a row already scoped
 
 
-def _api_view_classes():
-    from django.urls import URLPattern, URLResolver, get_resolver
-
-    def walk(resolver, prefix=""):
-        for entry in resolver.url_patterns:
-            route = prefix + str(entry.pattern)
-            if isinstance(entry, URLResolver):
-                yield from walk(entry, route)
-            elif isinstance(entry, URLPattern) and route.startswith("api/v1/"):
-                view = getattr(entry.callback, "cls", None)
-                if view is not None:
-                    yield route, view
-
-    return list(walk(get_resolver()))
-
-
 def test_every_api_view_reaches_rows_through_the_tenant_of_its_request():
     from tenants.api.base import PublicAPIView, TenantAPIView, TenantScopedViewSet
 
-    views = _api_view_classes()
+    views = [(route.pattern, route.view) for route in _api_routes()]
     assert len(views) > 20
     outside = [f"{route} {view.__name__}" for route, view in views
                if not issubclass(view, TenantScopedViewSet | TenantAPIView | PublicAPIView)]
