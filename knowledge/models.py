@@ -46,6 +46,8 @@ class Import(TenantOwnedModel):
     bytes_read = models.BigIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # An import still pending IMPORT_REQUEUE_AFTER_SECONDS after its task was sent is sent again (the broker lost it).
+    enqueued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -191,6 +191,7 @@ def create_import(*, tenant: Tenant, bot: Bot, upload: File, mapping: dict | Non
         ticket_import.raw_path = str(path.relative_to(settings.UPLOADS_ROOT))
         ticket_import.mapping = resolved
         with transaction.atomic():
+            ticket_import.enqueued_at = timezone.now()  # the copy above may have taken a while
             ticket_import.save()
             if enqueue:
                 enqueue_on_commit("knowledge.tasks.run_import_task", ticket_import.id)
@@ -454,6 +455,28 @@ def recover_stale_imports() -> list[int]:
         return ticket_import.pk
 
     return sweep(Import, Q(status=ImportStatus.RUNNING, heartbeat_at__lt=_stale_before()), queue_again)
+
+
+def requeue_unclaimed_imports() -> list[int]:
+    """Send the task again for each import still pending IMPORT_REQUEUE_AFTER_SECONDS after it was last sent.
+
+    The row, not the broker, says what is to be done: a broker that lost its messages (Redis restarted empty)
+    would otherwise leave the import pending for ever. A message that was only late finds the import claimed
+    and does nothing (`_claim`).
+    """
+    now = timezone.now()
+    due = Q(status=ImportStatus.PENDING,
+            enqueued_at__lt=now - timedelta(seconds=settings.IMPORT_REQUEUE_AFTER_SECONDS))
+
+    def queue_again(ticket_import: Import) -> int:
+        logger.warning("import %s was not picked up since %s; queueing it again", ticket_import.pk,
+                       ticket_import.enqueued_at)
+        ticket_import.enqueued_at = now
+        ticket_import.save(update_fields=["enqueued_at"])
+        enqueue("knowledge.tasks.run_import_task", ticket_import.pk)
+        return ticket_import.pk
+
+    return sweep(Import, due, queue_again, order_by=("enqueued_at",))
 
 
 # Deleting --------------------------------------------------------------------------------------------------

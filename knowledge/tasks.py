@@ -20,6 +20,11 @@ def recover_stale_imports_task() -> list[int]:
     return imports.recover_stale_imports()
 
 
+@shared_task
+def requeue_unclaimed_imports_task() -> list[int]:
+    return imports.requeue_unclaimed_imports()
+
+
 @worker_ready.connect
 def _requeue_imports_lost_by_a_previous_worker(**kwargs) -> None:
     imports.recover_stale_imports()

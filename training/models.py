@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from tenants.models import TenantOwnedModel
 
@@ -36,6 +37,8 @@ class TrainingRun(TenantOwnedModel):
     ticket_count = models.PositiveIntegerField(default=0)
     trained_ticket_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A run still queued TRAINING_REQUEUE_AFTER_SECONDS after its task was sent is sent again (the broker lost it).
+    enqueued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # The lease: a running run whose heartbeat is older than TRAINING_LEASE lost its worker.

@@ -1,4 +1,4 @@
-"""Training runs: start, execute (in the worker), cancel, reap lost ones; versions: activate, prune.
+"""Training runs: start, execute (in the worker), cancel, queue again or reap lost ones; versions: activate, prune.
 
 `ml` is imported where it is used: it brings torch (~300 MB), and this module is imported by
 every process (URL checks included), also by workers that only ever import tickets.
@@ -22,7 +22,7 @@ from billing.models import Quota
 from billing.services import quotas
 from bots.models import Bot
 from core.errors import Conflict, DomainError, NotFound
-from core.task_queue import enqueue_on_commit
+from core.task_queue import enqueue, enqueue_on_commit
 from knowledge.selectors import tickets_for_bot
 from tenants.models import Tenant
 from tenants.scoping import sweep, tenant_of
@@ -115,12 +115,15 @@ def cancel_training_run(*, tenant: Tenant, run_id: int) -> TrainingRun:
 
 
 def _claim(run_id: int) -> TrainingRun | None:
-    """Move a queued run to running; anything else means the work is done or owned elsewhere."""
+    """Move a queued run to running, under its row lock, so that of two deliveries of its task (the broker's
+    and the requeue sweep's) one trains; anything else means the work is done, owned elsewhere or deleted."""
     tenant_id = tenant_of(TrainingRun, run_id)
     with transaction.atomic():
         runs = TrainingRun.objects.for_tenant(tenant_id).select_for_update(of=("self",)).select_related(
             "bot", "bot__active_version")
-        run = runs.get(pk=run_id)
+        run = runs.filter(pk=run_id).first()
+        if run is None:
+            return None
         if run.status == TrainingStatus.RUNNING and lease_expired(run):
             _fail(run, "The worker running this training was lost (killed or crashed); start a new run.")
             return None
@@ -397,4 +400,26 @@ def fail_abandoned_training_runs() -> int:
         for leftover in version_directory(run).parent.glob(f".{version_directory(run).name}.tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
     return len(failed)
+
+
+def requeue_unclaimed_training_runs() -> list[int]:
+    """Send the task again for each run still queued TRAINING_REQUEUE_AFTER_SECONDS after it was last sent.
+
+    The row, not the broker, says what is to be done: a broker that lost its messages (Redis restarted empty)
+    would otherwise leave the run queued, and the bot refusing new runs, for ever. A message that was only
+    late finds the run claimed and does nothing (`_claim`).
+    """
+    now = timezone.now()
+    due = Q(status=TrainingStatus.QUEUED,
+            enqueued_at__lt=now - timedelta(seconds=settings.TRAINING_REQUEUE_AFTER_SECONDS))
+
+    def queue_again(run: TrainingRun) -> int:
+        logger.warning("training run %s was not picked up since %s; queueing it again", run.pk, run.enqueued_at)
+        run.enqueued_at = now
+        _append_log(run, "queued", "No worker picked the run up; queued again.")
+        run.save(update_fields=["enqueued_at", "log"])
+        enqueue("training.tasks.run_training_task", run.pk)
+        return run.pk
+
+    return sweep(TrainingRun, due, queue_again, order_by=("enqueued_at",))
 

@@ -16,6 +16,11 @@ def fail_abandoned_training_runs_task() -> int:
     return training.fail_abandoned_training_runs()
 
 
+@shared_task
+def requeue_unclaimed_training_runs_task() -> list[int]:
+    return training.requeue_unclaimed_training_runs()
+
+
 @worker_ready.connect
 def _reap_runs_lost_by_a_previous_worker(**kwargs) -> None:
     training.fail_abandoned_training_runs()

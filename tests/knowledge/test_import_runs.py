@@ -6,8 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from core.task_queue import enqueue
 from knowledge import services as imports
-from knowledge.models import ImportStatus, Ticket
+from knowledge.models import Import, ImportStatus, Ticket
 from knowledge.selectors import tickets_for_bot
 from tests.factories import ImportFactory, TicketFactory
 
@@ -69,6 +70,44 @@ def test_an_import_whose_worker_died_is_started_over_and_ends_whole(pending, ten
     pending.refresh_from_db()
     assert (pending.status, pending.attempts, pending.rows_imported, pending.rows_duplicate) == (
         ImportStatus.SUCCEEDED, 2, 25, 0)
+    assert tickets_for_bot(tenant=tenant, bot=bot).count() == 25
+
+
+def _sent(ticket_import, seconds_ago: float) -> None:
+    """Its task was sent that long ago and never arrived (the broker lost it: Redis restarted empty)."""
+    Import.unscoped.filter(pk=ticket_import.pk).update(enqueued_at=timezone.now() - timedelta(seconds=seconds_ago))
+
+
+def test_a_pending_import_whose_task_was_lost_is_sent_again_and_ends_whole(pending, tenant, bot, settings):
+    _sent(pending, settings.IMPORT_REQUEUE_AFTER_SECONDS + 1)
+
+    assert imports.requeue_unclaimed_imports() == [pending.id]  # tasks run eagerly here: the run happened
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.attempts, pending.rows_imported) == (ImportStatus.SUCCEEDED, 1, 25)
+    assert tickets_for_bot(tenant=tenant, bot=bot).count() == 25
+
+
+def test_a_pending_import_sent_less_than_the_requeue_period_ago_is_left_pending(pending, settings):
+    _sent(pending, settings.IMPORT_REQUEUE_AFTER_SECONDS - 5)
+
+    assert imports.requeue_unclaimed_imports() == []
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.attempts) == (ImportStatus.PENDING, 0)
+
+
+def test_the_original_task_delivered_after_the_requeue_imports_nothing_more(pending, tenant, bot, settings):
+    _sent(pending, settings.IMPORT_REQUEUE_AFTER_SECONDS + 1)
+    imports.requeue_unclaimed_imports()
+    pending.refresh_from_db()
+    finished_at = pending.finished_at
+
+    enqueue("knowledge.tasks.run_import_task", pending.id)  # the original, late
+    enqueue("knowledge.tasks.run_import_task", pending.id)  # and a second sweep's
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.attempts, pending.finished_at) == (ImportStatus.SUCCEEDED, 1, finished_at)
     assert tickets_for_bot(tenant=tenant, bot=bot).count() == 25
 
 
