@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
+from accounts.login_throttle import SignInThrottled, authenticate_throttled
+from tenants.api.throttling import client_address
 from tenants.models import Role
 
 
@@ -21,6 +23,23 @@ class SignInForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Email"
         self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
+        self.refusal: SignInThrottled | None = None
+
+    def clean(self):
+        """Django's checks, the password tried only while the email and the client's address have attempts left."""
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                self.user_cache = authenticate_throttled(request=self.request, username=username, password=password,
+                                                         address=client_address(self.request))
+            except SignInThrottled as refused:
+                self.refusal = refused
+                raise forms.ValidationError(refused.message, code="throttled") from refused
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
 
 
 class InvitationForm(forms.Form):

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -35,7 +36,7 @@ from billing.selectors import (
 from billing.services import subscriptions
 from billing.services.quota_warnings import warning_message as quota_warning_message
 from billing.usage_charts import daily_usage_chart
-from console.account_forms import AcceptInvitationForm, ApiKeyForm, InvitationForm, RoleForm, SignUpForm
+from console.account_forms import AcceptInvitationForm, ApiKeyForm, InvitationForm, RoleForm, SignInForm, SignUpForm
 from conversations.services import resolutions
 from core.errors import DomainError
 from tenants.access import TenantContext, membership_for_session
@@ -109,6 +110,21 @@ def pop_shown_once(request) -> dict | None:
 
 
 # Sign-up and invitations ------------------------------------------------------------------------------------
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page; a sign-in refused for too many attempts answers 429 with Retry-After."""
+
+    template_name = "console/login.html"
+    authentication_form = SignInForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.refusal is not None:
+            response.status_code = form.refusal.http_status
+            for header, value in form.refusal.headers.items():
+                response[header] = value
+        return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -26,6 +26,14 @@ if tokens >= 1 then tokens = tokens - 1; allowed = 1 end
 redis.call('SET', KEYS[1], cjson.encode({tokens, now}), 'EX', math.ceil(capacity / rate) + 1)
 return {allowed, tostring(tokens)}
 """
+_GIVE_BACK_LUA = """
+local state = redis.call('GET', KEYS[1])
+if not state then return 0 end
+local capacity = tonumber(ARGV[1]); local rate = tonumber(ARGV[2])
+local t = cjson.decode(state)
+redis.call('SET', KEYS[1], cjson.encode({math.min(capacity, t[1] + 1), t[2]}), 'EX', math.ceil(capacity / rate) + 1)
+return 1
+"""
 
 
 class RateLimited(DomainError):
@@ -70,6 +78,22 @@ def take_token(bucket: Bucket, key: str, *, cache=None, now: float | None = None
             tokens -= 1
         cache.set(cache_key, json.dumps([tokens, now]), timeout=int(bucket.capacity / bucket.rate) + 1)
     return Taken(allowed, tokens, 0.0 if allowed else bucket.retry_after(tokens))
+
+
+def give_back(bucket: Bucket, key: str, *, cache=None) -> None:
+    """Return one token taken from `bucket` for `key` (never above its capacity): the take turned out not to count."""
+    cache = cache or default_cache
+    cache_key = f"ratelimit:{bucket.name}:{key}"
+    if isinstance(cache, RedisCache):
+        client = cache._cache.get_client(cache_key, write=True)
+        client.eval(_GIVE_BACK_LUA, 1, cache.make_and_validate_key(cache_key), bucket.capacity, bucket.rate)
+        return
+    with _LOCAL_LOCK:
+        raw = cache.get(cache_key)
+        if raw:
+            tokens, at = json.loads(raw)
+            cache.set(cache_key, json.dumps([min(bucket.capacity, tokens + 1), at]),
+                      timeout=int(bucket.capacity / bucket.rate) + 1)
 
 
 def take(bucket: Bucket, key: str, *, cache=None, now: float | None = None) -> tuple[bool, float]:
