@@ -129,3 +129,29 @@ class Message(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.sender}: {self.text[:40]}"
+
+
+class DataRightsKind(models.TextChoices):
+    EXPORT = "export", "Export"
+    ERASE = "erase", "Erasure"
+
+
+class DataRightsRequest(TenantOwnedModel):
+    """The audit of a visitor's data exported or erased: who asked, when, and how much it covered.
+
+    The visitor is kept as a keyed hash, never as given: after an erasure the audit must not be the one place
+    their id survives. Hashing the same id again (`visitor_data.visitor_hash`) finds their requests."""
+
+    kind = models.CharField(max_length=10, choices=DataRightsKind.choices)
+    visitor_hash = models.CharField(max_length=64, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    counts = models.JSONField(default=dict, help_text="What the request covered: {conversations, messages, …}.")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-at"], name="data_rights_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.kind} {self.visitor_hash[:12]} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,71 @@
+"""A visitor's data rights: POST /api/v1/visitors/{visitor_id}/export/ and DELETE /api/v1/visitors/{visitor_id}/.
+
+Owners only (members, agents and API keys, which act as admins, get 403). The export is a POST because it is
+audited: it writes a record, so it takes the protection of an unsafe method (CSRF under a session)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from conversations.models import DataRightsRequest
+from conversations.services import visitor_data
+from tenants.api.base import TenantAPIView
+from tenants.models import Role
+
+OWNER_ONLY = frozenset({Role.OWNER})
+VISITOR_ID = OpenApiParameter(
+    "visitor_id", OpenApiTypes.STR, OpenApiParameter.PATH,
+    description="The visitor's id as stored on their conversations: the widget's (in its visitor token, and in the "
+                "console's conversation export) or the one your systems named in POST /bots/{id}/answer/.")
+ERROR = inline_serializer("DataRightsError", {"error": inline_serializer("DataRightsErrorBody", {
+    "code": serializers.CharField(), "message": serializers.CharField(), "details": serializers.DictField()})})
+ERRORS = {
+    401: OpenApiResponse(ERROR, description="Not signed in, or no valid API key."),
+    403: OpenApiResponse(ERROR, description="Only the tenant's owners may (not admins, agents or API keys)."),
+    404: OpenApiResponse(ERROR, description="Nothing is stored about this visitor in your tenant (another "
+                                            "tenant's visitor looks the same).",
+                         examples=[OpenApiExample("not_found", value={"error": {
+                             "code": "not_found", "message": "No data is stored about this visitor.",
+                             "details": {}}})]),
+}
+
+
+class DataRightsRequestSerializer(serializers.ModelSerializer):
+    requested_by = serializers.EmailField(source="requested_by.email", allow_null=True, default=None)
+
+    class Meta:
+        model = DataRightsRequest
+        fields = ["id", "kind", "visitor_hash", "requested_by", "counts", "at"]
+
+
+class VisitorExportView(TenantAPIView):
+    default_roles = OWNER_ONLY
+
+    @extend_schema(
+        tags=["data rights"], parameters=[VISITOR_ID], request=None,
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=(
+            "Everything stored about the visitor: {visitor_id, exported_at, conversations: [{id, bot, channel, "
+            "status, started_at, csat, handoff, contact, resolution, automated_resolution, messages: [{seq, "
+            "sender, kind, text, created_at, …}]}], learned_tickets}. The export is recorded in the audit.")),
+            **ERRORS},
+        summary="Export a visitor's data",
+    )
+    def post(self, request, visitor_id: str):
+        return Response(visitor_data.export_visitor(tenant=self.tenant, visitor_id=visitor_id,
+                                                    by=self.tenant_context.user))
+
+
+class VisitorView(TenantAPIView):
+    default_roles = OWNER_ONLY
+
+    @extend_schema(
+        tags=["data rights"], parameters=[VISITOR_ID],
+        responses={200: OpenApiResponse(DataRightsRequestSerializer, description=(
+            "Erased: the audit record with what was deleted. A counted automated resolution stays for billing, "
+            "without its conversation or evidence.")), **ERRORS},
+        summary="Erase a visitor's data",
+    )
+    def delete(self, request, visitor_id: str):
+        erased = visitor_data.erase_visitor(tenant=self.tenant, visitor_id=visitor_id, by=self.tenant_context.user)
+        return Response(DataRightsRequestSerializer(erased).data)
