@@ -1,4 +1,8 @@
-"""Liveness and readiness: /healthz says the process is up, /readyz that its backends answer."""
+"""Liveness and readiness: /healthz says the process is up, /readyz that its backends answer.
+
+Kubernetes probes speak plain HTTP to the pod's own address: HealthProbeMiddleware answers them first, before
+the HTTPS redirect and the ALLOWED_HOSTS check would turn them away.
+"""
 
 import time
 import uuid
@@ -53,3 +57,16 @@ def readyz(request):
             ready = False
             results[name] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": results}, status=200 if ready else 503)
+
+
+class HealthProbeMiddleware:
+    """Answers /healthz and /readyz before any other middleware, whatever the scheme and the Host header."""
+
+    probes = {"/healthz": healthz, "/readyz": readyz}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = self.probes.get(request.path_info)
+        return probe(request) if probe is not None else self.get_response(request)
