@@ -46,16 +46,13 @@ the demo bot runs alone.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import csv
 import hashlib
 import json
 import os
-import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,15 +82,23 @@ import django  # noqa: E402
 django.setup()
 
 import uvloop  # noqa: E402
-import websockets  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from bench._load import (  # noqa: E402
+    OUTCOMES,
+    REPLIES,
+    REPLY_TIMEOUT_S,
+    load_figures,
+    lost_messages,
+    percentile,
+    question_text,
+    run_load,
+)
 from bench._report import Setting, accounting, print_report  # noqa: E402
 from billing.services.subscriptions import change_plan  # noqa: E402
 from bots.models import Bot  # noqa: E402
 from bots.services import create_bot  # noqa: E402
-from conversations.models import Message  # noqa: E402
 from demo.services import demo_bot  # noqa: E402
 from ml.encoder import ONNX_OPSET, default_base_model_path  # noqa: E402
 from ml.model_cache import ModelCache  # noqa: E402
@@ -110,13 +115,6 @@ CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
 SINGLE_SECONDS = min(10.0, SECONDS / 3)
 ENCODER_SECONDS = 5.0
 CLIENT_ACKS = os.environ.get("BENCH_ACKS", "1") != "0"
-# A message with no reply this long after it was sent is timed out; its latency counts as this, and so does an
-# errored message's (an error frame, or its socket failing): no reply is never faster than a reply.
-REPLY_TIMEOUT_S = 60.0
-# What a message sent can come to, each counted once: the bot's reply (an answer, a clarifying question, a
-# handoff, or, while the conversation waits for a person, a notice), no reply in time, or an error.
-REPLIES = ("answered", "clarified", "handed_off", "notices")
-OUTCOMES = (*REPLIES, "timed_out", "errors")
 # The issue's target: the concurrent conversations together offer this share of the bare encoder's
 # throughput (and get answers within 300 ms at p95).
 TARGET_FRACTION = 0.6
@@ -166,11 +164,6 @@ def cold_load_seconds(version_dir: str) -> tuple[LoadedBotModel, float]:
     return model, time.perf_counter() - started
 
 
-def question_text(question: str, sent: int) -> str:
-    """What a bench conversation sends as its `sent`-th message: each text unique, as real questions are."""
-    return f"{question} #{sent}"
-
-
 def encoder_throughput(model: LoadedBotModel, questions: list[str]) -> float:
     """Sentences/s of the bare encoder in batches of 64 of the texts the conversations send (the suffix that
     makes each unique is two more tokens, a fifth of a short question's cost)."""
@@ -181,126 +174,6 @@ def encoder_throughput(model: LoadedBotModel, questions: list[str]) -> float:
         model.embed_and_score(batch)
         rounds += 1
     return rounds * 64 / (time.perf_counter() - started)
-
-
-def reply_outcome(frame: dict) -> str | None:
-    """What a frame says of the message awaiting its reply (docs/widget-protocol.md): an outcome of OUTCOMES,
-    or None for a frame that is not its reply (`ack`, `typing`, `queue_status`, `status`, ...)."""
-    if frame["type"] == "error":
-        return "errors"
-    if frame["type"] == "answer":  # the bot's reply: `kind` "answer", or "clarify" (quick replies)
-        return "clarified" if frame.get("kind") == "clarify" else "answered"
-    if frame["type"] == "handoff":
-        return "handed_off"
-    if frame["type"] == "notice":  # the bot's reply while the conversation waits for a person
-        return "notices"
-    return None
-
-
-def record(stats: dict, latencies: list, outcome: str, latency_ms: float) -> None:
-    stats[outcome] += 1
-    latencies.append(latency_ms)
-
-
-async def conversation(url: str, origin: str, questions: list[str], clock: dict, latencies: list, stats: dict,
-                       offset: int, every_s: float = 0.0):
-    """Connect, wait for every conversation to be connected, then ask, wait for the reply and ask again:
-    at once, or (`every_s`) on a fixed schedule with a random phase, until the clock's end.
-
-    Every message sent gets one outcome and one latency: its reply's, else REPLY_TIMEOUT_S (timed out, or an
-    error). A timeout ends the conversation (a late reply would be read as the next message's), and so does a
-    socket that fails (its message in flight counts as an error)."""
-    async with websockets.connect(url, origin=origin, max_queue=None) as ws:
-        await ws.send(json.dumps({"type": "hello"}))
-        welcome = json.loads(await ws.recv())
-        stats["conversations"].append(welcome["conversation_id"])
-        clock["connected"] += 1
-        if clock["connected"] == clock["expected"]:
-            clock["until"] = time.monotonic() + clock["seconds"]
-            clock["go"].set()
-        await clock["go"].wait()
-        until = clock["until"]
-        seen: set[int] = set()
-        sent = 0
-        next_at = time.monotonic() + random.uniform(0, every_s)
-        while time.monotonic() < until:
-            if every_s:
-                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-                next_at += every_s
-                if time.monotonic() >= until:
-                    break
-            text = question_text(questions[(offset + sent) % len(questions)], sent)
-            started = time.perf_counter()
-            await ws.send(json.dumps({"type": "message", "text": text, "client_msg_id": f"m{sent}"}))
-            sent += 1
-            stats["sent"] += 1
-            outcome = frame = None
-            try:
-                while outcome is None:
-                    left = started + REPLY_TIMEOUT_S - time.perf_counter()
-                    frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.0, left)))
-                    outcome = reply_outcome(frame)
-            except TimeoutError:
-                record(stats, latencies, "timed_out", REPLY_TIMEOUT_S * 1000)
-                return
-            except BaseException:
-                record(stats, latencies, "errors", REPLY_TIMEOUT_S * 1000)
-                raise
-            if outcome == "errors":
-                record(stats, latencies, outcome, REPLY_TIMEOUT_S * 1000)
-                continue
-            record(stats, latencies, outcome, (time.perf_counter() - started) * 1000)
-            stats["duplicated"] += frame["seq"] in seen
-            seen.add(frame["seq"])
-            if time.monotonic() <= until:
-                stats["replied_in_time"] += 1
-                stats["answered_in_time"] += outcome == "answered"
-            if CLIENT_ACKS:
-                await ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))
-            if outcome == "handed_off":  # rate the conversation, which closes it: the next message reopens it
-                await ws.send(json.dumps({"type": "csat", "rating": 3}))  # to the bot, so the bot keeps answering
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
-
-
-async def run_load(url: str, origin: str, questions: list[str], conversations: int, seconds: float,
-                   rate: float | None = None) -> dict:
-    """`conversations` at once for `seconds` once all are connected: closed loop, or together offering
-    `rate` messages/s. Answers/s counts the answers (not clarifying questions, not handoffs) that arrived
-    within those seconds; the latencies are every message's sent (see `conversation`)."""
-    stats = {"sent": 0, **dict.fromkeys(OUTCOMES, 0), "answered_in_time": 0, "replied_in_time": 0,
-             "duplicated": 0, "failed_conversations": 0, "conversations": []}
-    clock = {"expected": conversations, "connected": 0, "seconds": seconds, "go": asyncio.Event()}
-    latencies: list[float] = []
-    every_s = conversations / rate if rate else 0.0
-    results = await asyncio.gather(*[
-        conversation(url, origin, questions, clock, latencies, stats, offset=n * 7, every_s=every_s)
-        for n in range(conversations)
-    ], return_exceptions=True)
-    failures = [result for result in results if isinstance(result, BaseException)]
-    stats["failed_conversations"], stats["failure"] = len(failures), repr(failures[0]) if failures else None
-    assert len(latencies) == stats["sent"] == sum(stats[outcome] for outcome in OUTCOMES)
-    return {"latencies": latencies, "seconds": seconds, **stats}
-
-
-def lost_messages(tenant_id: int, conversation_ids: list[int], sent: int, refused: int, replies: int) -> int:
-    """Sent and not refused but never stored, plus stored but never replied to."""
-    visitor = Message.objects.for_tenant(tenant_id).filter(conversation_id__in=conversation_ids,
-                                                          sender="visitor").count()
-    return max(0, sent - refused - visitor) + max(0, visitor - replies)
-
-
-def load_figures(prefix: str, load: dict) -> dict:
-    return {
-        f"{prefix}answers_per_s": load["answered_in_time"] / load["seconds"],
-        f"{prefix}replies_per_s": load["replied_in_time"] / load["seconds"],
-        f"{prefix}p50_ms": percentile(load["latencies"], 50), f"{prefix}p95_ms": percentile(load["latencies"], 95),
-        f"{prefix}p99_ms": percentile(load["latencies"], 99),
-    }
 
 
 def outcome_row(bot: str, tenant_id: int, batching: bool, load_name: str, load: dict) -> dict:
@@ -325,16 +198,19 @@ def socket_figures(port: int, name: str, bot: Bot, questions: list[str], encoder
     origin = f"http://127.0.0.1:{port}"
     url = f"ws://127.0.0.1:{port}/ws/widget/{bot.public_key}/"
     # The clients run on uvloop too: on these 2 cores they compete with the server for CPU.
-    loads = {"warm-up": uvloop.run(run_load(url, origin, questions, 1, 0.5))}  # the server loads the model
+    def load(conversations: int, seconds: float, rate: float | None = None) -> dict:
+        return uvloop.run(run_load([url], origin, questions, conversations, seconds, rate=rate, acks=CLIENT_ACKS))
+
+    loads = {"warm-up": load(1, 0.5)}  # the server loads the model
     row: dict = {"conversations": CONVERSATIONS}
     if single:
-        alone = loads["one at a time"] = uvloop.run(run_load(url, origin, questions, 1, SINGLE_SECONDS))
+        alone = loads["one at a time"] = load(1, SINGLE_SECONDS)
         row.update(p50_ms=percentile(alone["latencies"], 50), p95_ms=percentile(alone["latencies"], 95))
     c_baseline = encoder_now()
     offered = TARGET_FRACTION * c_baseline
-    target = loads["concurrent"] = uvloop.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS, rate=offered))
+    target = loads["concurrent"] = load(CONVERSATIONS, SECONDS, rate=offered)
     sat_baseline = encoder_now()
-    saturated = loads["saturated"] = uvloop.run(run_load(url, origin, questions, CONVERSATIONS, SECONDS))
+    saturated = loads["saturated"] = load(CONVERSATIONS, SECONDS)
     row.update(c_baseline_sent_per_s=c_baseline, offered_per_s=offered, **load_figures("c_", target),
                sat_baseline_sent_per_s=sat_baseline, **load_figures("sat_", saturated))
     measured = [outcome_row(name, bot.tenant_id, batching, load_name, load) for load_name, load in loads.items()]
