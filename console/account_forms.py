@@ -1,6 +1,7 @@
 """Console forms: they parse and check what a person typed; the services decide and write."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
@@ -16,17 +17,13 @@ class SignUpForm(forms.Form):
     password = forms.CharField(label="Password", widget=forms.PasswordInput, min_length=8, max_length=128)
 
 
-class SignInForm(AuthenticationForm):
-    """Members sign in with the email they signed up or were invited with (it is their username)."""
+class ThrottledSignIn:
+    """Django's sign-in checks, the password tried only while the email and the client's address have attempts
+    left (accounts.login_throttle); a refusal is a form error, kept in `refusal` for the page's status."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["username"].label = "Email"
-        self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
-        self.refusal: SignInThrottled | None = None
+    refusal: SignInThrottled | None = None
 
     def clean(self):
-        """Django's checks, the password tried only while the email and the client's address have attempts left."""
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if username is not None and password:
@@ -40,6 +37,19 @@ class SignInForm(AuthenticationForm):
                 raise self.get_invalid_login_error()
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+
+class SignInForm(ThrottledSignIn, AuthenticationForm):
+    """Members sign in with the email they signed up or were invited with (it is their username)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
+
+
+class StaffSignInForm(ThrottledSignIn, AdminAuthenticationForm):
+    """The Django admin's sign-in, counted in the same buckets: staff accounts are worth the most guesses."""
 
 
 class InvitationForm(forms.Form):

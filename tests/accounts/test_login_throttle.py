@@ -125,6 +125,20 @@ def test_an_empty_password_is_a_form_error_and_not_an_attempt(alice):
     assert sign_in("alice@example.com", PASSWORD)[0] == 302
 
 
+def test_the_django_admin_sign_in_is_counted_in_the_same_buckets():
+    staff = MembershipFactory(user__username="root@example.com", user__is_staff=True).user
+    address = "203.0.113.10"
+    for _ in range(3):
+        client = Client(REMOTE_ADDR=address)
+        client.post("/admin/login/", {"username": staff.username, "password": WRONG})
+
+    status, client, page = sign_in(staff.username, PASSWORD)
+    assert status == 429 and REFUSAL in page
+    admin = Client(REMOTE_ADDR=next(_addresses))
+    response = admin.post("/admin/login/", {"username": staff.username, "password": PASSWORD})
+    assert REFUSAL in response.content.decode() and not signed_in(admin)
+
+
 @pytest.mark.integration
 def test_on_redis_every_web_process_shares_the_count_and_a_success_is_given_back(alice, settings):
     if not settings.REDIS_URL:
