@@ -1,0 +1,49 @@
+"""Deleting a tenant: every row it owns in every table, the accounts of people it leaves without a team, its
+uploaded ticket files (UPLOADS_ROOT/<tenant>/) and its model artifacts (ARTIFACTS_ROOT/<tenant>/)."""
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from tenants.models import Membership, Tenant
+
+
+@dataclass(frozen=True)
+class TenantDeleted:
+    rows: dict[str, int]  # per model label, the accounts left without a team included
+    directories: list[Path]
+
+
+def tenant_directories(tenant_id: int) -> list[Path]:
+    """Where a tenant's files live: its uploads and its bots' versions, each under a directory named by its id."""
+    return [Path(settings.UPLOADS_ROOT) / str(tenant_id), Path(settings.ARTIFACTS_ROOT) / str(tenant_id)]
+
+
+@transaction.atomic
+def delete_tenant(*, tenant: Tenant) -> TenantDeleted:
+    """Delete the tenant and everything it owns; its files go once the deletion has committed.
+
+    Every tenant-owned model's `tenant` cascades, and so does every row below one (a bot's conversations, an
+    endpoint's deliveries), whatever references it from the same tenant with SET_NULL (a counted resolution's
+    conversation, a bot's active version) being deleted with it. The accounts of its members go too unless they
+    belong to another team or are staff: an account without a team is personal data kept for nothing.
+    Removing the files after the commit means a deletion that fails leaves every bot as it was."""
+    tenant_id = tenant.pk
+    member_ids = list(Membership.objects.for_tenant(tenant).values_list("user_id", flat=True))
+    _, rows = tenant.delete()
+    left_without_a_team = get_user_model().objects.filter(
+        pk__in=member_ids, memberships__isnull=True, is_staff=False, is_superuser=False)
+    _, users = left_without_a_team.delete()
+    directories = tenant_directories(tenant_id)
+    transaction.on_commit(lambda: _remove(directories))
+    return TenantDeleted(rows={**rows, **users}, directories=directories)
+
+
+def _remove(directories: list[Path]) -> None:
+    for directory in directories:
+        if directory.exists():
+            shutil.rmtree(directory)
