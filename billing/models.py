@@ -160,21 +160,6 @@ class UsageEvent(TenantOwnedModel):
         return f"{self.tenant_id} {self.meter} {self.key}"
 
 
-class UsageFlush(models.Model):
-    """A batch of counts moved from Redis into UsageCounter: applied once, whoever retries it."""
-
-    batch_id = models.CharField(max_length=40, unique=True)
-    counters = models.PositiveIntegerField(default=0)
-    total = models.BigIntegerField(default=0)
-    applied_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        db_table = "tenants_usageflush"
-
-    def __str__(self) -> str:
-        return f"batch {self.batch_id}: {self.total} in {self.counters} counters"
-
-
 class QuotaWarning(TenantOwnedModel):
     """A quota reached 80% or 100% of its limit: once per quota, threshold, limit and billing period."""
 

@@ -7,7 +7,6 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from billing import usage_buffer
 from billing.models import (
     AutomatedResolution,
     Meter,
@@ -34,11 +33,12 @@ def billing_period(subscription: Subscription | None, now: datetime) -> tuple[da
     return current_period(subscription, now) if subscription is not None else calendar_month(now)
 
 
-def counted_in_database(*, tenant_id: int, meters, first_day: date, end_day: date) -> dict[str, int]:
-    """The database's counts per meter over days [first_day, end_day); a plain query, as it runs on every answer."""
+def period_usage(*, tenant_id: int, meters, start: datetime, end: datetime) -> dict[str, int]:
+    """Each meter's count over the period's days; a plain query, as it runs on every answer."""
     meters = [str(meter) for meter in meters]
+    counted = dict.fromkeys(meters, 0)
     if not meters:
-        return {}
+        return counted
     quote = connection.ops.quote_name
     adapt = connection.ops.adapt_datefield_value
     with connection.cursor() as cursor:
@@ -46,16 +46,9 @@ def counted_in_database(*, tenant_id: int, meters, first_day: date, end_day: dat
             f"SELECT {quote('meter')}, SUM({quote('count')}) FROM {quote(UsageCounter._meta.db_table)} "
             f"WHERE {quote('tenant_id')} = %s AND {quote('meter')} IN ({', '.join(['%s'] * len(meters))}) "
             f"AND {quote('day')} >= %s AND {quote('day')} < %s GROUP BY {quote('meter')}",
-            [tenant_id, *meters, adapt(first_day), adapt(end_day)])
-        return {meter: int(total) for meter, total in cursor.fetchall()}
-
-
-def period_usage(*, tenant_id: int, meters, start: datetime, end: datetime) -> dict[str, int]:
-    """Each meter's count over the period: the database's plus what Redis holds that is not flushed yet."""
-    first_day, end_day = utc_day(start), utc_day(end)
-    counted = counted_in_database(tenant_id=tenant_id, meters=meters, first_day=first_day, end_day=end_day)
-    pending = usage_buffer.pending_in_redis(tenant_id=tenant_id, meters=meters, first_day=first_day, end_day=end_day)
-    return {meter: counted.get(meter, 0) + pending.get(meter, 0) for meter in meters}
+            [tenant_id, *meters, adapt(utc_day(start)), adapt(utc_day(end))])
+        counted.update((meter, int(total)) for meter, total in cursor.fetchall())
+    return counted
 
 
 def stock_usage(*, tenant: Tenant | int, quota: Quota, now: datetime | None = None) -> int:
@@ -126,17 +119,11 @@ class DayUsage:
 
 
 def usage_by_day(*, tenant: Tenant, start: date, end: date) -> list[DayUsage]:
-    """Every meter's count for each day in [start, end), zero-filled; unflushed Redis counts included."""
-    from billing.models import UsageCounter
-
+    """Every meter's count for each day in [start, end), zero-filled."""
     days = {start + timedelta(days=i): dict.fromkeys(Meter.values, 0) for i in range((end - start).days)}
     rows = UsageCounter.objects.for_tenant(tenant).filter(day__gte=start, day__lt=end).values_list(
         "day", "meter", "count")
     for day, meter, count in rows:
-        days[day][meter] += count
-    pending = usage_buffer.pending_in_redis_by_day(tenant_id=tenant.pk, meters=Meter.values, first_day=start,
-                                                   end_day=end)
-    for (meter, day), count in pending.items():
         days[day][meter] += count
     return [DayUsage(day, counts) for day, counts in sorted(days.items())]
 

@@ -5,20 +5,13 @@ The periodic billing tasks are sweeps: each is idempotent (a second run, or two 
 
 from celery import shared_task
 
-from billing.services import metering, quota_warnings, subscriptions
+from billing.services import metering, subscriptions
 
 
 @shared_task
 def advance_subscriptions_task() -> dict:
     result = subscriptions.advance_subscriptions()
     return {"trials_ended": len(result.trials_ended), "renewed": len(result.renewed)}
-
-
-@shared_task
-def flush_metered_usage_task() -> dict:
-    flushed = metering.flush_buffered_usage()
-    quota_warnings.sweep_tenants(tenant_ids=flushed.tenant_ids)
-    return {"batches": flushed.batches, "total": flushed.total}
 
 
 @shared_task

@@ -1,7 +1,7 @@
 """Warnings when a quota reaches 80% and 100% of its limit: once per quota, threshold, limit and period.
 
 Recorded where usage grows (the crossing is arithmetic on numbers the caller already has, so the hot
-path pays nothing until a threshold is crossed) and by a sweep after Redis counts are flushed. The
+path pays nothing until a threshold is crossed) and by a sweep where usage changes out of line. The
 unique row is what makes it "once", whichever process sees the crossing first; the tenant's webhooks
 get it as `quota.warning` (80%) or `quota.reached` (100%).
 """
@@ -90,5 +90,5 @@ def _announce(warning: QuotaWarning) -> None:
 
 
 def sweep_tenants(*, tenant_ids) -> list[QuotaWarning]:
-    """Sweep the tenants whose usage just changed out of line (a Redis flush, resolutions counted)."""
+    """Sweep the tenants whose usage just changed out of line (resolutions counted)."""
     return [warning for tenant in Tenant.objects.filter(pk__in=list(tenant_ids)) for warning in sweep(tenant=tenant)]

@@ -157,8 +157,8 @@ class AnswerGate:
     period_start: datetime | None = None
 
     def count_answers(self, number: int = 1) -> None:
-        """Count bot answers given under this gate (in the caller's transaction, or after it commits when
-        counted in Redis)."""
+        """Count bot answers given under this gate, in the caller's transaction: the one that stores them, so
+        the count commits with the answers or not at all."""
         if not _enabled():
             return
         metering.record_usage(tenant_id=self.tenant_id, meter=Meter.ANSWERS, quantity=number)

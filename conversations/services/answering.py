@@ -177,8 +177,9 @@ def reply_to_visitor_messages(*, pending: Sequence[PendingReply]) -> list[Messag
     (None if it was already answered) or its error.
 
     The plan (a message's `gate`, asked here unless the caller did) comes first: a refusal hands off whatever
-    the model read. The answers are counted once each, in one addition per gate; whether a person can take
-    over is read once per bot.
+    the model read. The answers are counted once each, in one addition per gate, in the transaction that
+    stores them: a count commits with its answer or not at all. Whether a person can take over is read once
+    per bot.
     """
     reachable: dict[int, bool] = {}
 

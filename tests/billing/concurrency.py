@@ -37,12 +37,10 @@ def database_url() -> str:
             f"{config.get('PORT') or 5432}/{config['NAME']}")
 
 
-def count_in_processes(tenant_id: int, processes: int, times: int, tmp_path: Path, redis_url: str = "",
-                       prefix: str = "") -> None:
+def count_in_processes(tenant_id: int, processes: int, times: int, tmp_path: Path) -> None:
     """`processes` separate Python processes, released together, each counting `times` answers."""
     start = tmp_path / "go"
-    env = {**os.environ, "DATABASE_URL": database_url(), "METERING_REDIS_URL": redis_url,
-           "METERING_REDIS_PREFIX": prefix or settings.METERING_REDIS_PREFIX, "BILLING_ENABLED": "true"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "BILLING_ENABLED": "true"}
     children = [subprocess.Popen([sys.executable, "-m", "tests.billing.count_in_process", "--tenant", str(tenant_id),
                                   "--times", str(times), "--start-file", str(start)], cwd=REPO_ROOT, env=env)
                 for _ in range(processes)]

@@ -2,8 +2,8 @@
 
     python -m tests.billing.count_in_process --tenant 3 --meter answers --times 500 [--start-file PATH]
 
-The database and Redis come from the environment (DATABASE_URL, METERING_REDIS_URL); with
-`--start-file`, every process waits for that file so that they all count at the same time.
+The database comes from the environment (DATABASE_URL); with `--start-file`, every process waits for
+that file so that they all count at the same time.
 """
 
 import argparse

@@ -1,19 +1,19 @@
-"""Metering counts every event exactly once: under threads and processes, across a period's end, through Redis."""
+"""Metering counts every event exactly once, in the database, in the transaction of what it counts: under threads
+and processes, across a period's end."""
 
-import os
-import threading
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db import connections
+from django.db import transaction
+from rest_framework.test import APIClient
 
-from billing.models import Meter, Quota, UsageCounter, UsageEvent, UsageFlush
+from billing.models import Meter, Quota, UsageCounter, UsageEvent
 from billing.selectors import period_usage
 from billing.services import metering, quotas, subscriptions
-from billing.usage_buffer import counter_key, redis_client, redis_key
+from conversations.models import Message, MessageKind
+from conversations.services import answering
 from tests.billing.concurrency import count_in_processes, in_threads
-from tests.factories import plan_with, subscribe
+from tests.factories import api_key_for, plan_with, subscribe
 
 MAY_10 = datetime(2026, 5, 10, tzinfo=UTC)
 JUNE_10 = datetime(2026, 6, 10, tzinfo=UTC)
@@ -23,7 +23,16 @@ def counted(tenant, meter=Meter.ANSWERS) -> int:
     return sum(UsageCounter.unscoped.filter(tenant=tenant, meter=meter).values_list("count", flat=True))
 
 
-# The database path ---------------------------------------------------------------------------------------------
+def counted_by_another_connection(tenant, meter=Meter.ANSWERS) -> int:
+    """What another process would read: only what is committed to the database."""
+    return in_threads(1, lambda _: counted(tenant, meter))[0]
+
+
+class StoringFailed(Exception):
+    """The transaction storing an answer failed after the answer was written (the process died, say)."""
+
+
+# Counting ------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -101,120 +110,32 @@ def test_a_period_rolls_over_during_a_burst_and_each_period_gets_exactly_its_eve
     assert refused.value.details["usage"] == 30 and refused.value.details["resets_at"] == "2026-07-10T00:00:00+00:00"
 
 
-# Through Redis ------------------------------------------------------------------------------------------------
+# Answers and API calls: counted before they are acknowledged -------------------------------------------------
 
 
-@pytest.fixture
-def redis_metering(settings):
-    """Answers and API calls counted in Redis (db 5 unless REDIS_URL says otherwise), under a prefix of this test."""
-    import redis
-
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/5"
-    client = redis.Redis.from_url(url)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("REDIS_URL"):  # CI's integration step sets it: a Redis that is down is a failure there
-            pytest.fail(f"REDIS_URL is set but no Redis answers at {url}")
-        pytest.skip(f"no Redis at {url} (set REDIS_URL to require one)")
-    settings.METERING_REDIS_URL = url
-    settings.METERING_REDIS_PREFIX = f"test-usage-{uuid.uuid4().hex[:12]}"
-    yield client
-    for key in client.scan_iter(f"{settings.METERING_REDIS_PREFIX}:*"):
-        client.delete(key)
+@pytest.mark.django_db
+def test_an_answer_whose_transaction_rolls_back_is_not_counted(tenant, shop_bot):
+    subscribe(tenant)
+    with pytest.raises(StoringFailed), transaction.atomic():
+        _, reply = answering.answer_api_question(tenant=tenant, bot=shop_bot, text="where is my package?")
+        assert reply.kind == MessageKind.ANSWER
+        assert counted(tenant) == 1  # in the transaction that stores the answer
+        raise StoringFailed
+    assert counted(tenant) == 0 and not Message.unscoped.filter(tenant=tenant).exists()
 
 
-@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_through_redis_counts_wait_for_the_flush_and_are_moved_once(tenant, redis_metering):
-    for _ in range(5):
-        metering.record_usage(tenant_id=tenant.pk, meter=Meter.ANSWERS, at=JUNE_10)
-    metering.record_usage(tenant_id=tenant.pk, meter=Meter.TRAINING_RUNS, at=JUNE_10)  # not buffered: at once
-    assert counted(tenant) == 0 and counted(tenant, Meter.TRAINING_RUNS) == 1
-    window = {"start": JUNE_10, "end": JUNE_10 + timedelta(days=1)}
-    assert period_usage(tenant_id=tenant.pk, meters=[Meter.ANSWERS], **window) == {"answers": 5}
-    flushed = metering.flush_buffered_usage()
-    assert (flushed.batches, flushed.total, flushed.tenant_ids) == (1, 5, {tenant.pk})
-    assert counted(tenant) == 5
-    assert metering.flush_buffered_usage().total == 0
-    assert counted(tenant) == 5 and period_usage(tenant_id=tenant.pk, meters=[Meter.ANSWERS], **window) == {
-        "answers": 5}
+def test_a_stored_answer_is_counted_once_in_the_database_by_the_time_answering_returns(tenant, shop_bot):
+    subscribe(tenant)
+    _, reply = answering.answer_api_question(tenant=tenant, bot=shop_bot, text="where is my package?")
+    assert reply.kind == MessageKind.ANSWER
+    assert counted_by_another_connection(tenant) == 1  # committed with the answer: nothing left to move
 
 
-@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_a_flush_that_died_after_taking_the_counts_loses_nothing(tenant, redis_metering):
-    metering.record_usage(tenant_id=tenant.pk, meter=Meter.ANSWERS, quantity=7)
-    client = redis_client()
-    batch = "died-before-applying"
-    client.take(keys=[redis_key("dirty"), redis_key("batch", batch), redis_key("batches")],
-                args=[100, batch])  # the counts left the counters; then the flush died
-    assert counted(tenant) == 0
-    metering.flush_buffered_usage()
-    assert counted(tenant) == 7 and not client.exists(redis_key("batch", batch))
-
-
-@pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
-def test_a_flush_that_died_after_applying_a_batch_does_not_apply_it_twice(tenant, redis_metering):
-    metering.record_usage(tenant_id=tenant.pk, meter=Meter.ANSWERS, quantity=3)
-    client = redis_client()
-    batch = "applied-but-not-deleted"
-    client.take(keys=[redis_key("dirty"), redis_key("batch", batch), redis_key("batches")],
-                args=[100, batch])
-    metering._apply_batch(client, batch)
-    client.hset(redis_key("batch", batch), counter_key(tenant.pk, "answers", date.today()), 3)
-    client.sadd(redis_key("batches"), batch)  # as if the process died before deleting the batch
-    metering.flush_buffered_usage()
-    assert counted(tenant) == 3 and UsageFlush.objects.filter(batch_id=batch).count() == 1
-
-
-@pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
-def test_through_redis_concurrent_increments_and_flushes_lose_and_double_nothing(tenant, redis_metering):
-    stop = threading.Event()
-
-    def flush_until_stopped():
-        try:
-            while not stop.is_set():
-                metering.flush_buffered_usage()
-        finally:
-            connections.close_all()
-
-    flusher = threading.Thread(target=flush_until_stopped)
-    flusher.start()
-    in_threads(8, lambda i: [metering.record_usage(tenant_id=tenant.pk, meter=Meter.ANSWERS) for _ in range(250)])
-    stop.set()
-    flusher.join()
-    metering.flush_buffered_usage()
-    assert counted(tenant) == 2000
-
-
-@pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
-def test_through_redis_increments_from_several_processes_lose_no_update(tenant, tmp_path, redis_metering, settings):
-    count_in_processes(tenant.pk, processes=4, times=250, tmp_path=tmp_path, redis_url=settings.METERING_REDIS_URL,
-                       prefix=settings.METERING_REDIS_PREFIX)
-    metering.flush_buffered_usage()
-    assert counted(tenant) == 1000
-
-
-@pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
-def test_through_redis_an_event_key_is_counted_once(tenant, redis_metering):
-    for _ in range(3):
-        metering.record_usage(tenant_id=tenant.pk, meter=Meter.API_CALLS, event_key="api:same")
-    metering.flush_buffered_usage()
-    assert counted(tenant, Meter.API_CALLS) == 1
-
-
-@pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
-def test_counts_of_a_tenant_deleted_before_the_flush_are_dropped_and_the_others_kept(tenant, other_tenant,
-                                                                                   redis_metering):
-    metering.record_usage(tenant_id=tenant.pk, meter=Meter.ANSWERS, quantity=4)
-    metering.record_usage(tenant_id=other_tenant.pk, meter=Meter.ANSWERS, quantity=6)
-    other_tenant.delete()
-    flushed = metering.flush_buffered_usage()
-    assert (flushed.total, flushed.tenant_ids) == (4, {tenant.pk})
-    assert counted(tenant) == 4 and not redis_client().smembers(redis_key("batches"))
+def test_an_api_call_is_counted_in_the_database_by_the_time_it_is_answered(tenant):
+    subscribe(tenant)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_for(tenant)}")
+    assert client.get("/api/v1/bots/").status_code == 200
+    assert counted_by_another_connection(tenant, Meter.API_CALLS) == 1
