@@ -3,7 +3,10 @@
 from conversations.services.answering import RULE_MODEL_UNAVAILABLE
 from ml import answer_policy
 
-RULE_LABELS = {
+# What a bot reply does: the `action` of its decision.
+DECISION_ACTIONS = (answer_policy.ANSWER, answer_policy.CLARIFY, answer_policy.HANDOFF, answer_policy.NOTICE)
+
+DECISION_RULE_LABELS = {
     answer_policy.RULE_CANNED: "Canned answer",
     answer_policy.RULE_TICKET: "A past ticket's resolution",
     answer_policy.RULE_RETRIEVAL: "The nearest past ticket",
@@ -16,9 +19,13 @@ RULE_LABELS = {
     answer_policy.RULE_NEGATIVE_FEEDBACK: "Thumbs down on an answer",
     answer_policy.RULE_NOT_TRAINED: "Bot not trained yet",
     answer_policy.RULE_NO_ANSWER: "No past answer to give",
+    answer_policy.RULE_WAITING: "Waiting for person",
     RULE_MODEL_UNAVAILABLE: "Model unavailable",
-    "agent_took_over": "An agent took over",
 }
+# Why a bot reply was sent: the `rule` of its decision.
+DECISION_RULES = tuple(DECISION_RULE_LABELS)
+# A conversation's handoff reason is a decision rule, or a person's own move.
+RULE_LABELS = {**DECISION_RULE_LABELS, "agent_took_over": "An agent took over"}
 
 
 def label_of_rule(rule) -> str:

@@ -7,7 +7,7 @@ from tenants.models import ApiKey, Invitation, Membership, Role, Tenant
 
 
 class TenantSerializer(StrictModelSerializer):
-    role = serializers.SerializerMethodField()
+    role = serializers.SerializerMethodField(help_text="The caller's role in this tenant.")
     plan = serializers.SerializerMethodField(help_text="The plan's code; /api/v1/subscription/ tells the rest.")
 
     class Meta:
@@ -16,7 +16,7 @@ class TenantSerializer(StrictModelSerializer):
         read_only_fields = ["id", "slug", "plan", "created_at", "role"]
 
     def get_role(self, tenant) -> str:
-        return self.context["request"].tenant_context.role
+        return self.context["role"]
 
     def get_plan(self, tenant) -> str | None:
         subscription = subscription_for(tenant)

@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.contrib.auth import login
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from accounts.api.serializers import (
     SignUpSerializer,
     TenantSerializer,
 )
+from core.openapi import errors
 from tenants.api.base import PublicAPIView, TenantAPIView, TenantScopedViewSet
 from tenants.models import MANAGER_ROLES, ApiKey, Invitation, Membership, Role
 from tenants.services import api_keys
@@ -23,19 +25,25 @@ from tenants.services import api_keys
 OWNER_ONLY = frozenset({Role.OWNER})
 
 
+SIGNED_IN = (
+    f"Signed in: the `{settings.SESSION_COOKIE_NAME}` and `{settings.CSRF_COOKIE_NAME}` cookies are set. With the "
+    f"session, a POST, PUT, PATCH or DELETE (such as creating the first API key) sends the "
+    f"`{settings.CSRF_COOKIE_NAME}` cookie's value in the `X-CSRFToken` header."
+)
+
+
 class SignUpView(PublicAPIView):
     authentication_classes = []
 
-    @extend_schema(request=SignUpSerializer, responses={201: TenantSerializer}, tags=["tenants"])
+    @extend_schema(request=SignUpSerializer,
+                   responses={201: OpenApiResponse(TenantSerializer, SIGNED_IN), **errors(409)}, tags=["tenants"])
     def post(self, request):
         serializer = SignUpSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = accounts.sign_up(**serializer.validated_data)
         login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
-        return Response(
-            {"id": result.tenant.id, "name": result.tenant.name, "slug": result.tenant.slug, "role": Role.OWNER},
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(TenantSerializer(result.tenant, context={"role": Role.OWNER}).data,
+                        status=status.HTTP_201_CREATED)
 
 
 class TenantMeView(TenantAPIView):
@@ -43,12 +51,12 @@ class TenantMeView(TenantAPIView):
 
     @extend_schema(responses=TenantSerializer, tags=["tenants"])
     def get(self, request):
-        return Response(TenantSerializer(self.tenant, context={"request": request}).data)
+        return Response(TenantSerializer(self.tenant, context={"role": self.tenant_context.role}).data)
 
     @extend_schema(request=TenantSerializer, responses=TenantSerializer, tags=["tenants"])
     def patch(self, request):
         serializer = TenantSerializer(
-            self.tenant, data=request.data, partial=True, context={"request": request}
+            self.tenant, data=request.data, partial=True, context={"role": self.tenant_context.role}
         )
         serializer.is_valid(raise_exception=True)
         serializer.save()
@@ -106,7 +114,9 @@ class InvitationViewSet(mixins.ListModelMixin, TenantScopedViewSet):
 
 class AcceptInvitationView(PublicAPIView):
 
-    @extend_schema(request=AcceptInvitationSerializer, responses={201: MembershipSerializer}, tags=["members"])
+    @extend_schema(request=AcceptInvitationSerializer,
+                   responses={201: OpenApiResponse(MembershipSerializer, SIGNED_IN), **errors(409)},
+                   tags=["members"])
     def post(self, request):
         serializer = AcceptInvitationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

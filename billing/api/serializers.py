@@ -49,10 +49,13 @@ class ChangePlanSerializer(StrictSerializer):
 
 
 class SubscriptionChangeSerializer(serializers.ModelSerializer):
-    from_plan = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    from_plan = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True,
+                                             help_text="Null when the tenant had no plan before (sign-up).")
     to_plan = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    changed_by = serializers.EmailField(source="changed_by.email", read_only=True, default=None)
-    changed_with_key = serializers.CharField(source="changed_with_key.prefix", read_only=True, default=None)
+    changed_by = serializers.EmailField(source="changed_by.email", read_only=True, allow_null=True, default=None,
+                                        help_text="The member who made it; null for an API key or the system.")
+    changed_with_key = serializers.CharField(source="changed_with_key.prefix", read_only=True, allow_null=True,
+                                             default=None, help_text="The API key's prefix; null when none was used.")
 
     class Meta:
         model = SubscriptionChange

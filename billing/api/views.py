@@ -32,6 +32,7 @@ from billing.selectors import (
     usage_by_day,
 )
 from billing.services import subscriptions
+from core.openapi import errors
 from tenants.api.base import PublicAPIView, TenantAPIView, TenantScopedViewSet
 from tenants.models import MANAGER_ROLES, Role
 
@@ -77,7 +78,8 @@ class ChangePlanView(TenantAPIView):
 
     default_roles = MANAGER_ROLES
 
-    @extend_schema(request=ChangePlanSerializer, responses=StandingSerializer, tags=["plans"])
+    @extend_schema(request=ChangePlanSerializer, responses={200: StandingSerializer, **errors(404, 409)},
+                   tags=["plans"])
     def post(self, request):
         data = ChangePlanSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -1,15 +1,24 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bots.bot_settings import validate_origin
+from bots.bot_settings import BotSettingsSerializer, validate_origin
 from bots.models import Bot
 from core.strict_serializers import StrictModelSerializer
+
+
+@extend_schema_field(BotSettingsSerializer)
+class BotSettingsField(serializers.DictField):
+    """The settings object as sent; the bot service merges it into the stored settings and validates the whole."""
 
 
 class BotSerializer(StrictModelSerializer):
     allowed_origins = serializers.ListField(
         child=serializers.CharField(max_length=200, validators=[validate_origin]), required=False, max_length=50
     )
-    settings = serializers.DictField(required=False, help_text="Validated against the bot settings schema.")
+    settings = BotSettingsField(
+        required=False,
+        help_text="On a change, each section given replaces the stored one; sections left out stay as they are.",
+    )
 
     class Meta:
         model = Bot

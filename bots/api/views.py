@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from bots import services as bot_services
 from bots.api.serializers import BotSerializer
 from bots.models import Bot
+from core.openapi import errors
 from tenants.api.base import TenantScopedViewSet
 from tenants.models import MANAGER_ROLES
 
@@ -19,18 +20,21 @@ class BotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedV
     def scope_queryset(self, queryset):
         return queryset.order_by("created_at")
 
+    @extend_schema(responses={201: BotSerializer, **errors(409)})
     def create(self, request):
         serializer = BotSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         bot = bot_services.create_bot(tenant=self.tenant, **serializer.validated_data)
         return Response(BotSerializer(bot).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(responses={200: BotSerializer, **errors(409)})
     def partial_update(self, request, pk=None):
         bot = self.get_object()
         serializer = BotSerializer(bot, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         return Response(BotSerializer(bot_services.update_bot(bot=bot, **serializer.validated_data)).data)
 
+    @extend_schema(responses={200: BotSerializer, **errors(409)})
     def update(self, request, pk=None):
         return self.partial_update(request, pk)
 

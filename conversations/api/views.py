@@ -7,7 +7,10 @@ from rest_framework.response import Response
 from billing.services import quotas
 from bots.api.nested import bot_of_tenant
 from bots.models import Bot
+from conversations.rules import DECISION_ACTIONS, DECISION_RULES
 from conversations.services import answering
+from core.openapi import errors
+from ml.answer_policy import ANSWER
 from tenants.api.base import TenantAPIView
 
 
@@ -20,7 +23,8 @@ class AnswerInputSerializer(serializers.Serializer):
 
 
 class DecisionSerializer(serializers.Serializer):
-    rule = serializers.CharField()
+    action = serializers.ChoiceField(choices=DECISION_ACTIONS)
+    rule = serializers.ChoiceField(choices=DECISION_RULES, help_text="Why the bot replied as it did.")
     intent = serializers.CharField(allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
     top_intents = serializers.ListField(child=serializers.ListField())
@@ -32,10 +36,14 @@ class DecisionSerializer(serializers.Serializer):
 class AnswerOutputSerializer(serializers.Serializer):
     conversation_id = serializers.IntegerField()
     question_seq = serializers.IntegerField()
-    answered = serializers.BooleanField(help_text="False while a person has the conversation.")
-    seq = serializers.IntegerField(allow_null=True)
-    action = serializers.CharField(allow_null=True,
-                                   help_text="answer, clarify, handoff or notice (waiting for a person)")
+    answered = serializers.BooleanField(
+        help_text="True only when the bot answered the question (action `answer`); false for a clarifying "
+                  "question, a handoff, a notice, or no reply while a person has the conversation.")
+    seq = serializers.IntegerField(allow_null=True, help_text="The reply's number in the conversation.")
+    action = serializers.ChoiceField(
+        choices=DECISION_ACTIONS, allow_null=True,
+        help_text="answer; clarify (asks which intent was meant, with quick replies); handoff (to a person); "
+                  "notice (waiting for a person); null: no reply, a person has the conversation.")
     text = serializers.CharField(allow_null=True)
     quick_replies = serializers.ListField(child=serializers.DictField())
     decision = DecisionSerializer(allow_null=True)
@@ -44,7 +52,8 @@ class AnswerOutputSerializer(serializers.Serializer):
 class BotAnswerView(TenantAPIView):
     model = Bot
 
-    @extend_schema(tags=["answers"], request=AnswerInputSerializer, responses=AnswerOutputSerializer)
+    @extend_schema(tags=["answers"], request=AnswerInputSerializer,
+                   responses={200: AnswerOutputSerializer, **errors(402)})
     def post(self, request, pk):
         bot = bot_of_tenant(self.tenant, pk)
         data = AnswerInputSerializer(data=request.data)
@@ -55,11 +64,12 @@ class BotAnswerView(TenantAPIView):
             visitor_id=data.validated_data["visitor_id"], chosen_intent=data.validated_data["intent"] or None,
         )
         decision = reply.decision if reply is not None else None
+        answered = decision is not None and decision["action"] == ANSWER
         if decision is not None and decision["rule"] in quotas.REFUSAL_RULES:
             raise quotas.answer_refused_error(tenant=self.tenant, rule=decision["rule"], handoff={
                 "conversation_id": question.conversation_id, "question_seq": question.seq, "handoff_seq": reply.seq})
         return Response(AnswerOutputSerializer({
-            "conversation_id": question.conversation_id, "question_seq": question.seq, "answered": reply is not None,
+            "conversation_id": question.conversation_id, "question_seq": question.seq, "answered": answered,
             "seq": reply.seq if reply else None, "action": decision["action"] if decision else None,
             "text": reply.text if reply else None, "quick_replies": reply.quick_replies if reply else [],
             "decision": decision,

@@ -1,5 +1,7 @@
 import json
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.strict_serializers import StrictSerializer
@@ -7,6 +9,7 @@ from knowledge.importing.column_mapping import FIELDS
 from knowledge.models import Import, Ticket
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class MappingField(serializers.Field):
     """Our field -> the file's column; in a multipart form it arrives as a JSON string."""
 

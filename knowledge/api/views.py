@@ -10,6 +10,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from bots.api.nested import BotChildViewSet
+from core.openapi import errors
 from knowledge import services as imports
 from knowledge.api.serializers import ImportSerializer, PreviewSerializer, TicketSerializer, UploadSerializer
 from knowledge.models import Import, Ticket
@@ -38,7 +39,8 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BotChildVi
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={202: ImportSerializer})
+    @extend_schema(request={"multipart/form-data": UploadSerializer},
+                   responses={202: ImportSerializer, **errors(409, 413)})
     def create(self, request, bot_pk=None):
         data = self._upload(request)
         context = self.tenant_context
@@ -48,7 +50,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BotChildVi
         )
         return Response(ImportSerializer(ticket_import).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses=PreviewSerializer)
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses={200: PreviewSerializer, **errors(413)})
     @action(detail=False, methods=["post"])
     def preview(self, request, bot_pk=None):
         data = self._upload(request)
@@ -56,11 +58,12 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BotChildVi
                                          mapping=data.get("mapping"))
         return Response(PreviewSerializer(asdict(preview)).data)
 
+    @extend_schema(responses={204: None, **errors(409)})
     def destroy(self, request, bot_pk=None, pk=None):
         imports.delete_import(ticket_import=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses=ImportSerializer)
+    @extend_schema(request=None, responses={200: ImportSerializer, **errors(409)})
     @action(detail=True, methods=["delete"], url_path="raw")
     def raw(self, request, bot_pk=None, pk=None):
         """Delete the stored original file, the only copy with unredacted text; the tickets stay."""

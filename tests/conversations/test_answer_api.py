@@ -32,17 +32,20 @@ def test_a_conversation_continues_a_human_request_hands_it_off_and_a_later_quest
     second = key_client.post(url(shop_bot.pk), {"text": "let me talk to a person",
                                                 "conversation_id": first["conversation_id"]}, format="json").json()
     assert second["action"] == "handoff" and second["decision"]["rule"] == "explicit_request"
+    assert not second["answered"]
     assert second["question_seq"] == 3
     third = key_client.post(url(shop_bot.pk), {"text": "hello?", "conversation_id": first["conversation_id"]},
                             format="json").json()
     # waiting for a person, the bot still replies once: where the conversation stands
     assert third["action"] == "notice" and third["decision"]["rule"] == "waiting_for_person" and third["seq"] == 6
+    assert not third["answered"]
 
 
 def test_a_bot_without_a_trained_version_hands_off_and_says_so(key_client, bot):
     body = key_client.post(url(bot.pk), {"text": "where is my package?"}, format="json").json()
     assert body["action"] == "handoff" and body["decision"]["rule"] == "not_trained"
     assert "still being set up" in body["text"]
+    assert not body["answered"]
 
 
 def test_bad_input_is_refused_and_stores_nothing(key_client, shop_bot):

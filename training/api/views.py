@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from bots.api.nested import BotChildViewSet
+from core.openapi import errors
 from tenants.models import MANAGER_ROLES
 from training import services as training
 from training.models import ModelVersion, TrainingRun
@@ -72,14 +73,14 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BotCh
     def scope_queryset(self, queryset):
         return queryset.select_related("version").order_by("-number")
 
-    @extend_schema(request=None, responses={202: TrainingRunSerializer})
+    @extend_schema(request=None, responses={202: TrainingRunSerializer, **errors(409)})
     def create(self, request, bot_pk=None):
         run = training.start_training_run(
             tenant=self.tenant, bot=self.bot, requested_by=self.tenant_context.user
         )
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses=TrainingRunSerializer)
+    @extend_schema(request=None, responses={200: TrainingRunSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def cancel(self, request, bot_pk=None, pk=None):
         self.get_object()
@@ -95,7 +96,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BotC
     def scope_queryset(self, queryset):
         return queryset.select_related("bot").order_by("-number")
 
-    @extend_schema(request=None, responses=ModelVersionSerializer)
+    @extend_schema(request=None, responses={200: ModelVersionSerializer, **errors(409)})
     @action(detail=True, methods=["post"])
     def activate(self, request, bot_pk=None, pk=None):
         self.get_object()
@@ -103,7 +104,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BotC
         version.bot.refresh_from_db()
         return Response(ModelVersionSerializer(version).data)
 
-    @extend_schema(request=None, responses=ModelVersionSerializer)
+    @extend_schema(request=None, responses={200: ModelVersionSerializer, **errors(409)})
     @action(detail=False, methods=["post"])
     def rollback(self, request, bot_pk=None):
         version = training.rollback_version(tenant=self.tenant, bot=self.bot)
