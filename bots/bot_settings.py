@@ -1,13 +1,16 @@
 """The shape of a bot's settings JSON, validated before it is stored."""
 
+import json
 import re
 from itertools import pairwise
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
 from core.strict_serializers import StrictSerializer
 from ml.oos import DEFAULT_UNKNOWN_HANDOFF, MAX_UNKNOWN_HANDOFF, MIN_UNKNOWN_HANDOFF
+from ml.versions import LABELS_FILE, RETRIEVAL_ONLY
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -15,6 +18,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ThemeSerializer(StrictSerializer):
+    """The widget's look."""
+
     colour = serializers.RegexField(HEX_COLOUR, required=False, default="#2563eb")
     title = serializers.CharField(max_length=60, required=False, default="Support")
     avatar_url = serializers.URLField(required=False, default="", allow_blank=True)
@@ -37,8 +42,14 @@ def opening_periods_problems(periods: list[list[str]]) -> list[str]:
 
 
 class BusinessHoursSerializer(StrictSerializer):
-    timezone = serializers.CharField(max_length=60, required=False, default="UTC")
-    days = serializers.DictField(child=OpeningHoursField(), required=False, default=dict)
+    """When people answer: outside these hours a visitor who needs one gets the offline form."""
+
+    timezone = serializers.CharField(max_length=60, required=False, default="UTC",
+                                     help_text="An IANA time zone, e.g. Europe/Berlin.")
+    days = serializers.DictField(
+        child=OpeningHoursField(), required=False, default=dict,
+        help_text=f"Weekday ({', '.join(WEEKDAYS)}) -> its opening periods, [[\"09:00\", \"12:30\"], …] "
+                  "(HH:MM, non-overlapping). A day left out is closed; no days at all: always open.")
 
     def validate_days(self, days):
         unknown = sorted(set(days) - set(WEEKDAYS))
@@ -61,6 +72,9 @@ class BusinessHoursSerializer(StrictSerializer):
 
 
 class BotSettingsSerializer(StrictSerializer):
+    """A bot's settings: the widget's look, when people answer, what the bot answers with and what it hands off.
+    Unknown fields are refused."""
+
     theme = ThemeSerializer(required=False)
     unknown_handoff = serializers.FloatField(
         min_value=MIN_UNKNOWN_HANDOFF, max_value=MAX_UNKNOWN_HANDOFF, required=False, default=DEFAULT_UNKNOWN_HANDOFF,
@@ -69,12 +83,18 @@ class BotSettingsSerializer(StrictSerializer):
                   "version's operating curve says how many of each.",
     )
     canned_answers = serializers.DictField(
-        child=serializers.CharField(max_length=4000), required=False, default=dict
+        child=serializers.CharField(max_length=4000), required=False, default=dict,
+        help_text="Intent -> the answer the bot sends for it, instead of a past ticket's resolution; "
+                  "{{Name}} is filled from `placeholders`. Each intent must be one the active version knows.",
     )
     human_intents = serializers.ListField(
-        child=serializers.CharField(max_length=120), required=False, default=list
+        child=serializers.CharField(max_length=120), required=False, default=list,
+        help_text="Intents always handed to a person; each must be one the active version knows.",
     )
-    placeholders = serializers.DictField(child=serializers.CharField(max_length=500), required=False, default=dict)
+    placeholders = serializers.DictField(
+        child=serializers.CharField(max_length=500), required=False, default=dict,
+        help_text="Name -> value for the {{Name}} placeholders in answers.",
+    )
     business_hours = BusinessHoursSerializer(required=False)
     handoff_message = serializers.CharField(
         max_length=500, required=False, default="Let me get a person to help you with this."
@@ -84,7 +104,6 @@ class BotSettingsSerializer(StrictSerializer):
         required=False,
         default="Our team is offline right now. Leave your email and message and we will get back to you.",
     )
-
 
     def to_internal_value(self, data):
         # Nested sections start empty so that their own defaults fill in.
@@ -99,6 +118,22 @@ def validate_origin(origin: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
         raise serializers.ValidationError(f"{origin!r} is not an origin like https://shop.example.com.")
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def intents_named(settings: dict) -> set[str]:
+    """The intents a settings change names: its canned answers' and those always handed to a person."""
+    return set(settings.get("canned_answers") or {}) | set(settings.get("human_intents") or [])
+
+
+def known_intents(bot) -> frozenset[str] | None:
+    """The intents the bot's active version classifies into: empty without a version; None when its intents
+    cannot be listed (a retrieval-only version answers with the matched ticket's intent, whatever it is)."""
+    version = bot.active_version
+    if version is None:
+        return frozenset()
+    if version.mode == RETRIEVAL_ONLY:
+        return None
+    return frozenset(json.loads((Path(version.path) / LABELS_FILE).read_text(encoding="utf-8")))
 
 
 def default_bot_settings() -> dict:

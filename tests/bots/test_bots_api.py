@@ -79,3 +79,57 @@ def test_another_tenants_bot_is_not_found(owner_client, other_bot):
     assert response.status_code == 404
     other_bot.refresh_from_db()
     assert other_bot.name == "Globex bot"
+
+
+def test_canned_answers_and_human_intents_name_intents_the_active_version_knows(owner_client, shop_bot):
+    response = owner_client.patch(
+        f"/api/v1/bots/{shop_bot.id}/",
+        {"settings": {"canned_answers": {"refund": "Refunds take 5 days."}, "human_intents": ["shipping"]}},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["settings"]["canned_answers"] == {"refund": "Refunds take 5 days."}
+    assert response.json()["settings"]["human_intents"] == ["shipping"]
+
+
+def test_a_canned_answer_for_an_intent_the_bot_does_not_know_is_refused_and_nothing_changes(owner_client, shop_bot):
+    before = shop_bot.settings
+    response = owner_client.patch(
+        f"/api/v1/bots/{shop_bot.id}/",
+        {"settings": {"canned_answers": {"refund": "Refunds take 5 days.", "warranty": "Two years."}}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "unknown_intent"
+    assert "warranty" in error["message"]
+    assert error["details"] == {"unknown": ["warranty"],
+                                "known": ["cancel_subscription", "password_reset", "refund", "shipping"]}
+    shop_bot.refresh_from_db()
+    assert shop_bot.settings == before
+
+
+def test_an_unknown_human_intent_is_refused(owner_client, shop_bot):
+    response = owner_client.patch(f"/api/v1/bots/{shop_bot.id}/", {"settings": {"human_intents": ["warranty"]}},
+                                  format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["unknown"] == ["warranty"]
+
+
+def test_a_bot_without_an_active_version_takes_no_canned_answers_yet(owner_client):
+    response = owner_client.post("/api/v1/bots/", {"name": "New", "settings": {"canned_answers": {"refund": "Soon."}}},
+                                 format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "unknown_intent"
+    assert "no active version" in response.json()["error"]["message"]
+    assert not Bot.unscoped.exists()
+
+
+def test_stored_settings_naming_intents_a_new_version_dropped_do_not_block_other_changes(owner_client, shop_bot):
+    Bot.unscoped.filter(pk=shop_bot.pk).update(settings={**shop_bot.settings, "human_intents": ["retired"]})
+    response = owner_client.patch(f"/api/v1/bots/{shop_bot.id}/", {"settings": {"theme": {"colour": "#112233"}}},
+                                  format="json")
+    assert response.status_code == 200, response.json()
