@@ -28,10 +28,11 @@ class ErasureForm(VisitorForm):
 
 
 def _privacy_page(request, *, export_form=None, erasure_form=None, status=200):
+    named = {"visitor_id": request.GET.get("visitor_id", "")}  # a link from a conversation names its visitor
     return console_render(request, "console/privacy.html", {
         "section": "privacy", "team_sections": (*TEAM_SECTIONS, "privacy"),
-        "export_form": export_form or VisitorForm(prefix="export"),
-        "erasure_form": erasure_form or ErasureForm(prefix="erase"),
+        "export_form": export_form or VisitorForm(prefix="export", initial=named),
+        "erasure_form": erasure_form or ErasureForm(prefix="erase", initial=named),
         "requests": visitor_data.data_rights_requests(tenant=request.console.tenant)[:100],
     }, status=status)
 

@@ -39,6 +39,12 @@ def test_the_owners_page_has_both_forms_with_their_csrf_token_and_the_navigation
     assert 'href="/console/privacy/"' in owner.get("/console/team/").content.decode()
 
 
+def test_a_link_naming_a_visitor_fills_in_both_forms(owner):
+    page = owner.get(f"/console/privacy/?visitor_id={VISITOR}").content.decode()
+
+    assert page.count(f'value="{VISITOR}"') == 2
+
+
 def test_an_owner_downloads_everything_stored_about_the_visitor_and_the_download_is_listed(owner, ann):
     response = owner.submit("/console/privacy/export/", {"export-visitor_id": VISITOR})
 
