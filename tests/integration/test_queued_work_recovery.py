@@ -2,6 +2,7 @@
 done, and the requeue sweeps (beat sends them by name every 30 s) send it again to a real worker."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from knowledge.selectors import tickets_for_bot
 from tests.factories import ImportFactory, TicketFactory, TrainingRunFactory
 from tests.integration.conftest import wait_for
 from training import services as training
-from training.models import TrainingRun, TrainingStatus
+from training.models import ModelVersion, TrainingRun, TrainingStatus
 
 pytestmark = pytest.mark.integration
 
@@ -28,17 +29,25 @@ def _broker_restarts_empty() -> int:
     return celery_app.control.purge()
 
 
-def _sent_long_ago(rows, settings_seconds: int) -> None:
-    rows.update(enqueued_at=timezone.now() - timedelta(seconds=settings_seconds + 1))
+def _sent_long_ago(rows, requeue_after_seconds: int) -> None:
+    """Their task was sent just over the requeue period ago."""
+    rows.update(enqueued_at=timezone.now() - timedelta(seconds=requeue_after_seconds + 1))
 
 
-def test_a_training_run_whose_task_the_broker_lost_is_sent_again_trains_and_the_next_run_is_accepted(
-    start_worker, worker_env, owner_client, bot, settings
-):
+@pytest.fixture
+def trainable_bot(bot, worker_env):
+    """The bot with a few tickets of two intents; the workers train for one epoch."""
     for intent in ("refund", "shipping"):
         for n in range(6):
             TicketFactory(tenant=bot.tenant, bot=bot, intent=intent, message=f"a question {n} about {intent}")
     worker_env["TRAINING_CONFIG_OVERRIDES"] = json.dumps({"epochs": 1, "batch_size": 8})
+    return bot
+
+
+def test_a_training_run_whose_task_the_broker_lost_is_sent_again_trains_and_the_next_run_is_accepted(
+    start_worker, owner_client, trainable_bot, settings
+):
+    bot = trainable_bot
     queued = owner_client.post(f"/api/v1/bots/{bot.id}/training-runs/")  # while no worker is running
     assert queued.status_code == 202
     assert _broker_restarts_empty() == 1
@@ -72,6 +81,22 @@ def test_an_import_whose_task_the_broker_lost_is_sent_again_and_ends_whole(
                     message=f"the import sent again to be read; worker log:\n{worker.log()}")
     assert (done.attempts, done.rows_imported) == (1, 25)
     assert tickets_for_bot(tenant=tenant, bot=bot).count() == 25
+
+
+def test_two_workers_handed_the_same_run_at_once_train_it_once(start_worker, trainable_bot):
+    bot = trainable_bot
+    workers = [start_worker(), start_worker()]
+
+    run = training.start_training_run(tenant=bot.tenant, bot=bot)  # its task, sent on commit
+    enqueue("training.tasks.run_training_task", run.pk)  # and the sweep's copy
+
+    finished = re.compile(r"run_training_task\[[^]]+\] succeeded")
+    wait_for(lambda: sum(len(finished.findall(worker.log())) for worker in workers) == 2, timeout=300,
+             message="both deliveries to finish")
+    run.refresh_from_db()
+    assert run.status == TrainingStatus.SUCCEEDED
+    assert ModelVersion.unscoped.filter(bot=bot).count() == 1
+    assert [entry["message"] for entry in run.log].count("A worker picked the run up.") == 1
 
 
 def test_lost_work_is_sent_again_once_per_requeue_period(broker_url, bot, settings):
