@@ -1,12 +1,14 @@
 """Metering figures: what metering costs an answered message, and counting under 8 concurrent processes.
 
+Every count goes to the database in the transaction of what it counts; that is the path measured.
+
 1. Answer latency through the REST answer service path (`answer_api_question`: the question stored,
-   the model's reading, the reply stored) on the demo bot, SQLite, with metering and quotas on and off,
-   interleaved in one run (BILLING_ENABLED flipped between calls), plus the gate + count alone.
-   With Redis reachable (REDIS_URL, else redis://127.0.0.1:6379/15) a third series counts in Redis.
+   the model's reading, the reply stored with its count) on the demo bot, SQLite, with metering and
+   quotas on and off, interleaved in one run (BILLING_ENABLED flipped between calls), plus the gate +
+   count alone.
 2. 20,000 increments from 8 processes at once on PostgreSQL (DATABASE_URL, default
    postgres://postgres@127.0.0.1:5432/replydesk_bench_metering, created when missing): the count must be
-   exact; the throughput is reported. With Redis, the same through Redis and a flush.
+   exact; the throughput is reported.
 
 BENCH_ANSWERS (default 300 per series), BENCH_INCREMENTS (default 20000) and BENCH_PROCESSES (default 8)
 scale it.
@@ -29,7 +31,6 @@ ANSWERS = int(os.environ.get("BENCH_ANSWERS", "300"))
 INCREMENTS = int(os.environ.get("BENCH_INCREMENTS", "20000"))
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", "8"))
 POSTGRES_URL = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/replydesk_bench_metering"
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 QUESTIONS = [
     "How do I get my money back for my order?", "Has my order shipped yet?", "I forgot my password",
     "How long does shipping take?", "where is my parcel", "Can I return this item?",
@@ -48,21 +49,12 @@ def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def _redis_reachable() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
 # 1. Answers with and without metering ---------------------------------------------------------------------------
 
 
 def answer_latencies() -> tuple[list[dict], dict]:
     var = Path(tempfile.mkdtemp(prefix="replydesk-bench-metering-"))
-    for name in ("DATABASE_URL", "REDIS_URL", "METERING_REDIS_URL"):
+    for name in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
     _setup_django({"REPLYDESK_VAR_DIR": str(var), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                    "TOKENIZERS_PARALLELISM": "false", "CELERY_TASK_ALWAYS_EAGER": "true",
@@ -70,7 +62,7 @@ def answer_latencies() -> tuple[list[dict], dict]:
     from django.conf import settings
     from django.core.management import call_command
 
-    from billing.services import metering, quotas
+    from billing.services import quotas
     from bots.models import Bot
     from conversations.services import answering
 
@@ -80,28 +72,22 @@ def answer_latencies() -> tuple[list[dict], dict]:
     if bot.active_version is None:
         raise SystemExit("the demo bot has no trained version")
     series = {"metered": [], "unmetered": []}
-    modes = [("metered", True, ""), ("unmetered", False, "")]
-    if _redis_reachable():
-        series["metered_redis"] = []
-        modes.append(("metered_redis", True, REDIS_URL))
+    modes = [("metered", True), ("unmetered", False)]
 
-    def ask(n: int, enabled: bool, redis_url: str) -> float:
-        settings.BILLING_ENABLED, settings.METERING_REDIS_URL = enabled, redis_url
+    def ask(n: int, enabled: bool) -> float:
+        settings.BILLING_ENABLED = enabled
         started = time.perf_counter()
         answering.answer_api_question(tenant=bot.tenant, bot=bot, text=f"{QUESTIONS[n % len(QUESTIONS)]} #{n}")
         return (time.perf_counter() - started) * 1000
 
     for n in range(20):  # warm the model cache and the database
-        ask(n, True, "")
+        ask(n, True)
     for n in range(ANSWERS):
         order = modes if n % 2 else list(reversed(modes))  # alternate, so drift hits every series alike
-        for name, enabled, redis_url in order:
-            series[name].append(ask(n, enabled, redis_url))
+        for name, enabled in order:
+            series[name].append(ask(n, enabled))
 
-    if "metered_redis" in series:  # move the Redis series' counts out of Redis (and leave nothing behind)
-        settings.METERING_REDIS_URL = REDIS_URL
-        metering.flush_buffered_usage()
-    settings.BILLING_ENABLED, settings.METERING_REDIS_URL = True, ""
+    settings.BILLING_ENABLED = True
     overhead = []
     for _ in range(ANSWERS):
         started = time.perf_counter()
@@ -117,8 +103,6 @@ def answer_latencies() -> tuple[list[dict], dict]:
         "metering_overhead_p50_ms": round(_percentile(overhead, 50), 3),
     }
     result["answer_p50_difference_ms"] = round(result["answer_p50_ms_metered"] - result["answer_p50_ms_unmetered"], 2)
-    if "metered_redis" in series:
-        result["answer_p50_ms_metered_redis"] = round(_percentile(series["metered_redis"], 50), 2)
     return rows, result
 
 
@@ -138,42 +122,26 @@ def _ensure_postgres_database(url: str) -> None:
 def increments_part() -> None:
     """Child process: migrate the PostgreSQL database, then let PROCESSES workers count at once."""
     _ensure_postgres_database(POSTGRES_URL)
-    _setup_django({"DATABASE_URL": POSTGRES_URL, "REPLYDESK_VAR_DIR": tempfile.mkdtemp(prefix="rd-bench-pg-"),
-                   "METERING_REDIS_URL": ""})
+    _setup_django({"DATABASE_URL": POSTGRES_URL, "REPLYDESK_VAR_DIR": tempfile.mkdtemp(prefix="rd-bench-pg-")})
     from django.core.management import call_command
     from django.db.models import Sum
 
     from billing.models import UsageCounter
-    from billing.services import metering
     from tenants.models import Tenant
 
     call_command("migrate", verbosity=0)
-    rows = []
-    paths = [("database", "")] + ([("redis", REDIS_URL)] if _redis_reachable() else [])
-    for path, redis_url in paths:
-        tenant = Tenant.objects.create(name="Bench", slug=f"bench-{path}-{time.time_ns()}")
-        prefix = f"bench-usage-{time.time_ns()}"
-        elapsed = _run_workers(tenant.pk, redis_url, prefix)
-        flush_s = 0.0
-        if redis_url:
-            from django.conf import settings
-
-            settings.METERING_REDIS_URL, settings.METERING_REDIS_PREFIX = redis_url, prefix
-            started = time.perf_counter()
-            metering.flush_buffered_usage()
-            flush_s = time.perf_counter() - started
-        counted = UsageCounter.unscoped.filter(tenant=tenant).aggregate(n=Sum("count"))["n"] or 0
-        rows.append({"path": path, "processes": PROCESSES, "expected": INCREMENTS, "counted": counted,
-                     "seconds": elapsed, "increments_per_s": INCREMENTS / elapsed, "flush_s": flush_s})
-    print(json.dumps({"rows": rows}), flush=True)
+    tenant = Tenant.objects.create(name="Bench", slug=f"bench-{time.time_ns()}")
+    elapsed = _run_workers(tenant.pk)
+    counted = UsageCounter.unscoped.filter(tenant=tenant).aggregate(n=Sum("count"))["n"] or 0
+    print(json.dumps({"processes": PROCESSES, "expected": INCREMENTS, "counted": counted, "seconds": elapsed,
+                      "increments_per_s": INCREMENTS / elapsed}), flush=True)
 
 
-def _run_workers(tenant_id: int, redis_url: str, prefix: str) -> float:
+def _run_workers(tenant_id: int) -> float:
     """Start the workers, release them together; the seconds from the first increment to the last."""
     start = Path(tempfile.mkdtemp()) / "go"
     per_process = [INCREMENTS // PROCESSES + (1 if i < INCREMENTS % PROCESSES else 0) for i in range(PROCESSES)]
-    env = {**os.environ, "DATABASE_URL": POSTGRES_URL, "METERING_REDIS_URL": redis_url,
-           "METERING_REDIS_PREFIX": prefix}
+    env = {**os.environ, "DATABASE_URL": POSTGRES_URL}
     children = [subprocess.Popen([sys.executable, __file__, "--worker", str(tenant_id), str(n), str(start)],
                                  cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) for n in per_process]
     ready = time.monotonic() + 120
@@ -192,12 +160,9 @@ def worker(tenant_id: int, times: int, start: Path) -> None:
     _setup_django({"REPLYDESK_VAR_DIR": tempfile.mkdtemp(prefix="rd-bench-w-")})
     from django.db import connection
 
-    from billing import usage_buffer
     from billing.services import metering
 
     connection.ensure_connection()
-    if usage_buffer.buffered():
-        usage_buffer.redis_client().ping()
     (start.parent / f"ready-{os.getpid()}").touch()
     while not start.exists():
         time.sleep(0.001)
@@ -213,20 +178,15 @@ def main() -> None:
     if child.returncode:
         sys.stderr.write(child.stderr)
         raise SystemExit("the PostgreSQL part failed (is PostgreSQL at DATABASE_URL?)")
-    increment_rows = json.loads(child.stdout.strip().splitlines()[-1])["rows"]
+    increments = json.loads(child.stdout.strip().splitlines()[-1])
     answer_rows, result = answer_latencies()
-    database = next(row for row in increment_rows if row["path"] == "database")
-    result = {"bench": "metering", **result, "increments_expected": database["expected"],
-              "increments_counted": database["counted"], "increments_per_s": round(database["increments_per_s"], 1),
-              "processes": PROCESSES}
-    redis_row = next((row for row in increment_rows if row["path"] == "redis"), None)
-    if redis_row is not None:
-        result.update({"redis_increments_counted": redis_row["counted"],
-                       "redis_increments_per_s": round(redis_row["increments_per_s"], 1)})
+    result = {"bench": "metering", **result, "increments_expected": increments["expected"],
+              "increments_counted": increments["counted"],
+              "increments_per_s": round(increments["increments_per_s"], 1), "processes": PROCESSES}
     from bench._report import print_report
 
     print_report([("Answer latency, REST answer service path, demo bot, SQLite (interleaved)", answer_rows),
-                  (f"{INCREMENTS:,} increments from {PROCESSES} processes at once, PostgreSQL", increment_rows)],
+                  (f"{INCREMENTS:,} increments from {PROCESSES} processes at once, PostgreSQL", [increments])],
                  result)
 
 
