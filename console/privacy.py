@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from console.views import OWNER_ONLY, TEAM_SECTIONS, console_page, console_render
+from console.views import OWNER_ONLY, console_page, console_render
 from conversations.models import Conversation
 from conversations.services import visitor_data
 from core.errors import NotFound
@@ -30,7 +30,7 @@ class ErasureForm(VisitorForm):
 def _privacy_page(request, *, export_form=None, erasure_form=None, status=200):
     named = {"visitor_id": request.GET.get("visitor_id", "")}  # a link from a conversation names its visitor
     return console_render(request, "console/privacy.html", {
-        "section": "privacy", "team_sections": (*TEAM_SECTIONS, "privacy"),
+        "section": "privacy",
         "export_form": export_form or VisitorForm(prefix="export", initial=named),
         "erasure_form": erasure_form or ErasureForm(prefix="erase", initial=named),
         "requests": visitor_data.data_rights_requests(tenant=request.console.tenant)[:100],

@@ -48,7 +48,7 @@ T = TypeVar("T")
 OWNER_ONLY = frozenset({Role.OWNER})
 SHOWN_ONCE_KEY = "console_shown_once"
 # The team's pages: one entry in the narrow navigation, whose row of tabs shows on each of them.
-TEAM_SECTIONS = ("team", "api-keys", "webhooks", "plan")
+TEAM_SECTIONS = ("team", "api-keys", "webhooks", "plan", "privacy")
 
 
 def console_page(roles=MANAGER_ROLES):

@@ -1,12 +1,21 @@
 from django.contrib import admin
 
 from tenants.models import ApiKey, Invitation, Membership, Tenant
+from tenants.services.tenant_deletion import delete_tenant
 
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
+
+    # The admin's own delete would leave the tenant's uploads and model artifacts on disk.
+    def delete_model(self, request, obj):
+        delete_tenant(tenant=obj)
+
+    def delete_queryset(self, request, queryset):
+        for tenant in queryset:
+            delete_tenant(tenant=tenant)
 
 
 @admin.register(Membership)

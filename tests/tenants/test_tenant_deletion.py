@@ -144,3 +144,17 @@ def test_the_files_stay_until_the_deletion_commits(tenant, bot, django_capture_o
     for remove in removals:
         remove()
     assert not raw_file.exists() and not (Path(settings.UPLOADS_ROOT) / str(upload.tenant_id)).exists()
+
+
+def test_a_tenant_deleted_in_the_admin_takes_its_uploaded_files_with_it(tenant, bot, client,
+                                                                         django_capture_on_commit_callbacks):
+    upload = imports.create_import(tenant=tenant, bot=bot, enqueue=False,
+                                   upload=SimpleUploadedFile("tickets.csv", TICKETS.encode()))
+    client.force_login(get_user_model().objects.create_superuser("root@example.com", "root@example.com", "pw-root-1"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/tenants/tenant/{tenant.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Tenant.objects.filter(pk=tenant.pk).exists()
+    assert not (Path(settings.UPLOADS_ROOT) / str(upload.tenant_id)).exists()
