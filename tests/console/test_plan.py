@@ -19,11 +19,6 @@ from tests.factories import BotFactory, plan_with, subscribe
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _metering_in_the_database(settings):
-    settings.METERING_REDIS_URL = ""
-
-
 def page(client) -> str:
     response = client.get("/console/plan/")
     assert response.status_code == 200
