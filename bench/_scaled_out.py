@@ -131,6 +131,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def remove_stored_files(var_dir: Path) -> None:
+    """The model versions and uploads a run left in its temporary var dir (hundreds of MB); its logs stay."""
+    for name in ("artifacts", "uploads"):
+        shutil.rmtree(var_dir / name, ignore_errors=True)
+
+
 def raise_open_files_limit() -> int:
     """Raise this process's soft limit on open files to the hard one (its children inherit it): a thousand
     conversations hold a socket each in the client and in a web process. Returns the new limit."""

@@ -45,6 +45,7 @@ from bench._scaled_out import (  # noqa: E402
     bench_database,
     celery_beat,
     raise_open_files_limit,
+    remove_stored_files,
     scaled_out_environment,
 )
 
@@ -211,6 +212,8 @@ def main() -> None:
             run, schema = run_layout(logs, server_log)
     finally:
         redis.stop()
+        if not var_dir_given:
+            remove_stored_files(Path(os.environ["REPLYDESK_VAR_DIR"]))
     report(run, schema, open_files, logs, var_dir_given)
 
 
