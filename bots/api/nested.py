@@ -2,14 +2,15 @@
 
 from functools import cached_property
 
-from django.shortcuts import get_object_or_404
+from rest_framework.generics import get_object_or_404
 
 from bots.models import Bot
 from tenants.api.base import TenantScopedViewSet
 
 
 def bot_of_tenant(tenant, pk) -> Bot:
-    """The tenant's bot `pk`, or 404 (another tenant's bot is a 404, as a missing one)."""
+    """The tenant's bot `pk`, or 404 (another tenant's bot is a 404, as a missing one, and as an id that is not
+    a number)."""
     return get_object_or_404(Bot.objects.for_tenant(tenant).select_related("active_version", "tenant"), pk=pk)
 
 

@@ -133,3 +133,10 @@ def test_stored_settings_naming_intents_a_new_version_dropped_do_not_block_other
     response = owner_client.patch(f"/api/v1/bots/{shop_bot.id}/", {"settings": {"theme": {"colour": "#112233"}}},
                                   format="json")
     assert response.status_code == 200, response.json()
+
+
+@pytest.mark.parametrize("route", ["tickets/", "imports/", "training-runs/", "versions/"])
+def test_a_bot_id_that_is_not_a_number_is_not_found_under_its_routes(owner_client, route):
+    response = owner_client.get(f"/api/v1/bots/shop/{route}")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
