@@ -6,7 +6,9 @@ group (what the visitor and the bot say, typing) and its agents-only group (note
 Client -> server, each naming `conversation_id` except `queue` and `ping`: `subscribe` (answered with
 `conversation_update` + `transcript`), `claim`, `message` {text}, `note` {text}, `typing` {active},
 `transfer` {to_user_id}, `return_to_bot`, `close` {resolution}, `correct_intent` {seq, intent, new_intent},
-`queue`, `ping`. Actions are answered with `ack` {for, conversation_id, seq?} or `error` {code, message}.
+`queue`, `ping`. Actions are answered with `ack` {for, conversation_id, seq?} or `error` {code, message};
+`unavailable` (`retry: true`) says the database or the channel layer failed: send it again. A socket that cannot
+join its groups (Redis down) is accepted, told `unavailable` and closed with 1013, and the view reconnects.
 Server -> client: `queue_update` {waiting, mine, pending_tickets}, `conversation_update`, `message`
 {conversation_id, message: a transcript entry}, `typing` {sender: "visitor"}, `ack`, `error`, `pong`.
 A socket without a signed-in member is refused at the handshake (close 4401 before accept).
@@ -17,6 +19,7 @@ queue and sends the visitor's `queue_status` (docs/widget-protocol.md) whenever 
 """
 
 import asyncio
+import contextlib
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -24,18 +27,18 @@ from channels.db import database_sync_to_async
 from conversations.models import Message
 from conversations.services.conversations import conversation_group, display_name
 from core import presence as agent_presence
-from core.errors import DomainError, NotFound
-from core.json_frames import FrameError, JsonFrameConsumer
+from core.errors import NotFound
+from core.json_frames import MAX_ID, OUTAGES, FrameError, JsonFrameConsumer, frame_int
 from handoff import selectors as agent_selectors
 from handoff import services as handoff
 from tenants.access import membership_for_session
 
+CLOSE_TRY_AGAIN_LATER = 1013
+
 
 def _conversation_id(content: dict) -> int:
-    value = content.get("conversation_id")
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise FrameError("'conversation_id' must be a conversation's id.")
-    return value
+    return frame_int(content, "conversation_id", minimum=1, maximum=MAX_ID,
+                     problem="'conversation_id' must be a conversation's id.")
 
 
 class AgentConsumer(JsonFrameConsumer):
@@ -51,26 +54,33 @@ class AgentConsumer(JsonFrameConsumer):
             return
         self.tenant, self.subscribed, self.presence_task = membership.tenant, None, None
         self.queue_group = handoff.agent_queue_group(self.tenant.pk)
-        await self.channel_layer.group_add(self.queue_group, self.channel_name)
         await self.accept()
-        await database_sync_to_async(handoff.agent_connected)(tenant=self.tenant, agent=self.user,
-                                                               socket_id=self.channel_name)
-        self.presence_task = asyncio.create_task(self.stay_present())
-        await self.send_queue()
+        try:
+            joined = await self.group_join(self.queue_group)
+            if joined:
+                await database_sync_to_async(handoff.agent_connected)(tenant=self.tenant, agent=self.user,
+                                                                       socket_id=self.channel_name)
+                self.presence_task = asyncio.create_task(self.stay_present())
+                await self.send_queue()
+        except OUTAGES:
+            joined = False
+        if not joined:
+            await self.ask_to_reconnect()
 
     async def stay_present(self):
         """Renew this socket's presence while it is open (a process that dies stops, and its agents lapse)."""
         while True:
             await asyncio.sleep(agent_presence.PRESENCE_REFRESH_SECONDS)
-            await sync_to_async(agent_presence.mark_online, thread_sensitive=False)(
-                tenant_id=self.tenant.pk, user_id=self.user.pk, socket_id=self.channel_name)
+            with contextlib.suppress(*OUTAGES):  # the cache is back by the next renewal, or the presence lapses
+                await sync_to_async(agent_presence.mark_online, thread_sensitive=False)(
+                    tenant_id=self.tenant.pk, user_id=self.user.pk, socket_id=self.channel_name)
 
     async def disconnect(self, code):
         if getattr(self, "tenant", None) is None:
             return
         if self.presence_task is not None:
             self.presence_task.cancel()
-        await self.channel_layer.group_discard(self.queue_group, self.channel_name)
+        await self.group_leave(self.queue_group)
         await self.leave_conversation()
         await database_sync_to_async(handoff.agent_disconnected)(tenant=self.tenant, agent=self.user,
                                                                   socket_id=self.channel_name)
@@ -85,12 +95,17 @@ class AgentConsumer(JsonFrameConsumer):
         if handler is None:
             await self.send_error("unknown_type", f"Unknown frame type {content['type'][:40]!r}.")
             return
-        try:
-            await handler(content)
-        except DomainError as error:
-            conversation_id = content.get("conversation_id")
-            await self.send_error(error.code, error.message, error.details,
-                                  conversation_id=conversation_id if isinstance(conversation_id, int) else None)
+        await handler(content)
+
+    def error_fields(self, content: dict) -> dict:
+        conversation_id = content.get("conversation_id")
+        return {"conversation_id": conversation_id} if isinstance(conversation_id, int) else {}
+
+    async def ask_to_reconnect(self):
+        """The agent view reconnects when its socket closes: on a fresh socket it joins its groups again and reads
+        the queue afresh."""
+        await self.send_unavailable()
+        await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     async def send_queue(self):
         snapshot = await database_sync_to_async(agent_selectors.queue_snapshot)(tenant=self.tenant, agent=self.user)
@@ -110,13 +125,15 @@ class AgentConsumer(JsonFrameConsumer):
     # --- the agent's frames -------------------------------------------------------------------
     async def on_subscribe(self, content):
         conversation = await database_sync_to_async(agent_selectors.conversation_for_member)(
-            tenant=self.tenant, conversation_id=content.get("conversation_id"))
+            tenant=self.tenant, conversation_id=_conversation_id(content))
         if conversation is None:
             raise NotFound("No such conversation.", code="conversation_not_found")
         await self.leave_conversation()
         self.subscribed = conversation.pk
-        await self.channel_layer.group_add(conversation_group(conversation.pk), self.channel_name)
-        await self.channel_layer.group_add(handoff.agent_conversation_group(conversation.pk), self.channel_name)
+        for group in (conversation_group(conversation.pk), handoff.agent_conversation_group(conversation.pk)):
+            if not await self.group_join(group):
+                await self.ask_to_reconnect()
+                return
         transcript = await database_sync_to_async(agent_selectors.transcript)(tenant=self.tenant,
                                                                                 conversation=conversation)
         await self.send_json({"type": "conversation_update", "conversation": agent_selectors.conversation_summary(
@@ -124,9 +141,8 @@ class AgentConsumer(JsonFrameConsumer):
 
     async def leave_conversation(self):
         if self.subscribed is not None:
-            await self.channel_layer.group_discard(conversation_group(self.subscribed), self.channel_name)
-            await self.channel_layer.group_discard(handoff.agent_conversation_group(self.subscribed),
-                                                   self.channel_name)
+            await self.group_leave(conversation_group(self.subscribed))
+            await self.group_leave(handoff.agent_conversation_group(self.subscribed))
             self.subscribed = None
 
     async def on_claim(self, content):
@@ -139,9 +155,8 @@ class AgentConsumer(JsonFrameConsumer):
         await self.act(handoff.add_note, content, text=content.get("text"))
 
     async def on_transfer(self, content):
-        to_user_id = content.get("to_user_id")
-        if not isinstance(to_user_id, int) or isinstance(to_user_id, bool):
-            raise FrameError("'to_user_id' must be a member's user id.")
+        to_user_id = frame_int(content, "to_user_id", minimum=1, maximum=MAX_ID,
+                               problem="'to_user_id' must be a member's user id.")
         await self.act(handoff.transfer_conversation, content, to_user_id=to_user_id)
 
     async def on_return_to_bot(self, content):
@@ -151,9 +166,7 @@ class AgentConsumer(JsonFrameConsumer):
         await self.act(handoff.close_conversation, content, resolution=content.get("resolution"))
 
     async def on_correct_intent(self, content):
-        seq = content.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool):
-            raise FrameError("'seq' must be a message's sequence number.")
+        seq = frame_int(content, "seq", minimum=1, problem="'seq' must be a message's sequence number.")
         await self.act(handoff.correct_intent, content, seq=seq, intent=content.get("intent"),
                        new_intent=bool(content.get("new_intent")))
 
@@ -212,9 +225,9 @@ class AgentConsumer(JsonFrameConsumer):
 
 
 class VisitorQueueSocket:
-    """The visitor's side of the queue on a socket with `bot` and `conversation` (the widget's): it follows the
-    tenant's queue while the conversation may wait in it and sends `queue_status` when the visitor's place changes,
-    and `waiting: false` once when it no longer waits."""
+    """The visitor's side of the queue on a JsonFrameConsumer with `bot` and `conversation` (the widget's): it
+    follows the tenant's queue while the conversation may wait in it and sends `queue_status` when the visitor's
+    place changes, and `waiting: false` once when it no longer waits."""
 
     following_queue = False
     last_queue_status: dict | None = None
@@ -227,14 +240,16 @@ class VisitorQueueSocket:
         socket follows it until it closes: a claim that lapses puts the conversation back in the queue."""
         if not self.following_queue:
             self.following_queue = True
-            await self.channel_layer.group_add(handoff.visitor_queue_group(self.bot.tenant_id), self.channel_name)
+            if not await self.group_join(handoff.visitor_queue_group(self.bot.tenant_id)):
+                self.following_queue = False
+                await self.ask_to_reconnect()
         await self.send_queue_status(await database_sync_to_async(handoff.queue_status_for)(
             bot=self.bot, conversation_id=self.conversation.pk))
 
     async def leave_queue(self):
         if self.following_queue:
             self.following_queue, self.last_queue_status = False, None
-            await self.channel_layer.group_discard(handoff.visitor_queue_group(self.bot.tenant_id), self.channel_name)
+            await self.group_leave(handoff.visitor_queue_group(self.bot.tenant_id))
 
     async def left_for_good(self):
         """The visitor ended the conversation: if it waited, the places behind it move up and the visitor hears it

@@ -2,7 +2,6 @@
 the services (conversations' answering and widget messages, handoff's queue) and sends frames."""
 
 import asyncio
-import logging
 import time
 
 from asgiref.sync import sync_to_async
@@ -14,26 +13,17 @@ from conversations.models import ConversationStatus, MessageKind
 from conversations.selectors import get_bot_for_public_key
 from conversations.services import answering, conversations, widget_messages
 from conversations.services.widget_messages import NoReply, Replied, ReplyDelayed, Stored, Thinking
-from core.errors import DomainError
-from core.json_frames import FrameError, JsonFrameConsumer
+from core.json_frames import FrameError, JsonFrameConsumer, frame_int
 from handoff import services as handoff
 from handoff.consumers import VisitorQueueSocket
 from widget.visitor_tokens import VisitorIdentity, issue_visitor_token, read_visitor_token
 
-logger = logging.getLogger(__name__)
 CLOSE_UNKNOWN_BOT, CLOSE_ORIGIN_NOT_ALLOWED, CLOSE_IDLE = 4404, 4403, 4408
 # The visitor's acknowledged position is a record, not a delivery mechanism (the client resumes from its own last
 # seq): it is stored at most this often per socket, and on disconnect.
 ACK_PERSIST_EVERY_SECONDS = 5.0
 MESSAGE_FIELDS = "A message has a 'text' string and an optional 'client_msg_id' (64 characters at most)."
 FRAMES = ("hello", "resume", "message", "ack", "typing", "feedback", "handoff", "csat", "contact", "ping")
-
-
-def _int_field(content: dict, name: str, default: int | None = None) -> int:
-    value = content.get(name, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise FrameError(f"'{name}' must be a whole number of 0 or more.", code="invalid_frame")
-    return value
 
 
 def _client_msg_id(content: dict, problem: str) -> str:
@@ -79,8 +69,7 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
         if self.idle_task is not None:
             self.idle_task.cancel()
         if self.conversation is not None:
-            await self.channel_layer.group_discard(conversations.conversation_group(self.conversation.pk),
-                                                   self.channel_name)
+            await self.group_leave(conversations.conversation_group(self.conversation.pk))
             await self.persist_ack(force=True)
         await self.leave_queue()
 
@@ -101,18 +90,12 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
         elif self.bot is not None and self.conversation is None and kind not in ("hello", "resume", "ping"):
             await self.send_error("not_started", "Send 'hello' or 'resume' first.")
         elif self.bot is not None:
-            try:
-                await getattr(self, f"on_{kind}")(content)
-            except DomainError as error:
-                await self.send_error(error.code, error.message, error.details)
-            except Exception:
-                # The database or the channel layer failed: the visitor hears of it and the socket stays open (a
-                # message not acknowledged is sent again by the widget; one that was is answered on resume or by
-                # the sweep).
-                logger.exception("widget frame %r failed for bot %s", kind[:40], self.bot.pk)
-                client_msg_id = content.get("client_msg_id")
-                await self.send_error("temporarily_unavailable", "Something went wrong on our side; try again.",
-                                      {"client_msg_id": client_msg_id} if isinstance(client_msg_id, str) else None)
+            await getattr(self, f"on_{kind}")(content)
+
+    def unavailable_details(self, content: dict) -> dict | None:
+        # The widget sends a message not acknowledged again; one that was is answered on resume or by the sweep.
+        client_msg_id = content.get("client_msg_id")
+        return {"client_msg_id": client_msg_id} if isinstance(client_msg_id, str) else None
 
     # --- the visitor's frames ----------------------------------------------------------------------------------
     async def on_hello(self, content):
@@ -120,7 +103,7 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
 
     async def on_resume(self, content):
         identity = read_visitor_token(content.get("token"), bot_id=self.bot.pk)
-        after = _int_field(content, "last_seq", 0)
+        after = frame_int(content, "last_seq", default=0)
         conversation, missed = await database_sync_to_async(conversations.resume_conversation)(
             bot=self.bot, conversation_id=identity.conversation_id, visitor_id=identity.visitor_id, after_seq=after)
         await self.join(conversation, missed, True)
@@ -128,11 +111,10 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
 
     async def join(self, conversation, missed: list, resumed: bool):
         if self.conversation is not None and self.conversation.pk != conversation.pk:
-            await self.channel_layer.group_discard(conversations.conversation_group(self.conversation.pk),
-                                                   self.channel_name)
+            await self.group_leave(conversations.conversation_group(self.conversation.pk))
         await self.leave_queue()
         self.conversation, self.delivered = conversation, set()
-        await self.channel_layer.group_add(conversations.conversation_group(conversation.pk), self.channel_name)
+        joined = await self.group_join(conversations.conversation_group(conversation.pk))
         identity = VisitorIdentity(conversation.visitor_id, self.bot.pk, conversation.pk)
         await self.send_json({
             "type": "welcome", "resumed": resumed, "token": issue_visitor_token(identity),
@@ -142,7 +124,9 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
         })
         for message in missed:
             await self.deliver({**conversations.message_frame(message), "replay": True})
-        if conversation.status == ConversationStatus.WAITING:
+        if not joined:  # the visitor keeps the token, and resumes on a fresh socket to hear what others say
+            await self.ask_to_reconnect()
+        elif conversation.status == ConversationStatus.WAITING:
             await self.enter_queue()
 
     async def on_message(self, content):
@@ -179,7 +163,7 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
             await self.enter_queue()
 
     async def on_ack(self, content):
-        self.acked_seq = max(self.acked_seq, _int_field(content, "seq"))
+        self.acked_seq = max(self.acked_seq, frame_int(content, "seq"))
         await self.persist_ack()
 
     async def persist_ack(self, force: bool = False):
@@ -193,7 +177,7 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
             "type": "conversation.typing", "sender": "visitor", "active": bool(content.get("active", True))})
 
     async def on_feedback(self, content):
-        seq, value = _int_field(content, "seq"), content.get("value")
+        seq, value = frame_int(content, "seq"), content.get("value")
         result = await database_sync_to_async(answering.give_feedback)(conversation=self.conversation, seq=seq,
                                                                        value=value)
         if result.handoff is not None:

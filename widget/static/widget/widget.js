@@ -669,10 +669,11 @@
       showContactError(frame.message, details.field || null);
       return;
     }
-    if (frame.code === "temporarily_unavailable" && details.client_msg_id) {
-      // Our side failed before storing it: it stays pending and is sent again on the next socket.
-      var bubble = log.querySelector("[data-client='" + cssEscape(details.client_msg_id) + "']");
-      if (bubble) { setStatus(bubble, "Not sent yet \u2014 retrying\u2026"); }
+    if (frame.code === "unavailable" && frame.retry) {
+      // The database or the channel layer failed: a message not acknowledged stays pending and is sent again,
+      // with the same client id, on a fresh socket after a backoff; the resume brings what live events missed.
+      var bubble = details.client_msg_id && log.querySelector("[data-client='" + cssEscape(details.client_msg_id) + "']");
+      if (bubble && !bubble.hasAttribute("data-seq")) { setStatus(bubble, "Not sent yet \u2014 retrying\u2026"); }
       showTyping("");
       delayRetry = Math.min(delayRetry + 1, 5);
       reconnect(1000 * Math.pow(2, delayRetry - 1));
