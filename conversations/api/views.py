@@ -22,12 +22,18 @@ class AnswerInputSerializer(serializers.Serializer):
                                    help_text="An intent the user picked from the quick replies of the last answer.")
 
 
+class QuickReplySerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="The intent in words, for the button.")
+    intent = serializers.CharField(help_text="Send it back as `intent` when the user picks this reply.")
+
+
 class DecisionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=DECISION_ACTIONS)
     rule = serializers.ChoiceField(choices=DECISION_RULES, help_text="Why the bot replied as it did.")
     intent = serializers.CharField(allow_null=True)
     confidence = serializers.FloatField(allow_null=True)
-    top_intents = serializers.ListField(child=serializers.ListField())
+    top_intents = serializers.ListField(
+        child=serializers.ListField(), help_text="The likeliest intents, each [intent, probability].")
     ticket_ids = serializers.ListField(child=serializers.IntegerField())
     version_id = serializers.IntegerField(allow_null=True)
     model = serializers.CharField()
@@ -45,7 +51,7 @@ class AnswerOutputSerializer(serializers.Serializer):
         help_text="answer; clarify (asks which intent was meant, with quick replies); handoff (to a person); "
                   "notice (waiting for a person); null: no reply, a person has the conversation.")
     text = serializers.CharField(allow_null=True)
-    quick_replies = serializers.ListField(child=serializers.DictField())
+    quick_replies = QuickReplySerializer(many=True)
     decision = DecisionSerializer(allow_null=True)
 
 
