@@ -142,13 +142,15 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
 
     async def group_join(self, group: str) -> bool:
         """Join `group` on the channel layer; False while the layer is down (the caller says so once it has said
-        what it can without the group)."""
-        try:
-            await self.channel_layer.group_add(group, self.channel_name)
-        except OUTAGES:
-            logger.warning("%s: could not join %s", type(self).__name__, group, exc_info=True)
-            return False
-        return True
+        what it can without the group). A pooled connection that a Redis restart closed fails its first command and
+        is then replaced, so a failure is tried once more."""
+        for _ in range(2):
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+                return True
+            except OUTAGES:
+                logger.warning("%s: could not join %s", type(self).__name__, group, exc_info=True)
+        return False
 
     async def group_leave(self, group: str) -> None:
         """Leave `group`; while the layer is down the membership lapses on its own (the layer's group expiry)."""
