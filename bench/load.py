@@ -173,7 +173,8 @@ def schemathesis(base: str, api_key: str, log_dir: Path) -> dict:
                "--header", f"Authorization: Bearer {api_key}", "--workers", "1", "--seed", "1",
                "--generation-database", "none", "--no-color"]
     try:
-        finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=SCHEMATHESIS_SECONDS)
+        # In the run's own directory: the CLI keeps a cache of failures in its working directory.
+        finished = subprocess.run(command, cwd=log_dir, capture_output=True, text=True, timeout=SCHEMATHESIS_SECONDS)
         output, returncode = finished.stdout + finished.stderr, finished.returncode
     except subprocess.TimeoutExpired as expired:  # what it printed comes back as bytes
         printed = b"".join(part for part in (expired.stdout, expired.stderr) if isinstance(part, bytes))
