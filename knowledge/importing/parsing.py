@@ -23,6 +23,7 @@ CHUNK_BYTES = 256 * 1024
 MAX_JSON_RECORD_CHARS = 4 * 1024 * 1024
 HEAD_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
+NESTED_TOO_DEEPLY = "the record is nested too deeply to read"
 
 
 class UnreadableFile(ValueError):
@@ -170,7 +171,11 @@ class RowSource:
         first_line = self._text.readline()
         delimiter = max(DELIMITERS, key=lambda d: (first_line.count(d), d == ","))
         reader = csv.reader(itertools.chain([first_line], self._text), delimiter=delimiter, strict=True)
-        header = _unique_names(next(reader, []))
+        try:
+            header = _unique_names(next(reader, []))
+        except csv.Error as error:
+            raise UnreadableFile("invalid_header", f"The first row, the header, is not valid CSV ({error}).",
+                                 row=1) from error
         yield header
         number = 1
         while True:
@@ -208,6 +213,9 @@ class RowSource:
                 value = json.loads(line)
             except json.JSONDecodeError as error:
                 yield RawRow(number, None, f"the line is not valid JSON ({error.msg}, column {error.colno})")
+                continue
+            except RecursionError:
+                yield RawRow(number, None, NESTED_TOO_DEEPLY)
                 continue
             yield _object_row(number, value)
 
@@ -307,6 +315,8 @@ class _JsonArrayReader:
                     continue
                 raise UnreadableFile("invalid_json", f"JSON syntax error in record {number}: {error.msg}.",
                                      row=number) from error
+            except RecursionError as error:  # where the record ends is unknown, so the rest cannot be read
+                raise UnreadableFile("invalid_json", f"Record {number}: {NESTED_TOO_DEEPLY}.", row=number) from error
             if end == len(self._buffer) and self._more():
                 continue  # a number at the very end of the buffer may go on in the next chunk
             self._pos = end

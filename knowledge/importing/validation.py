@@ -46,7 +46,10 @@ def parse_timestamp(value) -> datetime | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        parsed = datetime.fromtimestamp(value, tz=UTC)
+        try:
+            parsed = datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, ValueError, OSError) as error:
+            raise RowInvalid(f"created_at {value!r} is not a Unix time in datetime's range") from error
     else:
         text = str(value).strip()
         parsed = None

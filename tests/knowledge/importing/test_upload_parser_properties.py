@@ -5,7 +5,6 @@ import csv
 import io
 import json
 
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -25,14 +24,6 @@ records = st.dictionaries(st.sampled_from(COLUMNS) | st.text(max_size=10), json_
 # raises csv.Error, and RecursionError is not caught as a JSON error; validation.py: datetime.fromtimestamp raises
 # OverflowError / ValueError for numbers out of its range). Each runs a known failing example first, so the marks
 # are strict: once fixed, these pass, and the marks must go.
-CSV_HEADER_UNHANDLED = pytest.mark.xfail(raises=csv.Error, strict=True,
-                                         reason="a header row that is not valid CSV raises csv.Error")
-NESTING_UNHANDLED = pytest.mark.xfail(raises=RecursionError, strict=True,
-                                      reason="a record nested past the recursion limit raises RecursionError")
-TIMESTAMP_UNHANDLED = pytest.mark.xfail(raises=(OverflowError, ValueError, OSError), strict=True,
-                                        reason="a created_at number out of datetime's range is not a row error")
-
-
 def read_upload(name: str, content: bytes) -> tuple[list[TicketDraft], list[tuple[int, str]]]:
     """What an import makes of the upload: its drafts and its row errors; UnreadableFile or MappingError when the
     file as a whole is refused."""
@@ -70,7 +61,6 @@ def test_any_bytes_are_rows_row_errors_or_a_clear_refusal(name, content):
     read_or_refuse(name, content)
 
 
-@CSV_HEADER_UNHANDLED
 @settings(max_examples=200, deadline=None)
 @example(header=["a,b", "message"], rows=[["x", "y"]], delimiter="|")
 @given(st.lists(st.sampled_from(COLUMNS) | st.text(max_size=10), min_size=1, max_size=5),
@@ -93,7 +83,6 @@ def test_any_json_array_or_lines_are_rows_row_errors_or_a_clear_refusal(values, 
     read_or_refuse(name, content.encode("utf-8", "surrogatepass"))
 
 
-@NESTING_UNHANDLED
 @settings(max_examples=200, deadline=None)
 @example(values=[{"message": "a"}], depth=5000)
 @given(st.lists(records, min_size=1, max_size=4), st.integers(min_value=0, max_value=3000))
@@ -105,7 +94,6 @@ def test_deeply_nested_records_are_row_errors_or_a_clear_refusal(values, depth):
     read_or_refuse("tickets.jsonl", lines.encode("utf-8", "surrogatepass"))
 
 
-@TIMESTAMP_UNHANDLED
 @settings(max_examples=200, deadline=None)
 @example(created_at_values=[10**20])
 @given(st.lists(st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
