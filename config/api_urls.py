@@ -7,6 +7,7 @@ from accounts.api import views as account_views
 from billing.api import views as billing
 from bots.api.views import BotViewSet
 from conversations.api.views import BotAnswerView
+from conversations.api.visitors import VisitorExportView, VisitorView
 from knowledge.api.views import ImportViewSet, TicketViewSet
 from training.api.learning import PendingExamplesView
 from training.api.views import ModelVersionViewSet, TrainingRunViewSet
@@ -33,6 +34,8 @@ urlpatterns = [
     path("invitations/accept/", account_views.AcceptInvitationView.as_view(), name="invitation-accept"),
     path("bots/<int:pk>/answer/", BotAnswerView.as_view(), name="bot-answer"),
     path("bots/<int:bot_pk>/pending-examples/", PendingExamplesView.as_view(), name="bot-pending-examples"),
+    path("visitors/<str:visitor_id>/", VisitorView.as_view(), name="visitor"),
+    path("visitors/<str:visitor_id>/export/", VisitorExportView.as_view(), name="visitor-export"),
     path("plans/", billing.PlanListView.as_view(), name="plans"),
     path("subscription/", billing.SubscriptionView.as_view(), name="subscription"),
     path("subscription/plan/", billing.ChangePlanView.as_view(), name="subscription-plan"),

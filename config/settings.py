@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -19,9 +21,47 @@ if (BASE_DIR / ".env").exists():
 VAR_DIR = BASE_DIR / env("REPLYDESK_VAR_DIR", default="var")  # a relative path is under BASE_DIR
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
+# --- Environment: development (the default: `make run`, `make test`) or production -------
+# Production takes the safe defaults of the Security section and refuses to start without a real SECRET_KEY.
+REPLYDESK_ENV = env("REPLYDESK_ENV", default="development")
+if REPLYDESK_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"REPLYDESK_ENV is {REPLYDESK_ENV!r}; it is development or production.")
+PRODUCTION = REPLYDESK_ENV == "production"
 DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off with REPLYDESK_ENV=production: its error pages show settings.")
+
+
+def _is_real_secret_key(key: str) -> bool:
+    """Django's own bar (security.W009: 50 characters, 5 different ones, not a startproject key), and no placeholder."""
+    return len(key) >= 50 and len(set(key)) >= 5 and not key.startswith("django-insecure") and "change-me" not in key
+
+
+def _development_secret_key(path: Path) -> str:
+    """A random key made on the first start and kept in VAR_DIR (mode 0600), so sessions survive restarts."""
+    if not path.exists():
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(get_random_secret_key())
+        try:
+            os.link(draft, path)  # atomic: a process starting beside this one keeps the key that was made first
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+SECRET_KEY = env("SECRET_KEY", default="")
+if PRODUCTION and not _is_real_secret_key(SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing or too weak for REPLYDESK_ENV=production: set at least 50 random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
+SECRET_KEY = SECRET_KEY or _development_secret_key(VAR_DIR / "secret_key")
+# Production serves only the hosts it is told about.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS",
+                         default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -53,6 +93,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes speak plain HTTP to the pod's own address, before the HTTPS redirect and the host check.
+    "config.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before sessions and auth: a refused request costs nothing more.
@@ -159,7 +201,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.permissions.IsTenantMember"],
     "DEFAULT_THROTTLE_CLASSES": ["tenants.api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.ErrorDocumentingAutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -182,8 +224,34 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"SubscriptionStatusEnum": "billing.models.SubscriptionStatus"},
+    # Bodies are documented as JSON only (uploads declare multipart themselves): one content type per body is what
+    # generated clients can call.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "ENUM_NAME_OVERRIDES": {"SubscriptionStatusEnum": "billing.models.SubscriptionStatus",
+                            "DecisionActionEnum": "conversations.rules.DECISION_ACTIONS",
+                            "DecisionRuleEnum": "conversations.rules.DECISION_RULES"},
 }
+
+# --- Security: HTTPS, cookies, headers, sign-in throttling ------------------------------
+# Production defaults are the safe ones; each can be changed (docs/operations.md#production).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+# Behind a proxy that ends TLS: the header it sets to "https" (e.g. X-Forwarded-Proto). Only where that proxy
+# always sets or strips the header, or any client could claim HTTPS.
+_PROXY_SSL_HEADER = env("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https") if _PROXY_SSL_HEADER
+                           else None)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Failed sign-ins allowed per account (the email tried) and per client address within the window, then refused.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 
 # --- Content Security Policy: everything is served from here, nothing from a CDN. ------
 CONTENT_SECURITY_POLICY = {
@@ -241,6 +309,13 @@ CELERY_BEAT_SCHEDULE["fail-abandoned-training-runs"] = {
     "task": "training.tasks.fail_abandoned_training_runs_task",
     "schedule": 60,
 }
+# A run still queued this long after its task was sent is sent again: the broker lost the message (Redis
+# restarted empty). Sent again at most once per this period; a second delivery finds the run claimed.
+TRAINING_REQUEUE_AFTER_SECONDS = env.int("TRAINING_REQUEUE_AFTER_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["requeue-unclaimed-training-runs"] = {
+    "task": "training.tasks.requeue_unclaimed_training_runs_task",
+    "schedule": 30,
+}
 
 # --- Ticket imports ---------------------------------------------------------------------
 # Uploads over FILE_UPLOAD_MAX_MEMORY_SIZE stream to a temporary file, never into memory.
@@ -256,6 +331,11 @@ IMPORT_MAX_ROW_ERRORS = 1000
 IMPORT_STALE_AFTER_S = env.int("IMPORT_STALE_AFTER_S", default=120)
 IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE["recover-stale-imports"] = {"task": "knowledge.tasks.recover_stale_imports_task", "schedule": 60}
+# An import still pending this long after its task was sent is sent again (the broker lost it), at most once
+# per this period; a second delivery finds the import claimed.
+IMPORT_REQUEUE_AFTER_SECONDS = env.int("IMPORT_REQUEUE_AFTER_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["requeue-unclaimed-imports"] = {"task": "knowledge.tasks.requeue_unclaimed_imports_task",
+                                                     "schedule": 30}
 
 # --- Answering: model serving, the widget socket, rate limits ----------------------------
 # Each web process keeps at most this many loaded bot models (and about this many bytes).
@@ -309,10 +389,7 @@ BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 BILLING_GOOD_CSAT = env.int("BILLING_GOOD_CSAT", default=4)
 # Conversations untouched for longer than this are no longer examined for resolutions.
 BILLING_RESOLUTION_LOOKBACK_DAYS = env.int("BILLING_RESOLUTION_LOOKBACK_DAYS", default=35)
-# Answers and API calls are counted in Redis when there is one, and flushed to the database this often.
-METERING_REDIS_URL = env("METERING_REDIS_URL", default=REDIS_URL)
-METERING_REDIS_PREFIX = env("METERING_REDIS_PREFIX", default="replydesk:usage")
-METERING_FLUSH_SECONDS = env.int("METERING_FLUSH_SECONDS", default=10)
+# Every count is written to the database in the transaction of what it counts (never held in Redis).
 # Each process adds to its own of this many rows per counter, so processes do not wait on one row's lock.
 METERING_COUNTER_SHARDS = env.int("METERING_COUNTER_SHARDS", default=16)
 # An event key (Idempotency-Key on an API call) is remembered this long.
@@ -325,10 +402,6 @@ CELERY_BEAT_SCHEDULE.update({
     "advance-subscriptions": {"task": "billing.tasks.advance_subscriptions_task", "schedule": 600},
     "purge-metering-records": {"task": "billing.tasks.purge_metering_records_task", "schedule": 24 * 3600},
 })
-if METERING_REDIS_URL:
-    CELERY_BEAT_SCHEDULE["flush-metered-usage"] = {
-        "task": "billing.tasks.flush_metered_usage_task", "schedule": METERING_FLUSH_SECONDS,
-    }
 
 # --- Tenant webhooks --------------------------------------------------------------------
 # Each attempt waits this long for the endpoint (connect, then each read).

@@ -3,17 +3,17 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from config import health
+from console.account_forms import StaffSignInForm
 from demo import views as demo_views
 from widget import views as widget_views
 
 handler404 = "config.api_errors.json_not_found"
+admin.site.login_form = StaffSignInForm
 
+# /healthz and /readyz are answered by config.health.HealthProbeMiddleware, ahead of the host check and HTTPS.
 urlpatterns = [
     # The console is the front door (its sign-in page for someone signed out).
     path("", RedirectView.as_view(pattern_name="console:dashboard"), name="home"),
-    path("healthz", health.healthz, name="healthz"),
-    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

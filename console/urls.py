@@ -3,16 +3,15 @@ from django.urls import include, path, re_path
 
 from console import conversations, views
 from console import errors as console_errors
+from console import privacy as console_privacy
 from console import webhooks as console_webhooks
-from console.account_forms import SignInForm
 from console.agent import agent_view
 
 app_name = "console"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(template_name="console/login.html", authentication_form=SignInForm),
-         name="login"),
+    path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup, name="signup"),
     path("invitations/<str:token>/", views.accept_invitation, name="accept-invitation"),
@@ -36,6 +35,9 @@ urlpatterns = [
     path("webhooks/<int:endpoint_id>/test/", console_webhooks.send_webhook_test, name="webhook-test"),
     path("webhooks/<int:endpoint_id>/active/", console_webhooks.set_webhook_active, name="webhook-active"),
     path("webhooks/<int:endpoint_id>/delete/", console_webhooks.delete_webhook, name="webhook-delete"),
+    path("privacy/", console_privacy.privacy, name="privacy"),
+    path("privacy/export/", console_privacy.export_visitor, name="privacy-export"),
+    path("privacy/erase/", console_privacy.erase_visitor, name="privacy-erase"),
     path("agent/", agent_view, name="agent"),
     path("conversations/", conversations.conversation_list, name="conversations"),
     path("conversations/export.csv", conversations.export_conversations, name="conversations-export"),

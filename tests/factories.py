@@ -17,7 +17,7 @@ from billing.models import (
     UsageEvent,
 )
 from bots.models import Bot
-from conversations.models import Conversation, Message, MessageSender
+from conversations.models import Conversation, DataRightsKind, DataRightsRequest, Message, MessageSender
 from core.secrets import hash_secret
 from knowledge.importing.dedup import fingerprint
 from knowledge.models import Import, ImportStatus, Ticket, TicketSource
@@ -167,6 +167,16 @@ class MessageFactory(factory.django.DjangoModelFactory):
         return self.conversation.last_seq
 
 
+class DataRightsRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DataRightsRequest
+
+    tenant = factory.SubFactory(TenantFactory)
+    kind = DataRightsKind.EXPORT
+    visitor_hash = factory.Sequence(lambda n: f"{n:064x}")
+    counts = factory.LazyFunction(lambda: {"conversations": 1, "messages": 2})
+
+
 class WebhookEndpointFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = WebhookEndpoint
@@ -214,10 +224,12 @@ FACTORY_FOR_MODEL = {
     Message: lambda tenant: MessageFactory(conversation=ConversationFactory(bot=BotFactory(tenant=tenant))),
     ApiKey: lambda tenant: create_api_key(tenant=tenant, created_by=None, name="theirs").api_key,
     WebhookEndpoint: WebhookEndpointFactory,
+    DataRightsRequest: DataRightsRequestFactory,
     WebhookDelivery: lambda tenant: WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(tenant=tenant)),
 }
-# Nested routes name their parent in the URL (bots/<bot_pk>/…).
-MODEL_FOR_URL_KWARG = {"bot_pk": Bot}
+# Nested routes name their parent in the URL (bots/<bot_pk>/…); a visitor's routes name a visitor id, which only
+# conversations carry (the walk puts a conversation's pk there: nobody's visitor id, like another tenant's).
+MODEL_FOR_URL_KWARG = {"bot_pk": Bot, "visitor_id": Conversation}
 
 
 # Plans, subscriptions and usage --------------------------------------------------------------------------

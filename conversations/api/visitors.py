@@ -4,7 +4,7 @@ Owners only (members, agents and API keys, which act as admins, get 403). The ex
 audited: it writes a record, so it takes the protection of an unsafe method (CSRF under a session)."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -18,19 +18,6 @@ VISITOR_ID = OpenApiParameter(
     "visitor_id", OpenApiTypes.STR, OpenApiParameter.PATH,
     description="The visitor's id as stored on their conversations: the widget's (in its visitor token, and in the "
                 "console's conversation export) or the one your systems named in POST /bots/{id}/answer/.")
-ERROR = inline_serializer("DataRightsError", {"error": inline_serializer("DataRightsErrorBody", {
-    "code": serializers.CharField(), "message": serializers.CharField(), "details": serializers.DictField()})})
-ERRORS = {
-    401: OpenApiResponse(ERROR, description="Not signed in, or no valid API key."),
-    403: OpenApiResponse(ERROR, description="Only the tenant's owners may (not admins, agents or API keys)."),
-    404: OpenApiResponse(ERROR, description="Nothing is stored about this visitor in your tenant (another "
-                                            "tenant's visitor looks the same).",
-                         examples=[OpenApiExample("not_found", value={"error": {
-                             "code": "not_found", "message": "No data is stored about this visitor.",
-                             "details": {}}})]),
-}
-
-
 class DataRightsRequestSerializer(serializers.ModelSerializer):
     requested_by = serializers.EmailField(source="requested_by.email", allow_null=True, default=None)
 
@@ -47,8 +34,7 @@ class VisitorExportView(TenantAPIView):
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description=(
             "Everything stored about the visitor: {visitor_id, exported_at, conversations: [{id, bot, channel, "
             "status, started_at, csat, handoff, contact, resolution, automated_resolution, messages: [{seq, "
-            "sender, kind, text, created_at, …}]}], learned_tickets}. The export is recorded in the audit.")),
-            **ERRORS},
+            "sender, kind, text, created_at, …}]}], learned_tickets}. The export is recorded in the audit."))},
         summary="Export a visitor's data",
     )
     def post(self, request, visitor_id: str):
@@ -63,7 +49,7 @@ class VisitorView(TenantAPIView):
         tags=["data rights"], parameters=[VISITOR_ID],
         responses={200: OpenApiResponse(DataRightsRequestSerializer, description=(
             "Erased: the audit record with what was deleted. A counted automated resolution stays for billing, "
-            "without its conversation or evidence.")), **ERRORS},
+            "without its conversation or evidence."))},
         summary="Erase a visitor's data",
     )
     def delete(self, request, visitor_id: str):
