@@ -3,6 +3,7 @@ from django.contrib.auth import login
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from accounts import services as accounts
@@ -32,8 +33,14 @@ SIGNED_IN = (
 )
 
 
+# The routes that sign a caller in read JSON only: a cross-site HTML form cannot send it (that needs a CORS preflight
+# this API never grants), so no page can sign a visitor into an account it made (login CSRF).
+SIGN_IN_PARSERS = [JSONParser]
+
+
 class SignUpView(PublicAPIView):
     authentication_classes = []
+    parser_classes = SIGN_IN_PARSERS
 
     @extend_schema(request=SignUpSerializer,
                    responses={201: OpenApiResponse(TenantSerializer, SIGNED_IN), **errors(409)}, tags=["tenants"])
@@ -113,6 +120,7 @@ class InvitationViewSet(mixins.ListModelMixin, TenantScopedViewSet):
 
 
 class AcceptInvitationView(PublicAPIView):
+    parser_classes = SIGN_IN_PARSERS
 
     @extend_schema(request=AcceptInvitationSerializer,
                    responses={201: OpenApiResponse(MembershipSerializer, SIGNED_IN), **errors(409)},

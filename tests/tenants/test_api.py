@@ -20,6 +20,22 @@ def test_sign_up_through_the_api_creates_a_tenant_and_signs_the_owner_in():
     assert client.get("/api/v1/tenants/me/").json()["name"] == "Acme"
 
 
+@pytest.mark.parametrize("route, body", [
+    ("/api/v1/signup/", "tenant_name=Evil&email=evil%40evil.example&password=s3cret-enough-pw"),
+    ("/api/v1/invitations/accept/", "token=tok-1&password=s3cret-enough-pw"),
+])
+def test_a_cross_site_form_cannot_sign_anyone_in(route, body):
+    """What an HTML form on another site can send (no preflight): form-encoded. Only JSON is read, so nobody is
+    signed into an account someone else made."""
+    client = APIClient()
+    response = client.post(route, body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert "sessionid" not in response.cookies
+    assert not Tenant.objects.filter(name="Evil").exists()
+
+
 def test_malformed_json_gets_400_with_the_error_shape_and_creates_nothing():
     response = APIClient().post("/api/v1/signup/", '{"tenant_name": "Acme",', content_type="application/json")
 
