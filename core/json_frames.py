@@ -18,6 +18,7 @@ from django.db import InterfaceError, OperationalError
 
 from core.errors import DomainError
 
+# An outage is expected and logged in one line (a traceback per socket would flood the log during a Redis restart).
 logger = logging.getLogger(__name__)
 
 # No frame of the protocols nests deeper than 3; 16 leaves room and keeps the checks cheap.
@@ -106,8 +107,8 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
             await self.receive_json(content)
         except DomainError as error:
             await self.send_error(error.code, error.message, error.details, **self.error_fields(content))
-        except OUTAGES:
-            logger.warning("%s: frame %r met an outage", type(self).__name__, content["type"][:40], exc_info=True)
+        except OUTAGES as error:
+            logger.warning("%s: frame %r met an outage: %r", type(self).__name__, content["type"][:40], error)
             await self.send_unavailable(content)
         except Exception:  # a fault of ours: the client hears of it and the socket stays open
             logger.exception("%s: frame %r failed", type(self).__name__, content["type"][:40])
@@ -148,16 +149,16 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
             try:
                 await self.channel_layer.group_add(group, self.channel_name)
                 return True
-            except OUTAGES:
-                logger.warning("%s: could not join %s", type(self).__name__, group, exc_info=True)
+            except OUTAGES as error:
+                logger.warning("%s: could not join %s: %r", type(self).__name__, group, error)
         return False
 
     async def group_leave(self, group: str) -> None:
         """Leave `group`; while the layer is down the membership lapses on its own (the layer's group expiry)."""
         try:
             await self.channel_layer.group_discard(group, self.channel_name)
-        except OUTAGES:
-            logger.warning("%s: could not leave %s", type(self).__name__, group, exc_info=True)
+        except OUTAGES as error:
+            logger.warning("%s: could not leave %s: %r", type(self).__name__, group, error)
 
     @property
     def channel_receive(self):
@@ -171,8 +172,8 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
             while True:
                 try:
                     event = await receive()
-                except OUTAGES:
-                    logger.warning("%s: the channel layer is down", type(self).__name__, exc_info=True)
+                except OUTAGES as error:
+                    logger.warning("%s: the channel layer is down: %r", type(self).__name__, error)
                     if self.accepted and not self.channel_layer_down:  # once per outage
                         self.channel_layer_down = True
                         await self.ask_to_reconnect()
