@@ -270,16 +270,13 @@ async def keep_asking(index: int, visitor, urls: list[str], tally: Tally) -> Non
         if not answered:
             tally.timeouts += 1
             return  # a late reply would be read as the next message's
-        if tally.fault_at is not None and index not in tally.first_reply_after_fault:
-            received = visitor.replies[max(visitor.replies)][0]
-            if received >= tally.fault_at:
-                tally.first_reply_after_fault[index] = received - tally.fault_at
         await asyncio.sleep(THINK_S)
 
 
 async def under_load(urls: list[str], strike: Callable[[], float | None]) -> tuple[Tally, list]:
-    """The visitors ask from SECONDS / 3 before the fault until 2 * SECONDS / 3 after it (`strike`, in a thread:
-    it may wait on the database until the work to interrupt is under way); returns the tally and the visitors."""
+    """The visitors ask for SECONDS / 3, then the fault strikes (`strike`, in a thread: it may wait on the
+    database until the work to interrupt is under way, and restart processes), then they ask 2 * SECONDS / 3
+    more; returns the tally and the visitors."""
     from django.db import connections
 
     from tests.integration.failover import Visitor
@@ -295,9 +292,9 @@ async def under_load(urls: list[str], strike: Callable[[], float | None]) -> tup
             try:
                 struck_at = strike()
             finally:
-                struck_at = struck_at or time.monotonic()
-                tally.until = struck_at + 2 * SECONDS / 3  # before fault_at: a visitor reads both
-                tally.fault_at = struck_at
+                # Two thirds more once the layout is whole again (a fault may restart processes after it struck).
+                tally.until = time.monotonic() + 2 * SECONDS / 3  # before fault_at: a visitor reads both
+                tally.fault_at = struck_at or time.monotonic()
                 connections.close_all()
 
         await asyncio.to_thread(struck)
@@ -306,8 +303,11 @@ async def under_load(urls: list[str], strike: Callable[[], float | None]) -> tup
     await asyncio.gather(*[keep_asking(n, v, urls, tally) for n, v in enumerate(visitors)])
     await striking
     await asyncio.gather(*[v.close() for v in visitors], return_exceptions=True)
-    for visitor in visitors:
+    for index, visitor in enumerate(visitors):
         tally.note_errors(list(visitor.errors), visitor)
+        after = [received for received, _ in visitor.replies.values() if received >= tally.fault_at]
+        if after:
+            tally.first_reply_after_fault[index] = min(after) - tally.fault_at
     return tally, visitors
 
 
@@ -486,7 +486,8 @@ def web_killed() -> Fault:
 
 def worker_killed(during: str) -> Fault:
     """The worker running an import or a training run, queued as the fault begins, SIGKILLed once the work is
-    under way; a fresh worker replaces it. Worker 1 is stopped until then, so that worker 0 takes the work."""
+    under way; then the other worker is back and a fresh one replaces it. Worker 1 is stopped until then, so that
+    worker 0 takes the work."""
 
     def prepare(layout: Layout) -> list[Work]:
         layout.workers[1].stop()
@@ -499,11 +500,11 @@ def worker_killed(during: str) -> Fault:
         item = queue_training(killed=True) if during == "training" else queue_import(IMPORT_ROWS)
         work.append(item)
         wait_until(lambda: item.under_way() or item.done(_read(item)), bool, timeout=TRAINING_TIMEOUT_S)
-        layout.start_worker(1)
         item.interrupted = item.under_way()
         layout.workers[0].kill()
         struck = time.monotonic()
-        layout.start_worker(0)
+        for n in (1, 0):  # the other worker back first, then a fresh one in the killed one's place
+            layout.start_worker(n)
         return struck
 
     return Fault(f"worker SIGKILLed mid-{during}", prepare=prepare, strike=strike)
@@ -660,8 +661,9 @@ def report(rows: list[dict], work_rows: list[dict], open_files: int, logs: Path)
              f"{row['work_recovered']} of {row['work_queued']} queued work recovered" for row in rows]
     notes.append(f"the servers' logs: {logs}")
     print_report([
-        (f"Faults under load: {CONVERSATIONS} conversations for {SECONDS:g} s each, the fault a third of the way "
-         f"in (targets: lost, duplicated, unanswered 0; metering counted = expected; all work recovered)", rows),
+        (f"Faults under load: {CONVERSATIONS} conversations, {SECONDS / 3:g} s before the fault and "
+         f"{2 * SECONDS / 3:g} s after it (targets: lost, duplicated, unanswered 0; metering counted = expected; "
+         f"all work recovered)", rows),
         ("Queued and interrupted work, and what it came to", work_rows),
     ], result, settings=non_default_settings(open_files), notes=notes)
 
