@@ -40,7 +40,7 @@ class UploadSerializer(StrictSerializer):
 
 
 class ImportSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.EmailField(source="uploaded_by.email", default=None, read_only=True)
+    uploaded_by = serializers.EmailField(source="uploaded_by.email", default=None, allow_null=True, read_only=True)
     progress = serializers.IntegerField(read_only=True, help_text="Percent of the file read.")
     raw_available = serializers.BooleanField(read_only=True)
     error = serializers.SerializerMethodField()

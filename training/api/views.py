@@ -12,7 +12,7 @@ from training.selectors import operating_point_at_setting
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
-    version_id = serializers.IntegerField(source="version.id", read_only=True, default=None)
+    version_id = serializers.IntegerField(source="version.id", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = TrainingRun
