@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -125,15 +126,24 @@ def intents_named(settings: dict) -> set[str]:
     return set(settings.get("canned_answers") or {}) | set(settings.get("human_intents") or [])
 
 
+# The intents a bot's tickets hold are knowledge's to list (it sits above bots): it registers how when it is ready.
+_ticket_intent_listers: list[Callable[[object], Iterable[str]]] = []
+
+
+def register_ticket_intents(lister: Callable[[object], Iterable[str]]) -> None:
+    if lister not in _ticket_intent_listers:
+        _ticket_intent_listers.append(lister)
+
+
 def known_intents(bot) -> frozenset[str] | None:
-    """The intents the bot's active version classifies into: empty without a version; None when its intents
-    cannot be listed (a retrieval-only version answers with the matched ticket's intent, whatever it is)."""
+    """The intents canned answers and human intents may name: those the bot's active version classifies into and
+    those its tickets hold (the next training learns them); empty for a bot with neither. None when the active
+    version's intents cannot be listed (a retrieval-only version answers with the matched ticket's intent)."""
     version = bot.active_version
-    if version is None:
-        return frozenset()
-    if version.mode == RETRIEVAL_ONLY:
+    if version is not None and version.mode == RETRIEVAL_ONLY:
         return None
-    return frozenset(json.loads((Path(version.path) / LABELS_FILE).read_text(encoding="utf-8")))
+    learned = json.loads((Path(version.path) / LABELS_FILE).read_text(encoding="utf-8")) if version else []
+    return frozenset(learned).union(*(lister(bot) for lister in _ticket_intent_listers))
 
 
 def default_bot_settings() -> dict:

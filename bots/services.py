@@ -18,7 +18,8 @@ def _validated_settings(settings: dict) -> dict:
 
 
 def _check_intents(*, bot: Bot | None, settings: dict) -> None:
-    """Canned answers and human intents name intents the bot's active version knows (a new bot knows none)."""
+    """Canned answers and human intents name intents the bot knows: its active version's or its tickets' (a new
+    bot knows none)."""
     named = intents_named(settings)
     known = known_intents(bot) if bot is not None else frozenset()
     if not named or known is None:
@@ -27,10 +28,10 @@ def _check_intents(*, bot: Bot | None, settings: dict) -> None:
     if not unknown:
         return
     if not known:
-        message = ("The bot has no active version yet: canned answers and human intents can name intents once "
-                   "one is active.")
+        message = ("The bot has no tickets or active version yet: canned answers and human intents can name "
+                   "intents once it has either.")
     else:
-        message = f"Unknown intent(s): {', '.join(unknown)}. The active version knows: {', '.join(sorted(known))}."
+        message = f"Unknown intent(s): {', '.join(unknown)}. The bot knows: {', '.join(sorted(known))}."
     raise DomainError(message, code="unknown_intent", details={"unknown": unknown, "known": sorted(known)})
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from bots.models import Bot
 from conversations.models import Conversation
-from knowledge.selectors import tickets_for_bot
+from knowledge.selectors import ticket_intents, tickets_for_bot
 from ml.answer_text import DRAFT_SAMPLE, TokenCount, count_tokens, draft_canned_answer
 from tenants.models import Tenant
 from training.models import ModelVersion, TrainingRun
@@ -73,8 +73,7 @@ def onboarding_checklists(*, tenant: Tenant) -> list[OnboardingChecklist]:
 
 def bot_intents(*, tenant: Tenant, bot: Bot) -> list[str]:
     """Every intent the bot knows of: its tickets', its active version's and those its settings name."""
-    intents = set(tickets_for_bot(tenant=tenant, bot=bot).exclude(intent="").values_list("intent", flat=True)
-                  .distinct())
+    intents = set(ticket_intents(bot))
     version = bot.active_version
     if version is not None:
         intents.update((version.metrics or {}).get("per_intent", {}))

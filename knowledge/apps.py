@@ -8,6 +8,8 @@ class KnowledgeConfig(AppConfig):
     def ready(self) -> None:
         from billing.models import Quota
         from billing.stock import register_stock_counter
-        from knowledge.selectors import stored_tickets
+        from bots.bot_settings import register_ticket_intents
+        from knowledge.selectors import stored_tickets, ticket_intents
 
         register_stock_counter(Quota.STORED_TICKETS, lambda tenant: stored_tickets(tenant).count())
+        register_ticket_intents(ticket_intents)

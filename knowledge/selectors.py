@@ -18,6 +18,12 @@ def tickets_for_bot(*, tenant: Tenant, bot: Bot) -> QuerySet[Ticket]:
     )
 
 
+def ticket_intents(bot: Bot) -> list[str]:
+    """The intents the bot's tickets hold."""
+    return list(tickets_for_bot(tenant=bot.tenant, bot=bot).exclude(intent="").values_list("intent", flat=True)
+                .distinct())
+
+
 def search_tickets(*, tenant: Tenant, bot: Bot, query: str = "", intent: str | None = None,
                    source: str | None = None, import_id: int | None = None) -> QuerySet[Ticket]:
     """The bot's tickets whose message or resolution contains `query` (case-insensitive), newest first."""

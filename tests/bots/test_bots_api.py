@@ -1,6 +1,7 @@
 import pytest
 
 from bots.models import Bot
+from tests.factories import BotFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,14 +119,28 @@ def test_an_unknown_human_intent_is_refused(owner_client, shop_bot):
     assert response.json()["error"]["details"]["unknown"] == ["warranty"]
 
 
-def test_a_bot_without_an_active_version_takes_no_canned_answers_yet(owner_client):
+def test_a_bot_without_tickets_or_an_active_version_takes_no_canned_answers_yet(owner_client):
     response = owner_client.post("/api/v1/bots/", {"name": "New", "settings": {"canned_answers": {"refund": "Soon."}}},
                                  format="json")
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "unknown_intent"
-    assert "no active version" in response.json()["error"]["message"]
+    assert "no tickets or active version" in response.json()["error"]["message"]
     assert not Bot.unscoped.exists()
+
+
+def test_before_its_first_training_a_bot_takes_canned_answers_for_the_intents_its_tickets_hold(owner_client, tenant):
+    """The next training learns them: the console offers them, so the API takes them."""
+    bot = BotFactory(tenant=tenant)
+    TicketFactory(bot=bot, intent="refund")
+
+    taken = owner_client.patch(f"/api/v1/bots/{bot.id}/", {"settings": {"canned_answers": {"refund": "Soon."}}},
+                               format="json")
+    refused = owner_client.patch(f"/api/v1/bots/{bot.id}/", {"settings": {"human_intents": ["legal_threat"]}},
+                                 format="json")
+
+    assert taken.status_code == 200, taken.json()
+    assert refused.status_code == 400 and refused.json()["error"]["details"]["unknown"] == ["legal_threat"]
 
 
 def test_stored_settings_naming_intents_a_new_version_dropped_do_not_block_other_changes(owner_client, shop_bot):
