@@ -98,7 +98,7 @@ from bench._load import (  # noqa: E402
 from bench._report import Setting, accounting, print_report  # noqa: E402
 from billing.services.subscriptions import change_plan  # noqa: E402
 from bots.models import Bot  # noqa: E402
-from bots.services import create_bot  # noqa: E402
+from bots.services import create_bot, update_bot  # noqa: E402
 from demo.services import demo_bot  # noqa: E402
 from ml.encoder import ONNX_OPSET, default_base_model_path  # noqa: E402
 from ml.model_cache import ModelCache  # noqa: E402
@@ -265,10 +265,12 @@ def banking77_bot(version_dir: Path, origins: list[str]) -> Bot:
     """A tenant whose bot answers each BANKING77 intent with a canned answer, serving the cached version."""
     intents = json.loads((BANKING77 / "categories.json").read_text(encoding="utf-8"))
     tenant = Tenant.objects.create(name="Bench bank", slug="bench-bank")
-    bot = create_bot(tenant=tenant, name="Bench bank assistant", allowed_origins=origins,
-                     settings={"canned_answers": {intent: f"About {intent.replace('_', ' ')}." for intent in intents}})
+    bot = create_bot(tenant=tenant, name="Bench bank assistant", allowed_origins=origins)
     version = ModelVersion.objects.create(tenant=tenant, bot=bot, number=1, path=str(version_dir), mode="classifier")
     activate_version(tenant=tenant, bot=bot, version_id=version.pk)
+    # Canned answers name intents the bot knows: set once its version is active.
+    update_bot(bot=Bot.objects.for_tenant(tenant).get(pk=bot.pk),
+               settings={"canned_answers": {intent: f"About {intent.replace('_', ' ')}." for intent in intents}})
     return Bot.objects.for_tenant(tenant).select_related("active_version").get(pk=bot.pk)
 
 
