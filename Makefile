@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run test test-integration lint bench browser-deps migrate
+.PHONY: setup run scale-demo test test-integration lint bench browser-deps balancer-deps migrate
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,12 +26,22 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
+balancer-deps:
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; fi; }
+
 migrate: setup
 	$(PY) manage.py migrate --noinput
 
 run: migrate
 	$(PY) manage.py seed_demo --port $(PORT)
 	REPLYDESK_PORT=$(PORT) $(VENV)/bin/honcho -f platform/Procfile.embedded -d . start
+
+# Scaled out on this machine: 2 web processes behind HAProxy, 2 workers, beat, on PostgreSQL and Redis
+# (DATABASE_URL, REDIS_URL; defaults in platform/scale-demo/run.sh).
+scale-demo: setup balancer-deps
+	REPLYDESK_PORT=$(PORT) platform/scale-demo/run.sh
 
 # The suite gets a var dir of its own (database, broker file), apart from `make run`'s.
 test: setup browser-deps

@@ -98,7 +98,7 @@ DEMO_QUESTIONS = [
     "Can I change my delivery address?", "My payment was declined", "The item arrived broken",
     "When are you open?", "Please cancel my order", "How long does shipping take?", "where is my parcel",
 ]
-RETRIED_ERRORS = ("temporarily_unavailable", "rate_limited")
+RETRIED_ERRORS = ("rate_limited",)
 
 
 def wait_until(read, done, *, timeout: float, every: float = 0.5):
@@ -214,8 +214,8 @@ async def connected(visitor, urls: list[str], first: int, deadline: float, tally
 async def replied(visitor, client_msg_id: str, urls: list[str], home: int, tally: Tally) -> tuple[bool, int]:
     """Wait for the reply to `client_msg_id` as the widget does (widget.js): a socket that closed is resumed on the
     other web process; `unavailable` with `retry` is answered by a fresh socket after a backoff (1 s, doubling up
-    to 16 s), whose resume sends the unacknowledged message again; a message refused with `rate_limited` (or the
-    older `temporarily_unavailable`) is sent again half a second later. (Whether the reply came within
+    to 16 s), whose resume sends the unacknowledged message again; a message refused with `rate_limited` is sent
+    again half a second later. (Whether the reply came within
     REPLY_TIMEOUT_S, the web process the visitor is on.)"""
     deadline = time.monotonic() + REPLY_TIMEOUT_S
     backoff_s = 1.0
