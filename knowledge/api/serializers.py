@@ -13,7 +13,8 @@ from knowledge.models import Import, Ticket
 class MappingField(serializers.Field):
     """Our field -> the file's column; in a multipart form it arrives as a JSON string."""
 
-    default_error_messages = {"invalid": "Give the mapping as a JSON object: {\"message\": \"<column>\", …}."}
+    # Braces doubled: DRF formats these messages.
+    default_error_messages = {"invalid": "Give the mapping as a JSON object: {{\"message\": \"<column>\", …}}."}
 
     def to_internal_value(self, data):
         if isinstance(data, str):

@@ -87,6 +87,18 @@ def test_the_preview_shows_the_guessed_mapping_and_first_rows_redacted_and_store
     _nothing_stored(settings, tenant)
 
 
+@pytest.mark.parametrize("mapping", ["§h", "[1, 2]"])
+def test_a_mapping_that_is_not_a_json_object_is_a_clear_error_and_stores_nothing(owner_client, bot, tenant, settings,
+                                                                                  mapping):
+    response = owner_client.post(f"/api/v1/bots/{bot.id}/imports/",
+                                 {"file": SimpleUploadedFile("tickets.csv", GOOD_CSV.encode()), "mapping": mapping},
+                                 format="multipart")
+
+    assert response.status_code == 400
+    assert "JSON object" in str(response.json()["error"]["details"]["mapping"])
+    _nothing_stored(settings, tenant)
+
+
 def test_the_user_overrides_the_mapping_in_the_preview_and_then_imports_with_it(upload, owner_client, bot, tenant):
     mapping = {"message": "Agent Reply", "resolution": None, "intent": None}
     preview = _post(owner_client, bot, GOOD_CSV, action="preview/", mapping=mapping).json()
