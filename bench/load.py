@@ -13,16 +13,19 @@ answers/s (answers that arrived within the seconds), p50/p95/p99 over every mess
 at REPLY_TIMEOUT_S, 60 s), and every message accounted for twice: by the client (each message sent has one
 outcome) and in the database after the run (visitor messages stored against sent; bot replies per visitor
 message, exactly one). lost: sent and never stored; unanswered: stored without a reply; duplicated: a visitor
-message stored twice, a message answered twice, or a reply frame shown twice.
+message stored twice, a message answered twice, or a reply frame shown twice. Asking again as soon as answered
+saturates the servers: those latencies are a queue's. So a third run spreads the same conversations over the two
+web processes together asking BENCH_PACED_RATE (100) messages/s, each visitor about every 10 s: a visitor's
+latency below saturation.
 
-Metering: the tenant's counted answers (the database's usage counters, once beat's flush has run) against the
+Metering: the tenant's counted answers (the database's usage counters) against the
 bot's stored answers and clarifying questions, the events metered. Then schemathesis (its CLI) runs against the
 API of the two-process layout with an API key of the demo tenant: BENCH_SCHEMATHESIS_EXAMPLES (5) cases per
 operation, checks not_a_server_error, status_code_conformance, response_schema_conformance.
 
 Settings: the widget's rate limits and the API key's are lifted (printed atop the report, with why),
 TRAINING_CONFIG_OVERRIDES trains the demo bot in 2 epochs. Environment: DATABASE_URL names the PostgreSQL
-server (default postgres://postgres@127.0.0.1:5432/test); BENCH_CONVERSATIONS, BENCH_SECONDS,
+server (default postgres://postgres@127.0.0.1:5432/test); BENCH_CONVERSATIONS, BENCH_SECONDS, BENCH_PACED_RATE,
 BENCH_SCHEMATHESIS_EXAMPLES, BENCH_SCHEMATHESIS_SECONDS (300: the CLI is stopped then, and its cases not counted).
 """
 
@@ -51,6 +54,9 @@ from bench._scaled_out import (  # noqa: E402
 
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "1000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "120"))
+# The same conversations on 2 web processes, together asking this many messages/s (each visitor about every
+# CONVERSATIONS / PACED_RATE s): below saturation, so the latencies are a visitor's, not a queue's.
+PACED_RATE = float(os.environ.get("BENCH_PACED_RATE", "100"))
 SCHEMATHESIS_EXAMPLES = int(os.environ.get("BENCH_SCHEMATHESIS_EXAMPLES", "5"))
 SCHEMATHESIS_SECONDS = int(os.environ.get("BENCH_SCHEMATHESIS_SECONDS", "300"))
 SCHEMATHESIS_CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
@@ -105,9 +111,10 @@ def owed_replies(conversation_ids: list[int]) -> int:
     return stored_reply_counts(conversation_ids)["still_owed"]
 
 
-def measured_load(urls: list[str]) -> tuple[dict, dict]:
-    """A warm-up conversation on each web process (each loads the model), then the load over `urls`; the row
-    of figures, and every message sent by outcome with the database's counts."""
+def measured_load(urls: list[str], rate: float | None = None) -> tuple[dict, dict]:
+    """A warm-up conversation on each web process (each loads the model), then the load over `urls` (closed loop,
+    or together offering `rate` messages/s); the row of figures, and every message sent by outcome with the
+    database's counts."""
     import uvloop
     from django.db import connections
 
@@ -115,18 +122,20 @@ def measured_load(urls: list[str]) -> tuple[dict, dict]:
 
     for url in urls:
         uvloop.run(run_load([url], ORIGIN, DEMO_QUESTIONS, 1, 0.5))
-    load = uvloop.run(run_load(urls, ORIGIN, DEMO_QUESTIONS, CONVERSATIONS, SECONDS))
+    load = uvloop.run(run_load(urls, ORIGIN, DEMO_QUESTIONS, CONVERSATIONS, SECONDS, rate=rate))
     with contextlib.suppress(SystemExit):  # what is still owed after the wait is counted unanswered
         wait_until(lambda: owed_replies(load["conversations"]), lambda owed: owed == 0, timeout=SETTLE_TIMEOUT_S,
                    what="replies still owed")
     stored = stored_reply_counts(load["conversations"])
     connections.close_all()
     figures = load_figures("", load)
-    row = {"web_processes": len(urls), "conversations": CONVERSATIONS,
+    offered = "as fast as answered" if rate is None else f"{rate:g} messages/s"
+    row = {"web_processes": len(urls), "offered": offered, "conversations": CONVERSATIONS,
            "answers_per_s": figures["answers_per_s"], "replies_per_s": figures["replies_per_s"],
            "p50_ms": figures["p50_ms"], "p95_ms": figures["p95_ms"], "p99_ms": figures["p99_ms"]}
     outcomes = {
-        "web_processes": len(urls), "sent": load["sent"], **{outcome: load[outcome] for outcome in OUTCOMES},
+        "web_processes": len(urls), "offered": offered, "sent": load["sent"],
+        **{outcome: load[outcome] for outcome in OUTCOMES},
         "stored": stored["visitor_messages"], "lost": max(0, load["sent"] - stored["visitor_messages"]),
         "duplicated": (max(0, stored["visitor_messages"] - load["sent"]) + stored["answered_twice"]
                        + load["duplicated"]),
@@ -240,25 +249,27 @@ def run_layout(logs: Path, server_log) -> tuple[dict, dict]:
         second, _ = stack.enter_context(daphne_process(dict(os.environ), logs / "daphne-2.log"))
         sockets.append(second.replace("http://", "ws://") + f"/ws/widget/{public_key}/")
         two_row, two_outcomes = measured_load(sockets)
+        paced_row, paced_outcomes = measured_load(sockets, rate=PACED_RATE)
         counted, expected = metering()
         schema = schemathesis(first, demo_api_key(), logs)
-    return {"rows": [one_row, two_row], "outcomes": [one_outcomes, two_outcomes], "metering_counted": counted,
-            "metering_expected": expected}, schema
+    return {"rows": [one_row, two_row, paced_row], "outcomes": [one_outcomes, two_outcomes, paced_outcomes],
+            "metering_counted": counted, "metering_expected": expected}, schema
 
 
 def report(run: dict, schema: dict, open_files: int, logs: Path, var_dir_given: bool) -> None:
-    one, two = run["rows"]
+    one, two, paced = run["rows"]
     outcomes = run["outcomes"]
     notes = []
     for line in outcomes:
-        notes.append(accounting(f"{line['web_processes']} web process(es), by the client", line["sent"],
+        label = f"{line['web_processes']} web process(es), {line['offered']}"
+        notes.append(accounting(f"{label}, by the client", line["sent"],
                                 {outcome: line[outcome] for outcome in OUTCOMES})[1])
-        notes.append(f"{line['web_processes']} web process(es), in the database: {line['sent']} sent, "
+        notes.append(f"{label}, in the database: {line['sent']} sent, "
                      f"{line['stored']} stored, {line['lost']} lost, {line['unanswered']} unanswered, "
                      f"{line['duplicated']} duplicated")
         failure = line.pop("failure")
         if failure is not None:
-            notes.append(f"{line['web_processes']} web process(es): {line['failed_conversations']} conversation(s) "
+            notes.append(f"{label}: {line['failed_conversations']} conversation(s) "
                          f"failed, the first with {failure}")
     ratio = two["answers_per_s"] / one["answers_per_s"] if one["answers_per_s"] else None
     notes.append(f"two web processes answer {ratio:.2f}x one (the baseline, same run)" if ratio else
@@ -274,6 +285,9 @@ def report(run: dict, schema: dict, open_files: int, logs: Path, var_dir_given: 
         "p50_ms_1web": _round(one["p50_ms"]), "p95_ms_1web": _round(one["p95_ms"]),
         "p99_ms_1web": _round(one["p99_ms"]), "p50_ms_2web": _round(two["p50_ms"]),
         "p95_ms_2web": _round(two["p95_ms"]), "p99_ms_2web": _round(two["p99_ms"]),
+        "paced_rate": PACED_RATE, "answers_per_s_2web_paced": round(paced["answers_per_s"], 1),
+        "p50_ms_2web_paced": _round(paced["p50_ms"]), "p95_ms_2web_paced": _round(paced["p95_ms"]),
+        "p99_ms_2web_paced": _round(paced["p99_ms"]),
         **{key: sum(line[key] for line in outcomes)
            for key in ("errors", "timed_out", "sent", "stored", "lost", "duplicated", "unanswered",
                        "failed_conversations")},
@@ -320,6 +334,7 @@ def non_default_settings(open_files: int, logs: Path, var_dir_given: bool) -> li
                                                                                 " (a temporary directory)")),
         Setting("BENCH_CONVERSATIONS", CONVERSATIONS, 1000, "the bench's knob"),
         Setting("BENCH_SECONDS", SECONDS, 120, "the bench's knob"),
+        Setting("BENCH_PACED_RATE", PACED_RATE, 100, "the bench's knob"),
         Setting("BENCH_SCHEMATHESIS_EXAMPLES", SCHEMATHESIS_EXAMPLES, 5, "the bench's knob"),
         Setting("handshakes at once", CONNECTING_AT_ONCE, "-", "the load generator connects in bounded steps"),
     ]
