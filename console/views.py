@@ -40,12 +40,11 @@ from console.account_forms import AcceptInvitationForm, ApiKeyForm, InvitationFo
 from conversations.services import resolutions
 from core.errors import DomainError
 from tenants.access import TenantContext, membership_for_session
-from tenants.models import ALL_ROLES, MANAGER_ROLES, ApiKey, Invitation, Membership, Role
+from tenants.models import ALL_ROLES, MANAGER_ROLES, OWNER_ONLY, ApiKey, Invitation, Membership, Role
 from tenants.services import api_keys
 
 T = TypeVar("T")
 
-OWNER_ONLY = frozenset({Role.OWNER})
 SHOWN_ONCE_KEY = "console_shown_once"
 # The team's pages: one entry in the narrow navigation, whose row of tabs shows on each of them.
 TEAM_SECTIONS = ("team", "api-keys", "webhooks", "plan", "privacy")

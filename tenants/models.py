@@ -79,6 +79,7 @@ class Role(models.TextChoices):
 
 
 MANAGER_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+OWNER_ONLY = frozenset({Role.OWNER})
 ALL_ROLES = frozenset(Role)
 
 

@@ -20,11 +20,8 @@ from accounts.api.serializers import (
 )
 from core.openapi import errors
 from tenants.api.base import PublicAPIView, TenantAPIView, TenantScopedViewSet
-from tenants.models import MANAGER_ROLES, ApiKey, Invitation, Membership, Role
+from tenants.models import MANAGER_ROLES, OWNER_ONLY, ApiKey, Invitation, Membership, Role
 from tenants.services import api_keys
-
-OWNER_ONLY = frozenset({Role.OWNER})
-
 
 SIGNED_IN = (
     f"Signed in: the `{settings.SESSION_COOKIE_NAME}` and `{settings.CSRF_COOKIE_NAME}` cookies are set. With the "

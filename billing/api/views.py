@@ -34,7 +34,7 @@ from billing.selectors import (
 from billing.services import subscriptions
 from core.openapi import errors
 from tenants.api.base import PublicAPIView, TenantAPIView, TenantScopedViewSet
-from tenants.models import MANAGER_ROLES, Role
+from tenants.models import MANAGER_ROLES, OWNER_ONLY
 
 RANGE_PARAMETERS = [
     OpenApiParameter("start", date, description="First UTC day (default: the current period's)."),
@@ -91,7 +91,7 @@ class ChangePlanView(TenantAPIView):
 class CancelSubscriptionView(TenantAPIView):
     """Cancel: the bots answer until the current period ends, then hand every conversation to people."""
 
-    default_roles = frozenset({Role.OWNER})
+    default_roles = OWNER_ONLY
 
     @extend_schema(request=None, responses=StandingSerializer, tags=["plans"])
     def post(self, request):

@@ -11,9 +11,8 @@ from rest_framework.response import Response
 from conversations.models import DataRightsRequest
 from conversations.services import visitor_data
 from tenants.api.base import TenantAPIView
-from tenants.models import Role
+from tenants.models import OWNER_ONLY
 
-OWNER_ONLY = frozenset({Role.OWNER})
 VISITOR_ID = OpenApiParameter(
     "visitor_id", OpenApiTypes.STR, OpenApiParameter.PATH,
     description="The visitor's id as stored on their conversations: the widget's (in its visitor token, and in the "
