@@ -31,6 +31,7 @@ from knowledge.models import Import, ImportStatus, Ticket, TicketSource
 from ml.redaction import KINDS
 from tenants.models import ApiKey, Tenant
 from tenants.scoping import sweep, tenant_of
+from tenants.storage import uploads_directory
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def create_import(*, tenant: Tenant, bot: Bot, upload: File, mapping: dict | Non
     quotas.check_stock(tenant=tenant, quota=Quota.STORED_TICKETS, warn=False)  # no room left: refused up front
     ticket_import = Import(tenant=tenant, bot=bot, file_name=Path(upload.name or "upload").name[:255],
                            uploaded_by=uploaded_by, uploaded_with_key=api_key)
-    directory = Path(settings.UPLOADS_ROOT) / str(tenant.id) / str(ticket_import.storage_key)
+    directory = uploads_directory(tenant.id) / str(ticket_import.storage_key)
     path = directory / _safe_name(upload.name)
     try:
         directory.mkdir(parents=True)

@@ -26,6 +26,7 @@ from core.task_queue import enqueue, enqueue_on_commit
 from knowledge.selectors import tickets_for_bot
 from tenants.models import Tenant
 from tenants.scoping import sweep, tenant_of
+from tenants.storage import artifacts_directory
 from training.models import UNFINISHED_TRAINING, ModelVersion, TrainingRun, TrainingStatus
 from webhooks import services as webhooks
 from webhooks.models import WebhookEventType
@@ -52,7 +53,7 @@ class VersionUnavailable(DomainError):
 
 
 def version_directory(run: TrainingRun) -> Path:
-    return Path(settings.ARTIFACTS_ROOT) / str(run.tenant_id) / str(run.bot_id) / f"v{run.number:04d}"
+    return artifacts_directory(run.tenant_id) / str(run.bot_id) / f"v{run.number:04d}"
 
 
 def base_model_path() -> str:

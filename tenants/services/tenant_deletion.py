@@ -5,22 +5,17 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from tenants.models import Membership, Tenant
+from tenants.storage import tenant_directories
 
 
 @dataclass(frozen=True)
 class TenantDeleted:
     rows: dict[str, int]  # per model label, the accounts left without a team included
     directories: list[Path]
-
-
-def tenant_directories(tenant_id: int) -> list[Path]:
-    """Where a tenant's files live: its uploads and its bots' versions, each under a directory named by its id."""
-    return [Path(settings.UPLOADS_ROOT) / str(tenant_id), Path(settings.ARTIFACTS_ROOT) / str(tenant_id)]
 
 
 @transaction.atomic
