@@ -223,6 +223,10 @@ class _Progress:
         self._percent = 0.0
         self._last_sent = -math.inf
 
+    def reshape(self, shape: RunShape) -> None:
+        """The run's work, once more of it is known."""
+        self._shape = shape
+
     def stage(self, stage: str, message: str) -> None:
         now = self._clock()
         self._time_stage(self._stage, now - self._stage_started)
@@ -341,17 +345,17 @@ def train_bot_version(
         label_of = {label: i for i, label in enumerate(labels)}
         train_labels = np.array([label_of[e.intent] for e in train], dtype=np.int64)
         heldout_labels = np.array([label_of[e.intent] for e in heldout], dtype=np.int64)
-        left_out = probe_intents(len(labels), seed=config.seed) if len(heldout) else np.zeros(0, dtype=np.int64)
-        probe_rows = np.flatnonzero(~np.isin(train_labels, left_out)) if len(left_out) else np.zeros(0, dtype=int)
     else:
         train, heldout, unlabelled, too_few, labels = cleaned, [], [], {}, []
-        probe_rows = np.zeros(0, dtype=int)
+    # Which intents the probe leaves out is known once the training tickets are encoded; until then the ETA
+    # counts a quarter of the tickets, what it leaves out on average.
+    probable_probe = round(len(train) * (1 - 1 / PSEUDO_OOS_FOLDS)) if mode == CLASSIFIER and len(heldout) else 0
     shape = RunShape(
         mode=mode, train=len(train), heldout=len(heldout), unlabelled=len(unlabelled),
         epochs=config.epochs if mode == CLASSIFIER else 0,
         batches_per_epoch=math.ceil(len(train) / config.batch_size) if mode == CLASSIFIER else 0,
         with_reference=reference_version_dir is not None,
-        probe_train=len(probe_rows), probe_batches_per_epoch=math.ceil(len(probe_rows) / config.batch_size),
+        probe_train=probable_probe, probe_batches_per_epoch=math.ceil(probable_probe / config.batch_size),
     )
     progress = _Progress(shape, on_progress)
     progress.stage("preparing", f"loading base model, {len(cleaned)} tickets, mode {mode}")
@@ -372,6 +376,9 @@ def train_bot_version(
 
         progress.stage("encoding", f"embedding {len(train)} training tickets for the head's starting point")
         initial_embeddings = encoder.encode_tokenized(tokenized)
+        probe_rows = _probe_rows(initial_embeddings, train_labels, len(labels)) if len(heldout) else np.zeros(0, int)
+        progress.reshape(replace(shape, probe_train=len(probe_rows),
+                                 probe_batches_per_epoch=math.ceil(len(probe_rows) / config.batch_size)))
         check_stop()
 
         progress.stage("training", f"fine-tuning on {len(train)} tickets, {len(labels)} intents")
@@ -542,6 +549,14 @@ class _Probe:
         known_features, predicted = score_features(known_logits, temperature, known_embeddings, bank)
         unknown_features, _ = score_features(unknown_logits, temperature, unknown_embeddings, bank)
         return PseudoOutOfScope(known_features, predicted == targets, unknown_features)
+
+
+def _probe_rows(initial_embeddings: np.ndarray, train_labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """The training tickets a probe trains on: those of every intent but the ones `probe_intents` leaves out."""
+    class_means = np.zeros((n_classes, initial_embeddings.shape[1]), dtype=np.float32)
+    np.add.at(class_means, train_labels, initial_embeddings)
+    left_out = probe_intents(class_means)
+    return np.flatnonzero(~np.isin(train_labels, left_out)) if len(left_out) else np.zeros(0, dtype=int)
 
 
 def _visitor_variants(encoder: SentenceEncoder, train: list[TrainingExample],

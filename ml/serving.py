@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from ml.evaluation import softmax
 from ml.index import search
-from ml.oos import ScoreModel, operating_point_for, score_features
+from ml.oos import KNN_K, ScoreModel, operating_point_for, score_features
 from ml.versions import CLASSIFIER, BotVersion, load_version
 
 TOP_INTENTS = 3
@@ -51,6 +51,7 @@ class LoadedBotModel:
         self._bank = version.bank
         self._score_model = None if version.settings.oos_score is None else ScoreModel.from_dict(
             version.settings.oos_score)
+        self._knn_k = KNN_K if self._score_model is None else self._score_model.knn_k
         # cut per operating point: read at every answer, and a bot's setting rarely changes
         self._cuts: dict[float, float] = {}
 
@@ -107,7 +108,7 @@ class LoadedBotModel:
         """Every candidate out-of-scope score (ml.oos.FEATURES columns) and the predicted intent number of
         each text: what the version's score is made from, for benchmarks comparing the candidates."""
         embeddings = self._encoder.encode(list(texts))
-        return score_features(self._logits(embeddings), self.temperature, embeddings, self._bank)
+        return score_features(self._logits(embeddings), self.temperature, embeddings, self._bank, knn_k=self._knn_k)
 
     def embed_and_score(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Unit embeddings and calibrated intent probabilities (None for retrieval-only)."""
@@ -126,7 +127,8 @@ class LoadedBotModel:
             logits = self._logits(embeddings)
             probabilities = softmax(logits, self.temperature)
             if self._score_model is not None:
-                scores = self._score_model.score(score_features(logits, self.temperature, embeddings, self._bank)[0])
+                features, _ = score_features(logits, self.temperature, embeddings, self._bank, knn_k=self._knn_k)
+                scores = self._score_model.score(features)
         # FAISS's OpenMP team for a handful of queries only contends (measured 2x slower with 2 threads),
         # and its idle worker spins on the other core between searches. The limit is per calling thread,
         # so it is set by the thread that searches (a micro-batcher's, a pool's).

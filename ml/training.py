@@ -52,6 +52,11 @@ class TrainingConfig:
     # The share of tickets each epoch sees rewritten as a visitor would type them (ml.wording): chatty or
     # misspelt questions then score like the tickets they mean (`make bench-oos`, Bitext natural slice).
     visitor_wording_share: float = 0.5
+    # Weight of a term keeping each fine-tuned embedding near the base encoder's embedding of the same ticket as
+    # written (1 - cosine; a reworded ticket is pulled to its original): fine-tuning alone packs every message,
+    # unknown ones too, into the nearest intent's cluster. On a BANKING77 fold (`make bench-oos`) 1 and 3 both
+    # raised the out-of-scope AUROC by about 0.005 and the nearest-ticket score's by 0.02.
+    semantic_anchor_weight: float = 3.0
     seed: int = 0
 
     def as_dict(self) -> dict:
@@ -157,6 +162,7 @@ def fine_tune_classifier(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     targets = torch.as_tensor(labels, dtype=torch.long)
+    anchors = torch.as_tensor(initial_embeddings, dtype=torch.float32)
     encoder.train()
     last_batch_end = time.perf_counter()
     try:
@@ -166,7 +172,11 @@ def fine_tune_classifier(
                 if should_stop is not None and batch_number % STOP_POLL_EVERY_BATCHES == 0 and should_stop():
                     raise TrainingCancelled("training was cancelled")
                 input_ids, attention_mask = encoder.collate([epoch_texts.input_ids[i] for i in batch])
-                loss = loss_fn(head(encoder(input_ids, attention_mask)), targets[batch])
+                embeddings = encoder(input_ids, attention_mask)
+                loss = loss_fn(head(embeddings), targets[batch])
+                if config.semantic_anchor_weight:
+                    drift = 1.0 - (embeddings * anchors[batch]).sum(dim=1)
+                    loss = loss + config.semantic_anchor_weight * drift.mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -9,6 +9,7 @@ from ml.oos import (
     COMBINED,
     FEATURES,
     KNN_COSINE,
+    KNN_K,
     MAHALANOBIS,
     MAX_PROBABILITY,
     NeighbourBank,
@@ -17,6 +18,7 @@ from ml.oos import (
     operating_curve,
     operating_point_for,
     points_by_setting,
+    probe_intents,
     pseudo_out_of_scope,
     score_auroc,
     score_features,
@@ -54,6 +56,37 @@ def test_the_bank_without_some_intents_has_no_neighbours_or_mean_for_them():
     assert bank.precision.shape == (16, 16)
 
 
+def _sibling_pairs(pairs=10, dimension=32, seed=1):
+    """Intent means in pairs: each intent's sibling is much closer to it than any other intent."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(pairs, dimension))
+    return np.concatenate([centres + 0.1 * rng.normal(size=centres.shape),
+                           centres + 0.1 * rng.normal(size=centres.shape)])
+
+
+def test_a_probe_leaves_out_a_quarter_of_the_intents_each_with_its_nearest_sibling_kept():
+    means = _sibling_pairs()
+    left_out = probe_intents(means)
+    assert len(left_out) == 5
+    siblings = {(i, i + 10) for i in range(10)}
+    for intent in left_out:
+        pair = {p for p in siblings if intent in p}.pop()
+        assert not set(pair) <= set(left_out.tolist()), f"{pair} both left out"
+
+
+def test_a_probe_leaves_out_intents_from_the_closest_to_the_loneliest():
+    rng = np.random.default_rng(2)
+    lonely = rng.normal(size=(10, 32)) * 3
+    means = np.concatenate([_sibling_pairs(), lonely])
+    left_out = probe_intents(means)
+    assert len(left_out) == 8
+    assert (left_out < 20).any() and (left_out >= 20).any()
+
+
+def test_too_few_intents_leave_none_out():
+    assert probe_intents(_sibling_pairs(pairs=1)).size == 0
+
+
 def test_pseudo_out_of_scope_scores_every_heldout_message_once_as_known_and_once_as_unknown():
     embeddings, labels, head = _clusters()
     bank = NeighbourBank.fit(embeddings, labels, 8)
@@ -76,6 +109,26 @@ def test_a_score_model_maps_to_zero_one_and_survives_a_round_trip(method):
     assert ((scores >= 0) & (scores <= 1)).all()
     assert np.allclose(type(model).from_dict(model.as_dict()).score(features), scores)
     assert score_auroc(scores[: len(labels)], scores[len(labels):]) > 0.9
+
+
+def test_a_version_keeps_scoring_with_the_neighbour_it_was_fitted_on():
+    embeddings, labels, head = _clusters()
+    model = fit_score_model(COMBINED, *_fitted_features(embeddings, labels, head))
+    assert type(model).from_dict(model.as_dict()).knn_k == KNN_K
+    written_before_k_was_stored = {key: value for key, value in model.as_dict().items() if key != "knn_k"}
+    assert type(model).from_dict(written_before_k_was_stored).knn_k == 3
+    bank = NeighbourBank.fit(embeddings, labels, 8)
+    nearest, _ = score_features(embeddings @ head.T, 1.0, embeddings, bank, knn_k=1)
+    third, _ = score_features(embeddings @ head.T, 1.0, embeddings, bank, knn_k=3)
+    column = FEATURES.index(KNN_COSINE)
+    assert (nearest[:, column] >= third[:, column]).all() and (nearest[:, column] > third[:, column]).any()
+
+
+def _fitted_features(embeddings, labels, head):
+    bank = NeighbourBank.fit(embeddings, labels, 8)
+    pseudo = pseudo_out_of_scope(embeddings @ head.T, labels, 1.0, embeddings, bank)
+    return (np.concatenate([pseudo.known_features, pseudo.unknown_features]),
+            np.concatenate([pseudo.known_correct, np.zeros(len(pseudo.unknown_features), dtype=bool)]))
 
 
 def test_an_unknown_score_method_is_refused():

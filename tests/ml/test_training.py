@@ -58,3 +58,20 @@ def test_each_epoch_trains_on_the_share_of_tickets_reworded_as_visitors_type(bas
                          variants=[encoder.tokenize(reworded)])
     expected = encoder.tokenize(tickets if trains_on == "tickets" else reworded).input_ids
     assert sorted(seen) == sorted(expected * 2)
+
+
+def test_the_semantic_anchor_keeps_fine_tuned_embeddings_near_the_base_encoders(base_model):
+    from ml.encoder import SentenceEncoder
+
+    tickets = ["Where is my package?", "I forgot my password", "Please refund my order", "cancel my plan",
+               "my parcel never arrived", "reset my login", "money back for this purchase", "stop my subscription"]
+    labels = np.arange(8) % 4
+    drift = {}
+    for weight in (0.0, 5.0):
+        encoder = SentenceEncoder.load(base_model)
+        base = encoder.encode(tickets)
+        config = TrainingConfig(epochs=4, batch_size=4, encoder_lr=1e-3, visitor_wording_share=0.0,
+                                semantic_anchor_weight=weight)
+        fine_tune_classifier(encoder, encoder.tokenize(tickets), labels, 4, base, config)
+        drift[weight] = float(1.0 - (encoder.encode(tickets) * base).sum(axis=1).mean())
+    assert drift[5.0] < drift[0.0] / 2
