@@ -7,7 +7,7 @@ from accounts.api import views as account_views
 from billing.api import views as billing
 from bots.api.views import BotViewSet
 from conversations.api.views import BotAnswerView
-from conversations.api.visitors import VisitorExportView, VisitorView
+from conversations.api.visitors import DataRightsRequestViewSet, VisitorExportView, VisitorView
 from knowledge.api.views import ImportViewSet, TicketViewSet
 from training.api.learning import PendingExamplesView
 from training.api.views import ModelVersionViewSet, TrainingRunViewSet
@@ -36,6 +36,7 @@ urlpatterns = [
     path("bots/<int:bot_pk>/pending-examples/", PendingExamplesView.as_view(), name="bot-pending-examples"),
     path("visitors/<str:visitor_id>/", VisitorView.as_view(), name="visitor"),
     path("visitors/<str:visitor_id>/export/", VisitorExportView.as_view(), name="visitor-export"),
+    path("data-rights-requests/", DataRightsRequestViewSet.as_view({"get": "list"}), name="data-rights-requests"),
     path("plans/", billing.PlanListView.as_view(), name="plans"),
     path("subscription/", billing.SubscriptionView.as_view(), name="subscription"),
     path("subscription/plan/", billing.ChangePlanView.as_view(), name="subscription-plan"),

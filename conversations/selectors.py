@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Field, QuerySet
 
 from bots.models import Bot
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, DataRightsRequest, Message
 from knowledge.models import Ticket
 from ml.answer_policy import TicketFacts
 from tenants.models import Tenant
@@ -130,3 +130,12 @@ def message_id_for_client_msg(*, conversation: Conversation, client_msg_id: str)
                        [conversation.tenant_id, conversation.pk, client_msg_id])
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def data_rights_requests(*, tenant: Tenant, visitor_hash: str | None = None) -> QuerySet[DataRightsRequest]:
+    """The tenant's audit of visitors' data exported or erased, newest first; only one visitor's requests when
+    `visitor_hash` names them (the audit keeps the keyed hash, never the id: `visitor_data.visitor_hash`)."""
+    requests = DataRightsRequest.objects.for_tenant(tenant).select_related("requested_by")
+    if visitor_hash is not None:
+        requests = requests.filter(visitor_hash=visitor_hash)
+    return requests.order_by("-at", "-pk")
