@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from console.views import OWNER_ONLY, console_page, console_render
 from conversations.models import Conversation
+from conversations.selectors import data_rights_requests
 from conversations.services import visitor_data
 from core.errors import NotFound
 
@@ -33,7 +34,7 @@ def _privacy_page(request, *, export_form=None, erasure_form=None, status=200):
         "section": "privacy",
         "export_form": export_form or VisitorForm(prefix="export", initial=named),
         "erasure_form": erasure_form or ErasureForm(prefix="erase", initial=named),
-        "requests": visitor_data.data_rights_requests(tenant=request.console.tenant)[:100],
+        "requests": data_rights_requests(tenant=request.console.tenant)[:100],
     }, status=status)
 
 

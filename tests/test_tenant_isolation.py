@@ -41,6 +41,7 @@ NESTED_LISTS = {"import-list", "ticket-list", "training-run-list", "model-versio
 TOP_LEVEL_LISTS = {
     "membership-list", "invitation-list", "api-key-list", "webhook-endpoint-list", "bot-list",
     "subscription-change-list", "automated-resolution-list", "quota-warning-list",
+    "data-rights-requests",
 }
 
 

@@ -143,8 +143,3 @@ def erase_visitor(*, tenant: Tenant, visitor_id: str, by=None) -> DataRightsRequ
 def _audit(tenant: Tenant, kind: DataRightsKind, visitor_id: str, by, counts: dict) -> DataRightsRequest:
     return DataRightsRequest.objects.create(tenant=tenant, kind=kind, counts=counts, requested_by=by,
                                             visitor_hash=visitor_hash(tenant=tenant, visitor_id=visitor_id))
-
-
-def data_rights_requests(*, tenant: Tenant):
-    """The tenant's audit of exports and erasures, newest first."""
-    return DataRightsRequest.objects.for_tenant(tenant).select_related("requested_by").order_by("-at", "-pk")
