@@ -191,13 +191,17 @@ def probe_intents(class_means: np.ndarray) -> np.ndarray:
     by_closeness = np.argsort(-similarity.max(axis=1), kind="stable")
     count = max(1, round(n_classes / PSEUDO_OOS_FOLDS))
     step = n_classes / count
+    # Leaving an intent out takes it, its sibling and the intents whose sibling it is out of the running.
+    blocked = np.zeros(n_classes, dtype=bool)
     left_out: list[int] = []
     for wanted in (int(i * step + step / 2) for i in range(count)):
-        # the intent at this rank of closeness, or the nearest rank whose sibling relation leaves both sides known
-        for rank in sorted(range(n_classes), key=lambda r, wanted=wanted: (abs(r - wanted), r)):
+        # the intent at this rank of closeness, or the nearest rank still free (the lower on a tie)
+        for rank in np.argsort(np.abs(np.arange(n_classes) - wanted), kind="stable"):
             intent = int(by_closeness[rank])
-            if intent not in left_out and sibling[intent] not in left_out and intent not in sibling[left_out]:
+            if not blocked[intent]:
                 left_out.append(intent)
+                blocked[[intent, sibling[intent]]] = True
+                blocked[sibling == intent] = True
                 break
     return np.sort(np.array(left_out, dtype=np.int64))
 

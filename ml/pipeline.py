@@ -38,7 +38,7 @@ from ml.oos import (
     score_features,
 )
 from ml.serving import LoadedBotModel
-from ml.training import TrainingCancelled, TrainingConfig, TrainingStep, fine_tune_classifier
+from ml.training import TrainingCancelled, TrainingConfig, TrainingStep, class_prototypes, fine_tune_classifier
 from ml.versions import CLASSIFIER, RETRIEVAL_ONLY, BotVersion, CorruptVersionError, VersionSettings, write_version
 from ml.wording import visitor_wording
 
@@ -553,9 +553,7 @@ class _Probe:
 
 def _probe_rows(initial_embeddings: np.ndarray, train_labels: np.ndarray, n_classes: int) -> np.ndarray:
     """The training tickets a probe trains on: those of every intent but the ones `probe_intents` leaves out."""
-    class_means = np.zeros((n_classes, initial_embeddings.shape[1]), dtype=np.float32)
-    np.add.at(class_means, train_labels, initial_embeddings)
-    left_out = probe_intents(class_means)
+    left_out = probe_intents(class_prototypes(initial_embeddings, train_labels, n_classes))
     return np.flatnonzero(~np.isin(train_labels, left_out)) if len(left_out) else np.zeros(0, dtype=int)
 
 
