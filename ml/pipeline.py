@@ -509,6 +509,7 @@ def _empty_evaluation() -> dict:
         "reliability_before": [],
         "oos_recall": None,
         "oos_recall_method": None,
+        "oos_recall_topics": None,
         "operating_curve": [],
         "oos_score": None,
         "oos_score_candidates": {},
@@ -548,7 +549,8 @@ class _Probe:
         unknown_embeddings, unknown_logits = self._read(unknown_texts)
         known_features, predicted = score_features(known_logits, temperature, known_embeddings, bank)
         unknown_features, _ = score_features(unknown_logits, temperature, unknown_embeddings, bank)
-        return PseudoOutOfScope(known_features, predicted == targets, unknown_features)
+        left_out = np.setdiff1d(np.concatenate([train_labels, heldout_labels]), self.known_classes)
+        return PseudoOutOfScope(known_features, predicted == targets, unknown_features, len(left_out))
 
 
 def _probe_rows(initial_embeddings: np.ndarray, train_labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -637,6 +639,7 @@ def _evaluate_classifier(
         "coverage": default["answered"],
         "answer_precision": default["precision"],
         "oos_recall": default["unknown_handed_off"],
+        "oos_recall_topics": pseudo.unknown_topics,
         "default_unknown_handoff": DEFAULT_UNKNOWN_HANDOFF,
         "operating_curve": curve,
         "oos_score": score_model.as_dict(),

@@ -10,7 +10,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from bots.bot_settings import unknown_handoff
 from bots.models import Bot
 from knowledge.models import Ticket, TicketSource
-from ml.oos import in_words, operating_point_for
+from ml.oos import in_words, operating_point_for, unknown_basis_in_words
 from tenants.models import Tenant
 from training.models import ModelVersion, TrainingRun, TrainingStatus
 
@@ -53,8 +53,12 @@ def pending_learning_examples(*, tenant: Tenant, bot) -> PendingExamples:
 
 
 def operating_point_at_setting(bot: Bot, version: ModelVersion) -> dict | None:
-    """Where the bot's setting puts `version` on its operating curve, with the effect in words (None for a version
-    without a curve)."""
+    """Where the bot's setting puts `version` on its operating curve, with the effect in words and what its figures
+    for unknown questions rest on (None for a version without a curve)."""
+    metrics = version.metrics or {}
     setting = unknown_handoff(bot)
-    point = operating_point_for((version.metrics or {}).get("operating_curve") or [], setting)
-    return None if point is None else {**point, "unknown_handoff": setting, "in_words": in_words(point)}
+    point = operating_point_for(metrics.get("operating_curve") or [], setting)
+    if point is None:
+        return None
+    return {**point, "unknown_handoff": setting, "in_words": in_words(point),
+            "unknown_basis": unknown_basis_in_words(metrics.get("oos_recall_topics"))}

@@ -125,6 +125,7 @@ def test_the_answers_section_says_where_the_control_stands_and_when_no_position_
     page = owner.get(f"/console/bots/{bot.pk}/settings/").content.decode()
     assert 'id="id_unknown_handoff"' in page and 'type="range"' in page
     assert "Of 100 questions it knows, about" in page
+    assert f"Questions it doesn&#x27;t know: measured on {version.metrics['oos_recall_topics']} topic" in page
     curve = version.metrics["operating_curve"]
     alike = len({json.dumps(operating_point_for(curve, s / 100)) for s in range(50, 100)}) == 1
     assert ("data-every-setting-alike" in page) == alike

@@ -22,6 +22,7 @@ from ml.oos import (
     pseudo_out_of_scope,
     score_auroc,
     score_features,
+    unknown_basis_in_words,
 )
 
 
@@ -93,6 +94,7 @@ def test_pseudo_out_of_scope_scores_every_heldout_message_once_as_known_and_once
     pseudo = pseudo_out_of_scope(embeddings @ head.T, labels, 1.0, embeddings, bank)
     assert pseudo.known_features.shape == pseudo.unknown_features.shape == (len(labels), len(FEATURES))
     assert pseudo.known_correct.mean() > 0.95
+    assert pseudo.unknown_topics == 8
     column = FEATURES.index(KNN_COSINE)
     assert pseudo.known_features[:, column].mean() > pseudo.unknown_features[:, column].mean()
 
@@ -168,6 +170,15 @@ def test_an_operating_point_reads_in_words():
     point = {"cut": 0.4, "answered": 0.923, "answered_right": 0.9, "precision": 0.975, "unknown_handed_off": 0.81}
     assert in_words(point) == ("Of 100 questions it knows, about 92 answered (90 with the right answer); "
                                "of 10 it doesn't, about 8 handed to a person.")
+
+
+def test_what_the_unknown_figures_rest_on_reads_in_words_with_the_weight_of_one_topic():
+    assert unknown_basis_in_words(5) == (
+        "Questions it doesn't know: measured on 5 topics left out of a probe trained the same way. Each weighs "
+        "about 20% of that figure; topics your visitors ask about that sit closer to what it knows are handed off "
+        "less often.")
+    assert "measured on 1 topic left out" in unknown_basis_in_words(1)
+    assert unknown_basis_in_words(None) is None and unknown_basis_in_words(0) is None
 
 
 def test_a_probes_unknown_questions_are_matched_to_the_version_by_the_share_of_known_questions_answered():

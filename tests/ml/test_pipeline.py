@@ -16,7 +16,7 @@ from .conftest import PARAPHRASES, TINY_CONFIG, tiny_examples
 REQUIRED_METRICS = {
     "accuracy", "macro_f1", "per_intent", "confusion", "ece_before", "ece_after", "temperature", "threshold",
     "coverage", "answer_precision", "operating_curve", "oos_score", "oos_score_auroc", "oos_score_candidates",
-    "reliability", "oos_recall",
+    "reliability", "oos_recall", "oos_recall_topics",
     "intents_too_few_examples", "n_train", "n_heldout", "n_intents", "train_seconds", "method",
 }
 
@@ -47,6 +47,7 @@ def test_metrics_hold_every_figure_the_console_shows_and_are_json(trained_versio
     written = json.loads((outcome.version_dir / "metrics.json").read_text())
     assert written == outcome.metrics
     assert outcome.metrics["n_intents"] == len(PARAPHRASES)
+    assert outcome.metrics["oos_recall_topics"] == round(len(PARAPHRASES) / 4), "the intents its probe left out"
     assert outcome.metrics["n_train"] + outcome.metrics["n_heldout"] == len(tiny_examples())
     assert set(outcome.metrics["per_intent"]) == set(PARAPHRASES)
     matrix = outcome.metrics["confusion"]["matrix"]

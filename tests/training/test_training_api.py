@@ -101,6 +101,8 @@ def test_a_version_says_its_operating_curve_and_the_point_the_bots_setting_picks
     assert point["unknown_handoff"] == 0.8, "the default setting"
     assert {key: point[key] for key in POINT_FIELDS} in curve
     assert point["in_words"].startswith("Of 100 questions it knows, about ")
+    assert point["unknown_basis"].startswith(
+        f"Questions it doesn't know: measured on {version.metrics['oos_recall_topics']} topic")
 
     patched = owner_client.patch(f"/api/v1/bots/{bot.id}/", {"settings": {"unknown_handoff": 0.95}}, format="json")
     assert patched.status_code == 200
@@ -120,4 +122,5 @@ def test_the_schema_types_the_operating_curve_and_point(client):
     assert version["operating_point"]["nullable"]
     assert set(schema["OperatingPoint"]["properties"]) == set(POINT_FIELDS)
     assert all(schema["OperatingPoint"]["properties"][field]["type"] == "number" for field in POINT_FIELDS)
-    assert set(schema["BotOperatingPoint"]["properties"]) == {*POINT_FIELDS, "unknown_handoff", "in_words"}
+    assert set(schema["BotOperatingPoint"]["properties"]) == {*POINT_FIELDS, "unknown_handoff", "in_words",
+                                                                  "unknown_basis"}

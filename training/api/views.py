@@ -37,6 +37,9 @@ class OperatingPointSerializer(serializers.Serializer):
 class BotOperatingPointSerializer(OperatingPointSerializer):
     unknown_handoff = serializers.FloatField(help_text="The bot's setting this point was picked for.")
     in_words = serializers.CharField()
+    unknown_basis = serializers.CharField(
+        allow_null=True, help_text="How many topics the figures for unknown questions were measured on, and so how "
+                                   "far one topic moves them; null for a version from before this was recorded.")
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
