@@ -58,7 +58,7 @@ BITEXT_TEST_FRACTION = 0.3
 # Bitext's variation tags that read like what visitors type: colloquial, noisy (typos), keyword-style.
 NATURAL_TAGS = frozenset("QZK")
 HANDOFF_LEVELS = (0.8, 0.9)
-TRAINING_SOURCES = ("encoder.py", "evaluation.py", "pipeline.py", "training.py", "wording.py")
+TRAINING_SOURCES = ("encoder.py", "evaluation.py", "pipeline.py", "spelling.py", "training.py", "wording.py")
 
 
 def _read_csv(path: Path) -> list[dict]:

@@ -7,6 +7,7 @@ serves queries, so that one forward pass yields the query embedding and the inte
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import warnings
@@ -91,6 +92,11 @@ class _TokenizingEncoder:
         # The fast tokenizer mutates its Rust state per call; concurrent calls from a thread
         # pool can fail with "Already borrowed".
         self._tokenizer_lock = threading.Lock()
+
+    @functools.cached_property
+    def whole_words(self) -> frozenset[str]:
+        """The words the tokenizer knows whole (letters only): real words, whether or not a ticket uses them."""
+        return frozenset(token for token in self.tokenizer.get_vocab() if token.isalpha())
 
     def tokenize(self, texts: Sequence[str]) -> TokenizedTexts:
         if not texts:

@@ -38,6 +38,7 @@ from ml.oos import (
     score_features,
 )
 from ml.serving import LoadedBotModel
+from ml.spelling import Speller
 from ml.training import TrainingCancelled, TrainingConfig, TrainingStep, class_prototypes, fine_tune_classifier
 from ml.versions import CLASSIFIER, RETRIEVAL_ONLY, BotVersion, CorruptVersionError, VersionSettings, write_version
 from ml.wording import visitor_wording
@@ -360,6 +361,8 @@ def train_bot_version(
     progress = _Progress(shape, on_progress)
     progress.stage("preparing", f"loading base model, {len(cleaned)} tickets, mode {mode}")
     encoder = SentenceEncoder.load(base_model, max_length=config.max_length)
+    # Held-out tickets are read as visitors' messages will be: corrected only to the words of the tickets trained on.
+    speller = Speller.from_tickets([e.text for e in train + unlabelled], encoder.whole_words)
     check_stop()
 
     head_weight = head_bias = None
@@ -401,7 +404,7 @@ def train_bot_version(
         head_bias = head.bias.detach().numpy().copy()
 
         progress.stage("calibrating", f"temperature scaling on {len(heldout)} held-out tickets")
-        heldout_embeddings = encoder.encode([e.text for e in heldout])
+        heldout_embeddings = encoder.encode([speller.correct(e.text) for e in heldout])
         logits = heldout_embeddings @ head_weight.T + head_bias
         temperature = fit_temperature(logits, heldout_labels) if len(heldout) else 1.0
         check_stop()
@@ -467,6 +470,7 @@ def train_bot_version(
             ),
             bank=bank,
             metrics=metrics,
+            ticket_words=speller.words,
         ),
     )
     progress.finish(f"version {version_dir.name} written ({mode})")
@@ -528,16 +532,19 @@ class _Probe:
     known_classes: np.ndarray  # the version's intent numbers the probe was trained on, in its head's order
     rows: np.ndarray  # the training tickets it was trained on
 
-    def _read(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        embeddings = self.encoder.encode(texts)
+    def _read(self, texts: list[str], speller: Speller) -> tuple[np.ndarray, np.ndarray]:
+        embeddings = self.encoder.encode([speller.correct(text) for text in texts])
         return embeddings, embeddings @ self.head_weight.T + self.head_bias
 
     def out_of_scope(self, train: list[TrainingExample], heldout: list[TrainingExample], train_labels: np.ndarray,
                      heldout_labels: np.ndarray) -> PseudoOutOfScope:
         """The probe's held-out tickets of its own intents (known) and every ticket of those it left out
         (unknown), scored by the probe."""
+        # Its questions are corrected to the words of its own tickets: an unknown question's words, to known ones.
+        speller = Speller.from_tickets([train[i].text for i in self.rows], self.encoder.whole_words)
         known = np.isin(heldout_labels, self.known_classes)
-        known_embeddings, known_logits = self._read([e.text for e, k in zip(heldout, known, strict=True) if k])
+        known_embeddings, known_logits = self._read([e.text for e, k in zip(heldout, known, strict=True) if k],
+                                                    speller)
         targets = np.searchsorted(self.known_classes, heldout_labels[known])
         temperature = fit_temperature(known_logits, targets)
         trained = np.zeros(len(train), dtype=bool)
@@ -546,7 +553,7 @@ class _Probe:
                                  np.searchsorted(self.known_classes, train_labels[self.rows]), len(self.known_classes))
         unknown_texts = ([e.text for e, t in zip(train, trained, strict=True) if not t]
                          + [e.text for e, k in zip(heldout, known, strict=True) if not k])
-        unknown_embeddings, unknown_logits = self._read(unknown_texts)
+        unknown_embeddings, unknown_logits = self._read(unknown_texts, speller)
         known_features, predicted = score_features(known_logits, temperature, known_embeddings, bank)
         unknown_features, _ = score_features(unknown_logits, temperature, unknown_embeddings, bank)
         left_out = np.setdiff1d(np.concatenate([train_labels, heldout_labels]), self.known_classes)

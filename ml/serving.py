@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 from ml.evaluation import softmax
 from ml.index import search
 from ml.oos import KNN_K, ScoreModel, operating_point_for, score_features
+from ml.spelling import Speller
 from ml.versions import CLASSIFIER, BotVersion, load_version
 
 TOP_INTENTS = 3
@@ -52,6 +53,8 @@ class LoadedBotModel:
         self._score_model = None if version.settings.oos_score is None else ScoreModel.from_dict(
             version.settings.oos_score)
         self._knn_k = KNN_K if self._score_model is None else self._score_model.knn_k
+        self._speller = None if version.ticket_words is None else Speller(version.ticket_words,
+                                                                           self._encoder.whole_words)
         # cut per operating point: read at every answer, and a bot's setting rarely changes
         self._cuts: dict[float, float] = {}
 
@@ -86,8 +89,9 @@ class LoadedBotModel:
         if self._bank is not None:
             index += sum(array.nbytes for array in (self._bank.embeddings, self._bank.labels, self._bank.class_means,
                                                     self._bank.precision))
+        spelling = 0 if self._speller is None else self._speller.memory_bytes
         # Tokenizer vocabulary and Python objects: a few MB for BERT-style vocabularies.
-        return int(self._encoder.memory_bytes + head + index + 8 * 2**20)
+        return int(self._encoder.memory_bytes + head + index + spelling + 8 * 2**20)
 
     def cut_for(self, unknown_handoff: float) -> float:
         """The score below which the bot hands off, for the share of out-of-scope questions the tenant wants
@@ -101,18 +105,24 @@ class LoadedBotModel:
             self._cuts[unknown_handoff] = cut
         return self._cuts[unknown_handoff]
 
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit embeddings of the texts as the version reads them: misspellings corrected to ticket words."""
+        if self._speller is not None:
+            texts = [self._speller.correct(text) for text in texts]
+        return self._encoder.encode(list(texts))
+
     def _logits(self, embeddings: np.ndarray) -> np.ndarray:
         return embeddings @ self._head_weight.T + self._head_bias
 
     def score_features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Every candidate out-of-scope score (ml.oos.FEATURES columns) and the predicted intent number of
         each text: what the version's score is made from, for benchmarks comparing the candidates."""
-        embeddings = self._encoder.encode(list(texts))
+        embeddings = self._encode(texts)
         return score_features(self._logits(embeddings), self.temperature, embeddings, self._bank, knn_k=self._knn_k)
 
     def embed_and_score(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Unit embeddings and calibrated intent probabilities (None for retrieval-only)."""
-        embeddings = self._encoder.encode(list(texts))
+        embeddings = self._encode(texts)
         if self.mode != CLASSIFIER:
             return embeddings, None
         return embeddings, softmax(self._logits(embeddings), self.temperature)
@@ -121,7 +131,7 @@ class LoadedBotModel:
         """Intent distribution, nearest tickets and out-of-scope score for each text."""
         if not texts:
             return []
-        embeddings = self._encoder.encode(list(texts))
+        embeddings = self._encode(texts)
         probabilities = scores = None
         if self.mode == CLASSIFIER:
             logits = self._logits(embeddings)

@@ -11,6 +11,8 @@ Layout of `<ARTIFACTS_ROOT>/<tenant>/<bot>/<version>/`:
     oos.safetensors     the out-of-scope score's neighbour bank (classifier versions written since it existed)
     version.json        serving settings: mode, temperature, threshold, similarity floor, out-of-scope score
     metrics.json        held-out evaluation
+    ticket_words.json   the training tickets' words and counts, that misspellings are corrected to (ml.spelling;
+                        versions written since it existed)
     manifest.json       sha256 of every other file
 """
 
@@ -40,6 +42,7 @@ LABELS_FILE = "labels.json"
 SETTINGS_FILE = "version.json"
 METRICS_FILE = "metrics.json"
 MANIFEST_FILE = "manifest.json"
+TICKET_WORDS_FILE = "ticket_words.json"
 CLASSIFIER = "classifier"
 RETRIEVAL_ONLY = "retrieval_only"
 
@@ -78,6 +81,8 @@ class BotVersion:
     settings: VersionSettings
     metrics: dict
     bank: NeighbourBank | None = None
+    # ml.spelling.Speller.words: what visitors' misspellings are corrected to (None: a version from before it)
+    ticket_words: dict[str, int] | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -134,6 +139,8 @@ def write_version(version_dir: Path, version: BotVersion) -> Path:
         save_index(version.index, staging)
         _write_json(staging / SETTINGS_FILE, asdict(version.settings))
         _write_json(staging / METRICS_FILE, version.metrics)
+        if version.ticket_words is not None:
+            _write_json(staging / TICKET_WORDS_FILE, version.ticket_words)
         files = sorted(p for p in staging.rglob("*") if p.is_file())
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -216,7 +223,20 @@ def load_version(version_dir: Path, *, prefer_onnx: bool = True, onnx_threads: i
     return BotVersion(
         encoder=encoder, labels=labels, head_weight=head_weight, head_bias=head_bias,
         index=index, settings=settings, metrics=metrics, bank=_load_bank(version_dir, settings, manifest),
+        ticket_words=_load_ticket_words(version_dir, manifest),
     )
+
+
+def _load_ticket_words(version_dir: Path, manifest: dict) -> dict[str, int] | None:
+    if TICKET_WORDS_FILE not in manifest["files"]:
+        return None
+    try:
+        words = json.loads((version_dir / TICKET_WORDS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CorruptVersionError(f"unreadable ticket words in {version_dir}: {error}") from error
+    if not isinstance(words, dict):
+        raise CorruptVersionError(f"ticket words in {version_dir} are not a word -> count object")
+    return words
 
 
 def _load_bank(version_dir: Path, settings: VersionSettings, manifest: dict) -> NeighbourBank | None:

@@ -108,3 +108,10 @@ def test_a_batch_of_varied_lengths_gives_each_text_its_own_embedding_in_input_or
     together, _ = model.embed_and_score(texts)
     alone = np.vstack([model.embed_and_score([text])[0] for text in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_a_misspelt_question_is_read_as_the_ticket_words_it_means(model):
+    misspelt, written = model.infer(["cancle my subscripton", "cancel my subscription"])
+    assert misspelt.intent == written.intent == "cancel_subscription"
+    assert misspelt.score == written.score
+    assert misspelt.nearest == written.nearest

@@ -6,7 +6,19 @@ import json
 
 import pytest
 
-from ml.versions import ENCODER_ONNX_FILE, MANIFEST_FILE, CorruptVersionError, _sha256, load_version, write_version
+from ml.serving import LoadedBotModel
+from ml.spelling import ticket_words
+from ml.versions import (
+    ENCODER_ONNX_FILE,
+    MANIFEST_FILE,
+    TICKET_WORDS_FILE,
+    CorruptVersionError,
+    _sha256,
+    load_version,
+    write_version,
+)
+
+from .conftest import tiny_examples
 
 
 def test_loading_an_intact_version_returns_its_parts(trained_version):
@@ -72,3 +84,30 @@ def test_a_failed_write_leaves_neither_the_version_nor_a_temporary_directory(tra
     with pytest.raises(TypeError):
         write_version(tmp_path / "v2", broken)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_version_keeps_the_words_of_the_tickets_it_was_trained_on(trained_version):
+    outcome, _ = trained_version
+    trained = set(outcome.trained_ticket_ids)
+    words = load_version(outcome.version_dir).ticket_words
+    assert words == ticket_words(e.text for e in tiny_examples() if e.ticket_id in trained)
+
+
+def test_a_version_from_before_ticket_words_reads_messages_as_typed(version_copy):
+    (version_copy / TICKET_WORDS_FILE).unlink()
+    manifest = json.loads((version_copy / MANIFEST_FILE).read_text())
+    del manifest["files"][TICKET_WORDS_FILE]
+    (version_copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    assert load_version(version_copy).ticket_words is None
+    misspelt, written = LoadedBotModel.load(version_copy).infer(["cancle my subscripton", "cancel my subscription"])
+    assert misspelt.score != written.score
+
+
+def test_unreadable_ticket_words_with_a_matching_hash_are_reported_as_corrupt(version_copy):
+    words = version_copy / TICKET_WORDS_FILE
+    words.write_text("[not, json")
+    manifest = json.loads((version_copy / MANIFEST_FILE).read_text())
+    manifest["files"][TICKET_WORDS_FILE] = _sha256(words)
+    (version_copy / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(CorruptVersionError, match="unreadable ticket words"):
+        load_version(version_copy)
