@@ -3,8 +3,9 @@
 A slip in one word ("acncel my pro acount") moved the encoder's reading far enough that the bot handed off a
 question it knew: on Bitext, 20% of test questions with one typo and no punctuation went to a person
 (`make bench-oos`, perturbed slice). A word is corrected only when the tenant's tickets never use it and the
-encoder does not know it as a whole word (so "unhappy" is never turned into "happy"), to the most frequent
-ticket word within one edit (two for long words), found with SymSpell.
+encoder does not know it as a whole word (so "cancer" is never turned into "cancel"), to the ticket word within
+one edit (two for long words), found with SymSpell, and only when no other ticket word is as close: "wher" could
+be "where" or "when", and a wrong guess answers another question than the one asked.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ TWO_EDITS_FROM_LENGTH = 8
 MIN_TICKET_COUNT = 2
 MAX_WORDS = 10_000
 APPROX_BYTES_PER_WORD = 4096
+# Contractions typed without the apostrophe: the encoder splits "don't" into "don", "'", "t" and knows no "dont",
+# which is one edit from "don", "cant" from "can": corrected, the question would lose its "not".
+CONTRACTIONS = frozenset(
+    "dont cant wont isnt arent wasnt werent doesnt didnt hasnt havent hadnt couldnt wouldnt shouldnt mustnt "
+    "youre theyre thats whats wheres theres heres youve theyve weve youll theyll itll shes hes".split()
+)
 
 
 def ticket_words(texts: Iterable[str]) -> Counter[str]:
@@ -57,8 +64,8 @@ class Speller:
     def _corrected_word(self, match: re.Match) -> str:
         word = match.group(0)
         lower = word.lower()
-        if len(lower) < MIN_WORD_LENGTH or lower in self.words or lower in self._known:
+        if len(lower) < MIN_WORD_LENGTH or lower in self.words or lower in self._known or lower in CONTRACTIONS:
             return word
         edits = 2 if len(lower) >= TWO_EDITS_FROM_LENGTH else 1
-        suggestions = self._symspell.lookup(lower, Verbosity.TOP, max_edit_distance=edits)
-        return suggestions[0].term if suggestions else word
+        closest = self._symspell.lookup(lower, Verbosity.CLOSEST, max_edit_distance=edits)
+        return closest[0].term if len(closest) == 1 else word

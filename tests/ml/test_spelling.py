@@ -36,6 +36,17 @@ def test_words_the_tickets_use_or_the_encoder_knows_whole_are_never_changed():
     assert speller().correct("Cancel my Account") == "Cancel my Account"
 
 
+def test_a_word_as_close_to_two_ticket_words_is_left_as_typed():
+    where_or_when = Speller.from_tickets(["where is my parcel", "when will it come", "where and when"] * 2, frozenset())
+    assert where_or_when.correct("wher is my parcle") == "wher is my parcel"
+
+
+def test_contractions_typed_without_the_apostrophe_keep_their_not():
+    # one edit from "can" and "done", the only ticket words that close
+    cannot = Speller.from_tickets(["I can pay", "can you help", "I need my money", "it is done"] * 2, frozenset())
+    assert cannot.correct("I cant pay, I dont want it") == "I cant pay, I dont want it"
+
+
 def test_short_words_and_words_far_from_every_ticket_word_are_left_alone():
     assert speller().correct("teh ordr") == "teh order"
     assert speller().correct("weather on mars tomorrow") == "weather on mars tomorrow"
