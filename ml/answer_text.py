@@ -3,9 +3,9 @@
 Past resolutions hold `{{Website URL}}`-style placeholders (templated data sets, agents' macros) and the
 `[EMAIL]`-style tokens import redaction leaves; a past resolution may also name another customer's order or
 ticket number (`references=True`). A message holding any of them is never sent as it is: it is
-filled from the tenant's values, or rewritten by dropping whole sentences and list items that hold what
-is left unfilled (never a word in the middle of a sentence), or found unusable so the policy picks
-another answer. Pure Python: no Django, no model.
+filled from the tenant's values (a reference in a menu path becomes "your order"), or rewritten by
+dropping whole sentences and list items that hold what is left unfilled (never a word in the middle of a
+sentence), or found unusable so the policy picks another answer. Pure Python: no Django, no model.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ _REDACTED = re.compile("|".join(re.escape(token) for token in REDACTION_TOKENS.v
 # "COVID19", "mp3" or a year is not one; phone numbers and emails are redaction tokens by then.
 _REFERENCE = re.compile(r"(?<![\w{#-])(?:#\d{3,}|(?=(?:[A-Z-]*\d){3})(?=[\d-]*[A-Z])[A-Z\d][A-Z\d-]{3,}[A-Z\d]|\d{6,})"
                         r"(?![\w}-])")
+# A reference as a step of a menu path ("Account > Orders > D71811 > Return items") is an instruction any customer
+# can follow once it names their own order: "Account > Orders > your order > Return items". Anywhere else it may
+# belong to a claim about that customer's order ("I've cancelled order D71811"), which no rewording makes true.
+_PATH_REFERENCE = re.compile(r"(?P<segment>\b[A-Za-z][a-z]+s)(?P<separator>[ \t]*>[ \t]*)" + _REFERENCE.pattern)
 _LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>(?P<number>\d{1,3})[.)]|[-*•])[ \t]+(?P<body>.*)$")
 # A sentence ends at . ! or ? (closing quotes and brackets kept with it) followed by a space.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]*]*[ \t]+")
@@ -139,11 +143,20 @@ def fill_placeholders(text: str, values: Mapping[str, str], *, references: bool 
     """Fill `{{Name}}` from `values` (names compared case-, space- and underscore-insensitively); a placeholder
     without a value, every redaction token (and, with `references`, every customer's reference) stays as
     written and is listed in `unfilled`."""
+    if references:
+        text = in_general_terms(text)
     known = {placeholder_key(name): value for name, value in values.items() if value.strip()}
     filled = _PLACEHOLDER.sub(lambda m: known.get(placeholder_key(m.group(1)), m.group(0)), text) if "{{" in text \
         else text
     return Filled(filled, tuple(token for token in find_tokens(text, references=references)
                                 if not is_filled(token, values)))
+
+
+def in_general_terms(text: str) -> str:
+    """A past resolution's customer references that sit in a menu path replaced by the customer's own ("Orders >
+    D71811 > Return items" -> "Orders > your order > Return items"); every other reference left as written."""
+    return _PATH_REFERENCE.sub(
+        lambda m: f"{m.group('segment')}{m.group('separator')}your {m.group('segment')[:-1].lower()}", text)
 
 
 @dataclass(frozen=True)
@@ -303,9 +316,10 @@ def strip_greeting_and_signature(text: str) -> str:
 def draft_canned_answer(resolutions: Sequence[str]) -> str | None:
     """An intent's canned answer drafted from its tickets' resolutions: the most representative one (the TF-IDF
     medoid: the highest mean cosine similarity to the others), greetings and signatures stripped, placeholders
-    left in as `{{...}}` for the tenant to see. Deterministic; one without redaction tokens or customers'
-    references when there is one; None without a resolution."""
-    candidates = [text for text in (strip_greeting_and_signature(r) for r in resolutions[:DRAFT_SAMPLE] if r) if text]
+    left in as `{{...}}` for the tenant to see, references in menu paths put in general terms. Deterministic; one
+    without redaction tokens or customers' references when there is one; None without a resolution."""
+    candidates = [in_general_terms(text)
+                  for text in (strip_greeting_and_signature(r) for r in resolutions[:DRAFT_SAMPLE] if r) if text]
     clean = [text for text in candidates
              if not any(t.kind != PLACEHOLDER for t in find_tokens(text, references=True))]
     candidates = clean or candidates

@@ -222,6 +222,33 @@ def test_references_are_looked_for_only_when_asked_a_tenants_own_canned_answer_k
 
 
 def test_a_draft_avoids_resolutions_naming_a_customers_order_when_it_can():
-    resolutions = ["Go to Account > Orders > D90556 and press Cancel order before it is packed.",
+    resolutions = ["I've asked the warehouse to stop order D90556 before it is packed.",
                    "Go to Account > Orders, pick the order and press Cancel order before it is packed."] * 3
     assert draft_canned_answer(resolutions) == resolutions[1]
+
+
+@pytest.mark.parametrize(("resolution", "expected"), [
+    ("Orders can be cancelled until they are packed: go to Account > Orders > D90556 and press Cancel order. "
+     "If the button is gone, the parcel has shipped and you can return it instead.",
+     "Orders can be cancelled until they are packed: go to Account > Orders > your order and press Cancel order. "
+     "If the button is gone, the parcel has shipped and you can return it instead."),
+    ("Start a return under Account > Orders > ORD-20931 > Return items.",
+     "Start a return under Account > Orders > your order > Return items."),
+    ("Open My tickets>#48213>Reply to add a photo.", "Open My tickets>your ticket>Reply to add a photo."),
+])
+def test_a_customers_reference_in_a_menu_path_becomes_the_visitors_own_and_the_sentence_is_kept(
+        resolution, expected):
+    written = answer_text(resolution, {}, references=True)
+    assert written.text == expected and not written.rewritten
+
+
+def test_a_reference_outside_a_menu_path_takes_its_sentence_with_it_a_claim_about_an_order_is_never_reworded():
+    resolution = ("I checked order G40028: it left our warehouse and is with the carrier. "
+                  "The tracking link in your shipping email shows the latest scan.")
+    assert answer_text(resolution, {}, references=True).text == \
+        "The tracking link in your shipping email shows the latest scan."
+
+
+def test_a_draft_puts_references_in_menu_paths_in_general_terms():
+    resolutions = ["Hi Anna, go to Account > Orders > D90556 and press Cancel order. Best, Sam"] * 2
+    assert draft_canned_answer(resolutions) == "Go to Account > Orders > your order and press Cancel order."
