@@ -75,8 +75,8 @@ def test_concurrent_increments_from_many_threads_lose_no_update(tenant):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_increments_from_several_processes_lose_no_update(tenant, tmp_path):
-    count_in_processes(tenant.pk, processes=4, times=250, tmp_path=tmp_path)
+def test_concurrent_increments_from_several_processes_lose_no_update(tenant):
+    count_in_processes(tenant.pk, processes=4, times=250)
     assert counted(tenant) == 1000
 
 

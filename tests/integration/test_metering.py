@@ -30,8 +30,8 @@ def counted(tenant) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_8_processes_counting_at_once_lose_no_update(tenant, tmp_path):
-    count_in_processes(tenant.pk, processes=8, times=250, tmp_path=tmp_path)
+def test_8_processes_counting_at_once_lose_no_update(tenant):
+    count_in_processes(tenant.pk, processes=8, times=250)
     assert counted(tenant) == 2000
 
 
