@@ -13,10 +13,8 @@ from playwright.sync_api import expect
 from demo.services import DEMO_BOT_NAME, DEMO_TENANT_SLUG
 from tenants.models import Role, Tenant
 from tests.browser.console_fixtures import (  # noqa: F401 (the console with a worker, for the tests using it)
-    broker_url,
     console_server,
-    start_worker,
-    worker_env,
+    shared_console,
 )
 from tests.factories import MembershipFactory
 from tests.integration.conftest import REPO_ROOT
