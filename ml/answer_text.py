@@ -317,12 +317,17 @@ def draft_canned_answer(resolutions: Sequence[str]) -> str | None:
     """An intent's canned answer drafted from its tickets' resolutions: the most representative one (the TF-IDF
     medoid: the highest mean cosine similarity to the others), greetings and signatures stripped, placeholders
     left in as `{{...}}` for the tenant to see, references in menu paths put in general terms. Deterministic; one
-    without redaction tokens or customers' references when there is one; None without a resolution."""
+    without redaction tokens or customers' references when there is one, else one with the sentences holding them
+    dropped; None without a resolution that still answers."""
     candidates = [in_general_terms(text)
                   for text in (strip_greeting_and_signature(r) for r in resolutions[:DRAFT_SAMPLE] if r) if text]
-    clean = [text for text in candidates
-             if not any(t.kind != PLACEHOLDER for t in find_tokens(text, references=True))]
-    candidates = clean or candidates
+    kinds = [{token.kind for token in find_tokens(text, references=True)} for text in candidates]
+    clean = [text for text, found in zip(candidates, kinds, strict=True) if found <= {PLACEHOLDER}]
+    # A redaction token shows the tenant where their own detail goes, and is never sent. A customer's number would
+    # be: a draft becomes the answer to every visitor with one tick, and a tenant's own answer is never searched
+    # for customers' numbers. With no resolution free of them, the sentences holding them are dropped.
+    without_references = [text for text, found in zip(candidates, kinds, strict=True) if REFERENCE not in found]
+    candidates = clean or without_references or [text for text in map(_without_customers_details, candidates) if text]
     if len(set(candidates)) <= 1:
         return candidates[0] if candidates else None
     try:
@@ -331,3 +336,10 @@ def draft_canned_answer(resolutions: Sequence[str]) -> str | None:
         return min(candidates)
     scores = vectors @ np.asarray(vectors.mean(axis=0)).ravel()
     return candidates[min(range(len(candidates)), key=lambda i: (-round(float(scores[i]), 9), candidates[i]))]
+
+
+def _without_customers_details(text: str) -> str | None:
+    """`text` without the sentences and list items holding a customer's reference (or a redaction token), its
+    placeholders kept as written; None when what is left does not answer."""
+    as_written = {token.name: token.written for token in find_tokens(text) if token.kind == PLACEHOLDER}
+    return answer_text(text, as_written, references=True).text

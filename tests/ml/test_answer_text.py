@@ -252,3 +252,19 @@ def test_a_reference_outside_a_menu_path_takes_its_sentence_with_it_a_claim_abou
 def test_a_draft_puts_references_in_menu_paths_in_general_terms():
     resolutions = ["Hi Anna, go to Account > Orders > D90556 and press Cancel order. Best, Sam"] * 2
     assert draft_canned_answer(resolutions) == "Go to Account > Orders > your order and press Cancel order."
+
+
+def test_a_draft_never_names_a_customers_order_even_when_every_resolution_does():
+    resolutions = [
+        "You can follow order A66566 under Account > Orders; the tracking link updates on every scan. "
+        "Most orders arrive within 3-5 working days of shipping with {{Carrier}}.",
+        "I checked order G40028: it left our warehouse. Most orders arrive within 3-5 working days of shipping.",
+    ]
+    draft = draft_canned_answer(resolutions)
+    assert draft in ("Most orders arrive within 3-5 working days of shipping with {{Carrier}}.",
+                     "Most orders arrive within 3-5 working days of shipping.")
+    assert not [token for token in find_tokens(draft, references=True) if token.kind != PLACEHOLDER]
+
+
+def test_no_draft_when_nothing_but_a_customers_order_is_said():
+    assert draft_canned_answer(["I've cancelled order G40028 for you.", "Order D71811 is cancelled now."]) is None
