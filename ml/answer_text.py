@@ -144,7 +144,7 @@ def fill_placeholders(text: str, values: Mapping[str, str], *, references: bool 
     without a value, every redaction token (and, with `references`, every customer's reference) stays as
     written and is listed in `unfilled`."""
     if references:
-        text = in_general_terms(text)
+        text = _in_general_terms(text)
     known = {placeholder_key(name): value for name, value in values.items() if value.strip()}
     filled = _PLACEHOLDER.sub(lambda m: known.get(placeholder_key(m.group(1)), m.group(0)), text) if "{{" in text \
         else text
@@ -152,9 +152,11 @@ def fill_placeholders(text: str, values: Mapping[str, str], *, references: bool 
                                 if not is_filled(token, values)))
 
 
-def in_general_terms(text: str) -> str:
+def _in_general_terms(text: str) -> str:
     """A past resolution's customer references that sit in a menu path replaced by the customer's own ("Orders >
     D71811 > Return items" -> "Orders > your order > Return items"); every other reference left as written."""
+    if ">" not in text:  # on every answer's path: most texts hold no menu path
+        return text
     return _PATH_REFERENCE.sub(
         lambda m: f"{m.group('segment')}{m.group('separator')}your {m.group('segment')[:-1].lower()}", text)
 
@@ -319,7 +321,7 @@ def draft_canned_answer(resolutions: Sequence[str]) -> str | None:
     left in as `{{...}}` for the tenant to see, references in menu paths put in general terms. Deterministic; one
     without redaction tokens or customers' references when there is one, else one with the sentences holding them
     dropped; None without a resolution that still answers."""
-    candidates = [in_general_terms(text)
+    candidates = [_in_general_terms(text)
                   for text in (strip_greeting_and_signature(r) for r in resolutions[:DRAFT_SAMPLE] if r) if text]
     kinds = [{token.kind for token in find_tokens(text, references=True)} for text in candidates]
     clean = [text for text, found in zip(candidates, kinds, strict=True) if found <= {PLACEHOLDER}]
