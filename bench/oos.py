@@ -13,6 +13,12 @@ Bitext: a quarter of the intents out of scope, and its natural-language variatio
 noise/typos Z, keyword-style K: never trained on), plus this bench's own perturbations of the clean test
 questions (lower case without punctuation, a typo in a long word, a dropped word).
 
+Unrelated questions: the held-out intents above are the hardest unknown questions, topics next to those the bot
+knows. Each version is also asked questions from the other data set (BANKING77's bots Bitext's shop questions,
+Bitext's bot BANKING77's), as CLINC150's out-of-scope set asks things no intent covers: the shipped score's AUROC
+against them and the share handed off at the default, beside what the version claims for unknown questions. Some
+shop questions are ones a bank answers too ("I forgot my password"), so a bank bot's share is a floor.
+
 Versions are cached under var/bench/oos/ by a hash of their data, settings and the code that trains them (the
 pipeline, the encoder, the fitting of the out-of-scope score): a rerun after a change there retrains, one after a
 change to how a version is read (operating points, serving) does not.
@@ -58,6 +64,7 @@ BITEXT_TEST_FRACTION = 0.3
 # Bitext's variation tags that read like what visitors type: colloquial, noisy (typos), keyword-style.
 NATURAL_TAGS = frozenset("QZK")
 HANDOFF_LEVELS = (0.8, 0.9)
+UNRELATED_QUESTIONS = 1000
 TRAINING_SOURCES = ("encoder.py", "evaluation.py", "pipeline.py", "spelling.py", "training.py", "wording.py")
 
 
@@ -131,6 +138,20 @@ def _at_default(model: LoadedBotModel, metrics: dict, texts: list[str], truth: n
     return {**truth_row, **{f"claimed_{name}": value for name, value in claims.items()}, **gaps, "cut": cut}
 
 
+def _unrelated(model: LoadedBotModel, metrics: dict, known_scores: np.ndarray, questions: list[str]) -> dict:
+    """The shipped score on questions of the other data set: how it ranks them below the known questions, and the
+    share handed off at the default against what the version claims for unknown questions."""
+    scores = _candidate_scores(model, questions)[0][metrics["oos_score"]["method"]]
+    handed_off = float((scores < model.cut_for(DEFAULT_UNKNOWN_HANDOFF)).mean())
+    claimed = operating_point_for(metrics["operating_curve"], DEFAULT_UNKNOWN_HANDOFF)["unknown_handed_off"]
+    return {"unrelated_auroc": score_auroc(known_scores, scores), "unrelated_handed_off": handed_off,
+            "claim_gap_unrelated": None if claimed is None else claimed - handed_off}
+
+
+def _sample(texts: list[str], count: int) -> list[str]:
+    return [texts[i] for i in np.random.default_rng(0).choice(len(texts), min(count, len(texts)), replace=False)]
+
+
 def _frozen_baseline(train_rows, texts: list[str], truth: np.ndarray, in_scope: np.ndarray,
                      encoder: SentenceEncoder) -> dict:
     from sklearn.linear_model import LogisticRegression
@@ -152,6 +173,7 @@ def banking77(encoder: SentenceEncoder) -> tuple[list[dict], list[dict], dict]:
     intents = json.loads((BANKING77 / "categories.json").read_text(encoding="utf-8"))
     train = [(row["text"], row["category"]) for row in _read_csv(BANKING77 / "train.csv")]
     test = [(row["text"], row["category"]) for row in _read_csv(BANKING77 / "test.csv")]
+    unrelated = _sample([row["instruction"] for row in _read_csv(BITEXT)], UNRELATED_QUESTIONS)
     per_candidate: dict[str, list[dict]] = {}
     folds = []
     for fold in range(FOLDS):
@@ -172,6 +194,7 @@ def banking77(encoder: SentenceEncoder) -> tuple[list[dict], list[dict], dict]:
             "out_of_scope": int((~in_scope).sum()), "top1_in_scope": float(correct[in_scope].mean()),
             "trained_s": seconds, "pseudo_oos_auroc": metrics["oos_score_auroc"][metrics["oos_score"]["method"]],
             **_at_default(model, metrics, texts, truth, in_scope),
+            **_unrelated(model, metrics, scores[metrics["oos_score"]["method"]][in_scope], unrelated),
         })
     candidates = [{"score": method, **{key: _mean(rows, key) for key in rows[0]}}
                   for method, rows in per_candidate.items()]
@@ -213,13 +236,16 @@ def bitext() -> tuple[list[dict], dict]:
                                    if nat and row["intent"] not in unknown],
     }
     slices["clean, perturbed"] = [(_perturbed(text, i), intent) for i, (text, intent) in enumerate(slices["clean"])]
+    unrelated = _sample([row["text"] for row in _read_csv(BANKING77 / "test.csv")], UNRELATED_QUESTIONS)
     table = []
     for name, questions in slices.items():
         texts = [text for text, _ in questions] + oos
         truth = np.array([intent for _, intent in questions] + ["(out of scope)"] * len(oos))
         in_scope = np.arange(len(texts)) < len(questions)
+        known_scores = _candidate_scores(model, [text for text, _ in questions])[0][metrics["oos_score"]["method"]]
         table.append({"slice": name, "in_scope": len(questions), "out_of_scope": len(oos), "trained_s": seconds,
-                      **_at_default(model, metrics, texts, truth, in_scope)})
+                      **_at_default(model, metrics, texts, truth, in_scope),
+                      **_unrelated(model, metrics, known_scores, unrelated)})
         seconds = None
     return table, {"clean": table[0], "natural": table[1], "perturbed": table[2]}
 
@@ -254,6 +280,11 @@ def main() -> None:
         "bitext_answered_right_natural": bitext_slices["natural"]["answered_right"],
         "bitext_answered_right_perturbed": bitext_slices["perturbed"]["answered_right"],
         "bitext_oos_recall": bitext_slices["clean"]["oos_recall"],
+        "unrelated_auroc": summary["unrelated_auroc"],
+        "unrelated_handed_off": summary["unrelated_handed_off"],
+        "claim_gap_unrelated": summary["claim_gap_unrelated"],
+        "bitext_unrelated_handed_off": bitext_slices["clean"]["unrelated_handed_off"],
+        "bitext_claim_gap_unrelated": bitext_slices["clean"]["claim_gap_unrelated"],
         "explicit_false_positives": explicit["false_positives"],
         "explicit_in_scope_questions": explicit["in_scope_questions"],
         "explicit_recall": explicit["recall"],
@@ -262,8 +293,9 @@ def main() -> None:
         ("BANKING77, candidate out-of-scope scores (mean of 4 folds; answered_right_at_N: in-scope questions "
          "answered with the right intent when N% of out-of-scope ones are handed off)", candidates),
         ("BANKING77, the shipped score at the default operating point, per fold (claimed_*: what the version "
-         "says; claim_gap_*: claimed minus measured)", folds),
-        ("Bitext at the default operating point (natural-language tags held out; perturbed: this bench's own)",
+         "says; claim_gap_*: claimed minus measured; unrelated_*: 1,000 of Bitext's shop questions)", folds),
+        ("Bitext at the default operating point (natural-language tags held out; perturbed: this bench's own; "
+         "unrelated_*: 1,000 of BANKING77's test questions)",
          bitext_table),
         ("Asking for a person", [{key: explicit[key] for key in ("false_positives", "in_scope_questions", "recall",
                                                                  "requests")}]),
