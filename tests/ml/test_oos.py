@@ -176,7 +176,7 @@ def test_what_the_unknown_figures_rest_on_reads_in_words_with_the_weight_of_one_
     assert unknown_basis_in_words(5) == (
         "Questions it doesn't know: measured on 5 topics left out of a probe trained the same way. Each weighs "
         "about 20% of that figure; topics your visitors ask about that sit closer to what it knows are handed off "
-        "less often.")
+        "less often, and questions unrelated to any of them more often.")
     assert "measured on 1 topic left out" in unknown_basis_in_words(1)
     assert unknown_basis_in_words(None) is None and unknown_basis_in_words(0) is None
 
