@@ -13,6 +13,7 @@ from bots.services import update_bot
 from conversations.models import Conversation, ConversationStatus, Message, MessageSender
 from core import presence as agent_presence
 from ml.versions import ENCODER_ONNX_FILE
+from tenants.services.tenant_deletion import delete_tenant
 from tests.factories import BotFactory
 from tests.trained_bot import trained_version_dir
 from tests.widget.widget_socket_support import ORIGIN, ask, frames_until, open_socket, send_raw, start
@@ -427,3 +428,18 @@ async def test_once_the_interval_has_passed_the_next_ack_is_stored(shop_bot, mon
     await socket.send_json_to({"type": "ack", "seq": 9})  # beyond the last message: never stored
     await socket.disconnect()
     assert await acked_seq(welcome["conversation_id"]) == 2
+
+
+async def test_an_open_socket_whose_account_was_closed_is_refused_as_an_unknown_bot_and_stores_nothing(shop_bot):
+    socket, _ = await open_socket(shop_bot.public_key)
+    await start(socket)
+    assert (await ask(socket, "where is my package?", "c1"))[-1]["type"] == "answer"
+    await database_sync_to_async(delete_tenant)(tenant=shop_bot.tenant)
+
+    await socket.send_json_to({"type": "message", "text": "and a refund?", "client_msg_id": "c2"})
+    assert (await socket.receive_json_from())["code"] == "conversation_not_found"
+    await socket.send_json_to({"type": "hello"})
+    assert await socket.receive_json_from() == {"type": "error", "code": "unknown_bot",
+                                                "message": "No bot has this public key."}
+    assert (await socket.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4404}
+    assert await database_sync_to_async(Message.unscoped.count)() == 0
