@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from console import conversations, views
+from console import account_closure, conversations, views
 from console import errors as console_errors
 from console import privacy as console_privacy
 from console import webhooks as console_webhooks
@@ -27,6 +27,7 @@ urlpatterns = [
     path("plan/change/", views.change_plan, name="plan-change"),
     path("plan/cancel/", views.cancel_subscription, name="plan-cancel"),
     path("plan/resolution-window/", views.resolution_window, name="plan-resolution-window"),
+    path("plan/close-account/", account_closure.close_account, name="close-account"),
     path("plan/usage.csv", views.usage_export, {"export": "csv"}, name="plan-usage-csv"),
     path("plan/usage.json", views.usage_export, {"export": "json"}, name="plan-usage-json"),
     path("webhooks/", console_webhooks.webhook_list, name="webhooks"),

@@ -101,7 +101,7 @@ def test_an_agent_gets_403_on_every_page_but_the_conversations_and_changes_nothi
     assert _objects_of(tenant) == before
 
 
-OWNER_ONLY = {"team-invite", "team-member-role", "team-member-remove", "team-invitation-revoke"}
+OWNER_ONLY = {"team-invite", "team-member-role", "team-member-remove", "team-invitation-revoke", "close-account"}
 
 
 def test_an_admin_gets_403_on_every_owner_only_change_and_changes_nothing(admin, tenant):
