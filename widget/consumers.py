@@ -38,11 +38,11 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
 
     max_frame_bytes_setting = "WIDGET_MAX_FRAME_BYTES"
 
-    async def load_bot(self):
-        self.bot = await database_sync_to_async(get_bot_for_public_key)(self.scope["url_route"]["kwargs"]["public_key"])
+    async def bot_for_key(self):
+        return await database_sync_to_async(get_bot_for_public_key)(self.scope["url_route"]["kwargs"]["public_key"])
 
     async def connect(self):
-        await self.load_bot()
+        self.bot = await self.bot_for_key()
         self.conversation, self.delivered, self.idle_task = None, set(), None
         self.acked_seq = self.persisted_ack = 0
         self.last_ack_persist, self.last_activity = float("-inf"), time.monotonic()  # the first ack is stored at once
@@ -102,10 +102,13 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
 
     # --- the visitor's frames ----------------------------------------------------------------------------------
     async def on_hello(self, content):
-        await self.load_bot()  # it may have been deleted since the socket opened (its owner closed the account)
-        if self.bot is None:
+        # The bot may be gone since the socket opened (its owner closed the account); the one it had stays for
+        # leaving its queue's group on the way out.
+        bot = await self.bot_for_key()
+        if bot is None:
             await self.refuse("unknown_bot", "No bot has this public key.", CLOSE_UNKNOWN_BOT)
             return
+        self.bot = bot
         await self.join(await database_sync_to_async(conversations.start_conversation)(bot=self.bot), [], False)
 
     async def on_resume(self, content):

@@ -434,6 +434,7 @@ async def test_an_open_socket_whose_account_was_closed_is_refused_as_an_unknown_
     socket, _ = await open_socket(shop_bot.public_key)
     await start(socket)
     assert (await ask(socket, "where is my package?", "c1"))[-1]["type"] == "answer"
+    await ask(socket, "I want to talk to a human", "c1b", reply_type="queue_status")  # it follows the queue
     await database_sync_to_async(delete_tenant)(tenant=shop_bot.tenant)
 
     await socket.send_json_to({"type": "message", "text": "and a refund?", "client_msg_id": "c2"})
@@ -442,4 +443,5 @@ async def test_an_open_socket_whose_account_was_closed_is_refused_as_an_unknown_
     assert await socket.receive_json_from() == {"type": "error", "code": "unknown_bot",
                                                 "message": "No bot has this public key."}
     assert (await socket.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4404}
+    await socket.disconnect()  # leaves the queue's group cleanly: an error there would be raised here
     assert await database_sync_to_async(Message.unscoped.count)() == 0
