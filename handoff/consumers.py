@@ -8,7 +8,8 @@ Client -> server, each naming `conversation_id` except `queue` and `ping`: `subs
 `transfer` {to_user_id}, `return_to_bot`, `close` {resolution}, `correct_intent` {seq, intent, new_intent},
 `queue`, `ping`. Actions are answered with `ack` {for, conversation_id, seq?} or `error` {code, message};
 `unavailable` (`retry: true`) says the database or the channel layer failed: send it again. A socket that cannot
-join its groups (Redis down) is accepted, told `unavailable` and closed with 1013, and the view reconnects.
+join its groups (Redis down), or whose member cannot be read (the database down), is accepted, told `unavailable`
+and closed with 1013, and the view reconnects.
 Server -> client: `queue_update` {waiting, mine, pending_tickets}, `conversation_update`, `message`
 {conversation_id, message: a transcript entry}, `typing` {sender: "visitor"}, `ack`, `error`, `pong`.
 A socket without a signed-in member is refused at the handshake (close 4401 before accept).
@@ -47,8 +48,13 @@ class AgentConsumer(JsonFrameConsumer):
     max_frame_bytes_setting = "HANDOFF_MAX_FRAME_BYTES"
 
     async def connect(self):
-        self.user = self.scope.get("user")
-        membership = await database_sync_to_async(membership_for_session)(self.user, self.scope.get("session"))
+        self.user, self.tenant = self.scope.get("user"), None
+        try:
+            membership = await database_sync_to_async(membership_for_session)(self.user, self.scope.get("session"))
+        except OUTAGES:  # who the member is cannot be read: not a refusal, the view comes back once it can
+            await self.accept()
+            await self.ask_to_reconnect()
+            return
         if membership is None:
             await self.close(code=4401)
             return
@@ -76,7 +82,7 @@ class AgentConsumer(JsonFrameConsumer):
                     tenant_id=self.tenant.pk, user_id=self.user.pk, socket_id=self.channel_name)
 
     async def disconnect(self, code):
-        if getattr(self, "tenant", None) is None:
+        if self.tenant is None:
             return
         if self.presence_task is not None:
             self.presence_task.cancel()

@@ -10,6 +10,7 @@ from channels.layers import get_channel_layer
 from django.db import OperationalError
 
 from conversations.models import Message, MessageSender
+from handoff import consumers as agent_consumers
 from handoff import services as handoff
 from tests.factories import BotFactory
 from tests.handoff.agent_socket_support import agent_socket, member, next_of, open_agent
@@ -84,6 +85,25 @@ async def test_an_agent_socket_opened_while_the_channel_layer_is_down_is_accepte
     monkeypatch.undo()
 
     again, queue = await agent_socket(user)  # the agent view reconnects once the layer is back
+    assert queue["waiting"] == []
+    await again.disconnect()
+
+
+async def test_an_agent_socket_opened_while_the_database_is_down_is_accepted_told_and_closed_to_come_back(
+        tenant, monkeypatch):
+    def database_down(*args, **kwargs):
+        raise OperationalError("could not connect to server: Connection refused")
+
+    user = await database_sync_to_async(member)(tenant)
+    monkeypatch.setattr(agent_consumers, "membership_for_session", database_down)
+    socket, connected = await open_agent(user)
+    assert connected, "an outage is not a refusal: 4401 would send the agent to sign in again"
+    assert await socket.receive_json_from(timeout=10) == {
+        "type": "error", "code": "unavailable", "message": UNAVAILABLE, "retry": True}
+    assert await socket.receive_output(timeout=10) == {"type": "websocket.close", "code": 1013}
+    monkeypatch.undo()
+
+    again, queue = await agent_socket(user)  # the agent view reconnects once the database is back
     assert queue["waiting"] == []
     await again.disconnect()
 
