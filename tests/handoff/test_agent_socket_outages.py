@@ -70,32 +70,25 @@ async def test_numbers_the_database_cannot_store_and_deep_nesting_get_error_fram
     assert await database_sync_to_async(agent_texts)(conversation_id) == ["Hi, Alice here."]
 
 
-async def test_an_agent_socket_opened_while_the_channel_layer_is_down_is_accepted_told_and_closed_to_come_back(
-        tenant, monkeypatch):
+def _channel_layer_down(monkeypatch):
     def redis_down(*args, **kwargs):
         raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(get_channel_layer(), "group_add", redis_down)
-    user = await database_sync_to_async(member)(tenant)
-    socket, connected = await open_agent(user)
-    assert connected
-    assert await socket.receive_json_from(timeout=10) == {
-        "type": "error", "code": "unavailable", "message": UNAVAILABLE, "retry": True}
-    assert await socket.receive_output(timeout=10) == {"type": "websocket.close", "code": 1013}
-    monkeypatch.undo()
-
-    again, queue = await agent_socket(user)  # the agent view reconnects once the layer is back
-    assert queue["waiting"] == []
-    await again.disconnect()
 
 
-async def test_an_agent_socket_opened_while_the_database_is_down_is_accepted_told_and_closed_to_come_back(
-        tenant, monkeypatch):
+def _database_down_when_reading_the_member(monkeypatch):
     def database_down(*args, **kwargs):
         raise OperationalError("could not connect to server: Connection refused")
 
-    user = await database_sync_to_async(member)(tenant)
     monkeypatch.setattr(agent_consumers, "membership_for_session", database_down)
+
+
+@pytest.mark.parametrize("outage", [_channel_layer_down, _database_down_when_reading_the_member])
+async def test_an_agent_socket_opened_during_an_outage_is_accepted_told_and_closed_to_come_back(
+        tenant, monkeypatch, outage):
+    user = await database_sync_to_async(member)(tenant)
+    outage(monkeypatch)
     socket, connected = await open_agent(user)
     assert connected, "an outage is not a refusal: 4401 would send the agent to sign in again"
     assert await socket.receive_json_from(timeout=10) == {
@@ -103,7 +96,7 @@ async def test_an_agent_socket_opened_while_the_database_is_down_is_accepted_tol
     assert await socket.receive_output(timeout=10) == {"type": "websocket.close", "code": 1013}
     monkeypatch.undo()
 
-    again, queue = await agent_socket(user)  # the agent view reconnects once the database is back
+    again, queue = await agent_socket(user)  # the agent view reconnects once the outage is over
     assert queue["waiting"] == []
     await again.disconnect()
 
