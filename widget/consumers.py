@@ -49,7 +49,7 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
         await self.accept()
         origin = dict(self.scope.get("headers", [])).get(b"origin", b"").decode("latin-1").rstrip("/").lower()
         if self.bot is None:
-            await self.refuse("unknown_bot", "No bot has this public key.", CLOSE_UNKNOWN_BOT)
+            await self.refuse_unknown_bot()
         elif origin not in self.bot.allowed_origins:
             await self.refuse("origin_not_allowed", f"This site ({origin or 'no origin'}) may not use this bot.",
                               CLOSE_ORIGIN_NOT_ALLOWED)
@@ -63,6 +63,9 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def refuse_unknown_bot(self):
+        await self.refuse("unknown_bot", "No bot has this public key.", CLOSE_UNKNOWN_BOT)
 
     async def refuse(self, code: str, message: str, close_code: int):
         await self.send_error(code, message)
@@ -106,7 +109,7 @@ class WidgetConsumer(VisitorQueueSocket, JsonFrameConsumer):
         # leaving its queue's group on the way out.
         bot = await self.bot_for_key()
         if bot is None:
-            await self.refuse("unknown_bot", "No bot has this public key.", CLOSE_UNKNOWN_BOT)
+            await self.refuse_unknown_bot()
             return
         self.bot = bot
         await self.join(await database_sync_to_async(conversations.start_conversation)(bot=self.bot), [], False)
