@@ -7,7 +7,6 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from console.views import OWNER_ONLY, console_page
-from tenants.access import SESSION_TENANT_KEY
 from tenants.services.tenant_deletion import delete_tenant
 
 
@@ -35,8 +34,9 @@ def close_account(request):
         messages.error(request, " ".join(form.errors["company_name"]))
         return redirect("console:plan")
     delete_tenant(tenant=tenant)
-    request.session.pop(SESSION_TENANT_KEY, None)
-    if not get_user_model().objects.filter(pk=request.user.pk).exists():
-        logout(request)  # their account went with their only team
+    # A member of another team carries on there: the session's choice of team falls back to their oldest one.
+    account_gone = not get_user_model().objects.filter(pk=request.user.pk).exists()
+    if account_gone:
+        logout(request)
     messages.success(request, f"{tenant.name} was deleted with its bots, tickets, conversations and members.")
-    return redirect("console:login" if not request.user.is_authenticated else "console:dashboard")
+    return redirect("console:login" if account_gone else "console:dashboard")
