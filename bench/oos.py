@@ -138,13 +138,16 @@ def _at_default(model: LoadedBotModel, metrics: dict, texts: list[str], truth: n
     return {**truth_row, **{f"claimed_{name}": value for name, value in claims.items()}, **gaps, "cut": cut}
 
 
-def _unrelated(model: LoadedBotModel, metrics: dict, known_scores: np.ndarray, questions: list[str]) -> dict:
+def _shipped_scores(model: LoadedBotModel, texts: list[str]) -> np.ndarray:
+    return _candidate_scores(model, texts)[0][model.metrics["oos_score"]["method"]]
+
+
+def _unrelated(at_default: dict, known_scores: np.ndarray, unrelated_scores: np.ndarray) -> dict:
     """The shipped score on questions of the other data set: how it ranks them below the known questions, and the
-    share handed off at the default against what the version claims for unknown questions."""
-    scores = _candidate_scores(model, questions)[0][metrics["oos_score"]["method"]]
-    handed_off = float((scores < model.cut_for(DEFAULT_UNKNOWN_HANDOFF)).mean())
-    claimed = operating_point_for(metrics["operating_curve"], DEFAULT_UNKNOWN_HANDOFF)["unknown_handed_off"]
-    return {"unrelated_auroc": score_auroc(known_scores, scores), "unrelated_handed_off": handed_off,
+    share handed off at the default's cut against what the version claims there for unknown questions."""
+    handed_off = float((unrelated_scores < at_default["cut"]).mean())
+    claimed = at_default["claimed_oos_recall"]
+    return {"unrelated_auroc": score_auroc(known_scores, unrelated_scores), "unrelated_handed_off": handed_off,
             "claim_gap_unrelated": None if claimed is None else claimed - handed_off}
 
 
@@ -189,12 +192,14 @@ def banking77(encoder: SentenceEncoder) -> tuple[list[dict], list[dict], dict]:
             per_candidate.setdefault(method, []).append(row)
         per_candidate.setdefault("frozen MiniLM + LR (baseline)", []).append(
             _frozen_baseline(kept_train, texts, truth, in_scope, encoder))
+        at_default = _at_default(model, metrics, texts, truth, in_scope)
         folds.append({
             "fold": fold, "train": len(kept_train), "in_scope": int(in_scope.sum()),
             "out_of_scope": int((~in_scope).sum()), "top1_in_scope": float(correct[in_scope].mean()),
             "trained_s": seconds, "pseudo_oos_auroc": metrics["oos_score_auroc"][metrics["oos_score"]["method"]],
-            **_at_default(model, metrics, texts, truth, in_scope),
-            **_unrelated(model, metrics, scores[metrics["oos_score"]["method"]][in_scope], unrelated),
+            **at_default,
+            **_unrelated(at_default, scores[metrics["oos_score"]["method"]][in_scope],
+                         _shipped_scores(model, unrelated)),
         })
     candidates = [{"score": method, **{key: _mean(rows, key) for key in rows[0]}}
                   for method, rows in per_candidate.items()]
@@ -236,16 +241,17 @@ def bitext() -> tuple[list[dict], dict]:
                                    if nat and row["intent"] not in unknown],
     }
     slices["clean, perturbed"] = [(_perturbed(text, i), intent) for i, (text, intent) in enumerate(slices["clean"])]
-    unrelated = _sample([row["text"] for row in _read_csv(BANKING77 / "test.csv")], UNRELATED_QUESTIONS)
+    unrelated_scores = _shipped_scores(
+        model, _sample([row["text"] for row in _read_csv(BANKING77 / "test.csv")], UNRELATED_QUESTIONS))
     table = []
     for name, questions in slices.items():
         texts = [text for text, _ in questions] + oos
         truth = np.array([intent for _, intent in questions] + ["(out of scope)"] * len(oos))
         in_scope = np.arange(len(texts)) < len(questions)
-        known_scores = _candidate_scores(model, [text for text, _ in questions])[0][metrics["oos_score"]["method"]]
+        at_default = _at_default(model, metrics, texts, truth, in_scope)
         table.append({"slice": name, "in_scope": len(questions), "out_of_scope": len(oos), "trained_s": seconds,
-                      **_at_default(model, metrics, texts, truth, in_scope),
-                      **_unrelated(model, metrics, known_scores, unrelated)})
+                      **at_default, **_unrelated(at_default, _shipped_scores(model, [text for text, _ in questions]),
+                                                 unrelated_scores)})
         seconds = None
     return table, {"clean": table[0], "natural": table[1], "perturbed": table[2]}
 
