@@ -113,5 +113,5 @@ def webhook_deliveries(request, endpoint_id: int):
     return console_render(request, "console/webhook_deliveries.html", {
         "section": "webhooks", "endpoint": endpoint, "search": search, "page": page, "status": status or "",
         "max_attempts": webhooks.max_attempts(),
-        "first_attempt_due": any(d.status == WebhookDeliveryStatus.PENDING and not d.attempts for d in page),
+        "outcome_awaited": any(delivery.awaits_outcome for delivery in page),
     }, status=200 if not search.is_bound or search.is_valid() else 400)

@@ -75,3 +75,13 @@ class WebhookDelivery(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+
+    @property
+    def awaits_outcome(self) -> bool:
+        """Pending with no attempt's outcome to show yet: its first attempt is due, or an attempt is under way."""
+        return self.status == WebhookDeliveryStatus.PENDING and self.last_duration_ms is None
+
+    @property
+    def attempt_under_way(self) -> bool:
+        """A worker claimed an attempt and has not recorded its outcome (until its lease ends, if it died)."""
+        return self.awaits_outcome and self.attempts > 0

@@ -287,7 +287,8 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     deliveries = WebhookDelivery.objects.for_tenant(tenant_of(WebhookDelivery, delivery_id))
     claimed = deliveries.filter(
         pk=delivery_id, status=WebhookDeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__active=True,
-    ).update(attempts=F("attempts") + 1, next_attempt_at=lease_end, last_attempt_at=now)
+    ).update(attempts=F("attempts") + 1, next_attempt_at=lease_end, last_attempt_at=now,
+             last_response_status=None, last_error="", last_duration_ms=None)
     if not claimed:
         return None
     return deliveries.select_related("endpoint", "tenant").get(pk=delivery_id)

@@ -1,11 +1,12 @@
 """Webhook deliveries: signed JSON POSTs to a real local endpoint, sent after commit, retried with backoff."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from tests.factories import WebhookEndpointFactory
+from tests.factories import WebhookDeliveryFactory, WebhookEndpointFactory
 from tests.webhooks.webhook_receiver import HANG, REDIRECT, receiving
 from webhooks import services as webhooks
 from webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint, WebhookEventType
@@ -152,6 +153,29 @@ def test_an_attempt_whose_worker_died_is_made_again_by_the_sweep_once_its_lease_
     delivery.refresh_from_db()
     assert delivery.status == WebhookDeliveryStatus.SUCCEEDED and delivery.attempts == 2
     assert len(receiver.received) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_an_attempt_is_under_way_the_row_shows_no_earlier_attempt_s_outcome(receiver, tenant, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 5
+    endpoint, _ = endpoint_at(receiver.url, tenant)
+    delivery = WebhookDeliveryFactory(endpoint=endpoint, attempts=1, last_response_status=500,
+                                      last_error="HTTP 500: upstream exploded", last_duration_ms=12,
+                                      next_attempt_at=timezone.now())
+    assert not delivery.awaits_outcome
+    receiver.answer_with(HANG)
+    attempt = threading.Thread(target=webhooks.deliver, kwargs={"delivery_id": delivery.pk})
+    attempt.start()
+    try:
+        assert receiver.wait_for_requests(1)
+        delivery.refresh_from_db()
+        assert delivery.attempts == 2 and delivery.attempt_under_way
+        assert (delivery.last_response_status, delivery.last_error, delivery.last_duration_ms) == (None, "", None)
+    finally:
+        receiver.released.set()
+        attempt.join()
+    delivery.refresh_from_db()
+    assert not delivery.attempt_under_way and delivery.attempts == 2 and delivery.last_error
 
 
 def test_a_delivered_event_is_never_sent_twice(receiver, tenant, django_capture_on_commit_callbacks):

@@ -1,6 +1,9 @@
 """The console's webhook pages: add (secret shown once), bad input inline, test, pause, delete, the delivery log."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from tenants.models import Role
 from tests.console.conftest import console_client_for
@@ -84,6 +87,26 @@ def test_the_log_shows_a_failing_endpoint_s_error_and_next_attempt_and_filters_b
     only_pending = owner.get(f"/console/webhooks/{endpoint.pk}/?status=pending").content.decode()
     assert only_pending.count("data-delivery=") == 1
     assert owner.get(f"/console/webhooks/{endpoint.pk}/?status=lost").status_code == 400
+
+
+def test_the_log_reloads_itself_until_every_attempt_it_shows_has_an_outcome(owner, tenant):
+    endpoint = WebhookEndpointFactory(tenant=tenant)
+    log = f"/console/webhooks/{endpoint.pk}/"
+    first_attempt_due = WebhookDeliveryFactory(endpoint=endpoint)
+    assert "data-reload-while-unfinished" in owner.get(log).content.decode()
+
+    # A worker claimed the attempt and has not recorded how it went yet.
+    lease_end = timezone.now() + timedelta(seconds=65)
+    WebhookDelivery.unscoped.filter(pk=first_attempt_due.pk).update(
+        attempts=1, last_attempt_at=timezone.now(), next_attempt_at=lease_end)
+    under_way = owner.get(log).content.decode()
+    assert "data-reload-while-unfinished" in under_way and "Sending…" in under_way and "1 / 6" in under_way
+    assert lease_end.strftime("%H:%M:%S") not in under_way, "a lease's end is not the next attempt"
+
+    WebhookDelivery.unscoped.filter(pk=first_attempt_due.pk).update(
+        last_response_status=500, last_error="HTTP 500: upstream exploded", last_duration_ms=12)
+    retry_later = owner.get(log).content.decode()
+    assert "data-reload-while-unfinished" not in retry_later and "HTTP 500: upstream exploded" in retry_later
 
 
 def test_pausing_resuming_and_deleting_an_endpoint(owner, tenant):

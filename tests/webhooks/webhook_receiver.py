@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -82,6 +83,13 @@ class WebhookReceiver:
         """Answer the next requests with these behaviours in order, then the last one for good."""
         with self._lock:
             self.script = list(behaviours)
+
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
+        """Whether `count` requests arrived within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return len(self.received) >= count
 
     def start(self) -> "WebhookReceiver":
         self.thread.start()

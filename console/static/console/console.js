@@ -65,7 +65,7 @@
   }
   document.querySelectorAll("form[data-preview-url]").forEach(setupUploadPreview);
 
-  // Imports still being read: reload the list until they finish.
+  // A list with work under way (imports being read, webhook attempts awaiting their outcome): reload until it ends.
   var importsTable = document.querySelector("[data-reload-while-unfinished]");
   if (importsTable) {
     var reloadLater = function () {
