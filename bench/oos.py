@@ -115,13 +115,17 @@ def _score_rows(scores: dict[str, np.ndarray], correct: np.ndarray, in_scope: np
     return rows
 
 
-def _at_default(model: LoadedBotModel, metrics: dict, texts: list[str], truth: np.ndarray,
+def _served(model: LoadedBotModel, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped score and the intent of each text, as the serving bot reads them."""
+    inferences = model.infer(texts, k=1)
+    return np.array([inference.score for inference in inferences]), np.array([inference.intent
+                                                                              for inference in inferences])
+
+
+def _at_default(model: LoadedBotModel, metrics: dict, score: np.ndarray, correct: np.ndarray,
                 in_scope: np.ndarray) -> dict:
     """The shipped rule at the default operating point, and what the version claimed there."""
     cut = model.cut_for(DEFAULT_UNKNOWN_HANDOFF)
-    inferences = model.infer(texts, k=1)
-    score = np.array([inference.score for inference in inferences])
-    correct = np.array([inference.intent for inference in inferences]) == truth
     answered = score >= cut
     known_answered = answered[in_scope]
     truth_row = {
@@ -136,10 +140,6 @@ def _at_default(model: LoadedBotModel, metrics: dict, texts: list[str], truth: n
     gaps = {f"claim_gap_{name}": None if truth_row[name] is None or claims[name] is None
             else claims[name] - truth_row[name] for name in claims}
     return {**truth_row, **{f"claimed_{name}": value for name, value in claims.items()}, **gaps, "cut": cut}
-
-
-def _shipped_scores(model: LoadedBotModel, texts: list[str]) -> np.ndarray:
-    return _candidate_scores(model, texts)[0][model.metrics["oos_score"]["method"]]
 
 
 def _unrelated(at_default: dict, known_scores: np.ndarray, unrelated_scores: np.ndarray) -> dict:
@@ -192,14 +192,14 @@ def banking77(encoder: SentenceEncoder) -> tuple[list[dict], list[dict], dict]:
             per_candidate.setdefault(method, []).append(row)
         per_candidate.setdefault("frozen MiniLM + LR (baseline)", []).append(
             _frozen_baseline(kept_train, texts, truth, in_scope, encoder))
-        at_default = _at_default(model, metrics, texts, truth, in_scope)
+        score, intent = _served(model, texts)
+        at_default = _at_default(model, metrics, score, intent == truth, in_scope)
         folds.append({
             "fold": fold, "train": len(kept_train), "in_scope": int(in_scope.sum()),
             "out_of_scope": int((~in_scope).sum()), "top1_in_scope": float(correct[in_scope].mean()),
             "trained_s": seconds, "pseudo_oos_auroc": metrics["oos_score_auroc"][metrics["oos_score"]["method"]],
             **at_default,
-            **_unrelated(at_default, scores[metrics["oos_score"]["method"]][in_scope],
-                         _shipped_scores(model, unrelated)),
+            **_unrelated(at_default, score[in_scope], _served(model, unrelated)[0]),
         })
     candidates = [{"score": method, **{key: _mean(rows, key) for key in rows[0]}}
                   for method, rows in per_candidate.items()]
@@ -241,17 +241,17 @@ def bitext() -> tuple[list[dict], dict]:
                                    if nat and row["intent"] not in unknown],
     }
     slices["clean, perturbed"] = [(_perturbed(text, i), intent) for i, (text, intent) in enumerate(slices["clean"])]
-    unrelated_scores = _shipped_scores(
+    unrelated_scores, _ = _served(
         model, _sample([row["text"] for row in _read_csv(BANKING77 / "test.csv")], UNRELATED_QUESTIONS))
     table = []
     for name, questions in slices.items():
         texts = [text for text, _ in questions] + oos
         truth = np.array([intent for _, intent in questions] + ["(out of scope)"] * len(oos))
         in_scope = np.arange(len(texts)) < len(questions)
-        at_default = _at_default(model, metrics, texts, truth, in_scope)
+        score, intent = _served(model, texts)
+        at_default = _at_default(model, metrics, score, intent == truth, in_scope)
         table.append({"slice": name, "in_scope": len(questions), "out_of_scope": len(oos), "trained_s": seconds,
-                      **at_default, **_unrelated(at_default, _shipped_scores(model, [text for text, _ in questions]),
-                                                 unrelated_scores)})
+                      **at_default, **_unrelated(at_default, score[in_scope], unrelated_scores)})
         seconds = None
     return table, {"clean": table[0], "natural": table[1], "perturbed": table[2]}
 

@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model, logout
+from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -33,9 +33,9 @@ def close_account(request):
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["company_name"]))
         return redirect("console:plan")
-    delete_tenant(tenant=tenant)
+    deleted = delete_tenant(tenant=tenant)
     # A member of another team carries on there: the session's choice of team falls back to their oldest one.
-    account_gone = not get_user_model().objects.filter(pk=request.user.pk).exists()
+    account_gone = request.user.pk in deleted.deleted_user_ids
     if account_gone:
         logout(request)
     messages.success(request, f"{tenant.name} was deleted with its bots, tickets, conversations and members.")

@@ -16,6 +16,7 @@ from tenants.storage import tenant_directories
 class TenantDeleted:
     rows: dict[str, int]  # per model label, the accounts left without a team included
     directories: list[Path]
+    deleted_user_ids: frozenset[int]  # the accounts left without a team
 
 
 @transaction.atomic
@@ -32,10 +33,11 @@ def delete_tenant(*, tenant: Tenant) -> TenantDeleted:
     _, rows = tenant.delete()
     left_without_a_team = get_user_model().objects.filter(
         pk__in=member_ids, memberships__isnull=True, is_staff=False, is_superuser=False)
+    deleted_user_ids = frozenset(left_without_a_team.values_list("pk", flat=True))
     _, users = left_without_a_team.delete()
     directories = tenant_directories(tenant_id)
     transaction.on_commit(lambda: _remove(directories))
-    return TenantDeleted(rows={**rows, **users}, directories=directories)
+    return TenantDeleted(rows={**rows, **users}, directories=directories, deleted_user_ids=deleted_user_ids)
 
 
 def _remove(directories: list[Path]) -> None:
